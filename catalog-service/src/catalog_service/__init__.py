@@ -1,0 +1,1 @@
+"""Catalog service: the plugins, their versions and artifacts, discovery and statistics."""

@@ -1,0 +1,1 @@
+"""Plumbing shared by every Plugin Marketplace service. Never imports a service."""

@@ -1,0 +1,157 @@
+"""The Flask app every service is built on: request ids, logs, errors, health, metrics, OpenAPI."""
+
+import logging
+import os
+import re
+import time
+import uuid
+
+import flask_smorest
+import pika
+from flask import Flask, g, jsonify, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import multiprocess
+from webargs.flaskparser import FlaskParser
+
+from . import errors
+from .broker import connect
+from .db import Database
+from .errors import utc_now_iso
+from .identity import gateway_identity
+from .logs import configure_logging, current_request_id
+
+log = logging.getLogger("access")
+API_PREFIX = "/api/marketplace/v1"
+API_VERSION = "v1"
+REQUEST_ID_HEADER = "X-Request-Id"
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+UNGUARDED_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json"})
+
+REQUESTS = Counter("http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
+LATENCY = Histogram("http_request_duration_seconds", "HTTP request latency", ["service", "method", "route", "status"],
+                    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+
+
+class ArgumentsParser(FlaskParser):
+    # The spec answers bad input with 400 VALIDATION_ERROR, not webargs' 422.
+    DEFAULT_VALIDATION_STATUS = 400
+
+
+class Blueprint(flask_smorest.Blueprint):
+    ARGUMENTS_PARSER = ArgumentsParser()
+
+
+class Api(flask_smorest.Api):
+    def handle_http_exception(self, error):
+        return errors.handle_http_exception(error)
+
+
+def new_request_id() -> str:
+    return f"req_{uuid.uuid4().hex[:20]}"
+
+
+def response_metadata() -> dict:
+    """The spec's `metadata` block for list responses."""
+    started = g.get("request_started", time.perf_counter())
+    return {
+        "version": API_VERSION,
+        "timestamp": utc_now_iso(),
+        "requestId": g.get("request_id"),
+        "responseTime": round((time.perf_counter() - started) * 1000),
+    }
+
+
+def create_service_app(config, database: Database, title: str, blueprints=(),
+                       uses_broker: bool = True, guard_writes: bool = True) -> tuple[Flask, Api]:
+    """Build a Flask app with the shared plumbing; the service registers its blueprints."""
+    app = Flask(config.SERVICE_NAME)
+    app.config.update(
+        SERVICE_NAME=config.SERVICE_NAME,
+        INTERNAL_TOKEN_SECRET=config.INTERNAL_TOKEN_SECRET,
+        MAX_CONTENT_LENGTH=config.MAX_CONTENT_LENGTH,
+        API_TITLE=title,
+        API_VERSION=API_VERSION,
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+    )
+    app.extensions["service_config"] = config
+    app.json.sort_keys = False
+    configure_logging(config.SERVICE_NAME, config.LOG_LEVEL)
+    database.init_app(app)
+    api = Api(app)
+    for blueprint in blueprints:
+        api.register_blueprint(blueprint)
+    errors.register_error_handlers(app)
+    _install_request_hooks(app, config.SERVICE_NAME, guard_writes)
+    _install_health_routes(app, database, config if uses_broker else None)
+    return app, api
+
+
+def _install_request_hooks(app: Flask, service: str, guard_writes: bool) -> None:
+    @app.before_request
+    def _start_request():
+        g.request_started = time.perf_counter()
+        incoming = request.headers.get(REQUEST_ID_HEADER, "")
+        g.request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else new_request_id()
+        g.request_id_token = current_request_id.set(g.request_id)
+        if guard_writes and request.method not in SAFE_METHODS and request.path not in UNGUARDED_PATHS:
+            # Writes must come through the gateway, which always sends a signed identity token.
+            if gateway_identity() is None:
+                raise errors.unauthorized("Requests must come through the API gateway")
+
+    @app.after_request
+    def _finish_request(response):
+        response.headers[REQUEST_ID_HEADER] = g.get("request_id", "")
+        duration = time.perf_counter() - g.get("request_started", time.perf_counter())
+        route = request.url_rule.rule if request.url_rule else "unmatched"
+        labels = (service, request.method, route, str(response.status_code))
+        REQUESTS.labels(*labels).inc()
+        LATENCY.labels(*labels).observe(duration)
+        if request.path not in UNGUARDED_PATHS:
+            log.info("%s %s %s", request.method, request.path, response.status_code,
+                     extra={"method": request.method, "path": request.path, "status": response.status_code,
+                            "durationMs": round(duration * 1000, 2)})
+        return response
+
+    @app.teardown_request
+    def _forget_request_id(_exc):
+        token = g.pop("request_id_token", None)
+        if token is not None:
+            current_request_id.reset(token)
+
+
+def _install_health_routes(app: Flask, database: Database, broker_config) -> None:
+    @app.get("/healthz")
+    def healthz():
+        return jsonify({"status": "ok"})
+
+    @app.get("/readyz")
+    def readyz():
+        checks = {}
+        try:
+            database.ping()
+            checks["database"] = "ok"
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+            checks["database"] = f"error: {exc.__class__.__name__}"
+        if broker_config is not None:
+            try:
+                connect(broker_config.AMQP_URL).close()
+                checks["broker"] = "ok"
+            except (pika.exceptions.AMQPError, OSError) as exc:
+                checks["broker"] = f"error: {exc.__class__.__name__}"
+        ready = all(value == "ok" for value in checks.values())
+        if not ready:
+            return errors.error_response(503, errors.SERVICE_UNAVAILABLE, "Service is not ready", {"checks": checks})
+        return jsonify({"status": "ready", "checks": checks})
+
+    @app.get("/metrics")
+    def metrics():
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+            body = generate_latest(registry)
+        else:
+            body = generate_latest()
+        return body, 200, {"Content-Type": CONTENT_TYPE_LATEST}

@@ -1,0 +1,88 @@
+"""Transactional outbox: events are rows written with the change, and a relay publishes them."""
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+import pika.exceptions
+from sqlalchemy import JSON, DateTime, Integer, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from .events import new_event
+
+log = logging.getLogger(__name__)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class OutboxMixin:
+    """Columns of a service's `outbox` table; the service declares the model on its own metadata."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    event_type: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime, index=True, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class ProcessedEventMixin:
+    """Columns of a service's `processed_events` table: the ids its consumer has handled."""
+
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(100))
+    processed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+def record_event(session: Session, outbox_model, event_type: str, source: str, data: dict,
+                 subject: str | None = None) -> dict:
+    """Write an event in the caller's transaction; it is published once that commits."""
+    event = new_event(event_type, source, data, subject)
+    session.add(outbox_model(event_id=event["id"], event_type=event_type, payload=event))
+    return event
+
+
+class OutboxRelay:
+    """Publishes unsent outbox rows in order, with publisher confirms, and marks them sent."""
+
+    def __init__(self, database, outbox_model, batch_size: int = 200, unroutable_grace_seconds: int = 300):
+        self.database = database
+        self.model = outbox_model
+        self.batch_size = batch_size
+        self.unroutable_grace = timedelta(seconds=unroutable_grace_seconds)
+
+    def publish_pending(self, publisher) -> int:
+        """Publish what is due; returns how many rows were marked sent."""
+        model = self.model
+        now = utcnow()
+        with self.database.session() as session, session.begin():
+            query = (select(model)
+                     .where(model.published_at.is_(None))
+                     .where((model.next_attempt_at.is_(None)) | (model.next_attempt_at <= now))
+                     .order_by(model.id).limit(self.batch_size))
+            if not self.database.is_sqlite:
+                # Several relays (replicas) may run: each takes rows no other one holds.
+                query = query.with_for_update(skip_locked=True)
+            rows = session.scalars(query).all()
+            sent = 0
+            for row in rows:
+                try:
+                    publisher.publish(row.payload)
+                except pika.exceptions.UnroutableError:
+                    self._unroutable(row, now)
+                    continue
+                row.published_at = now
+                sent += 1
+            return sent
+
+    def _unroutable(self, row, now: datetime) -> None:
+        # No queue is bound yet (a consumer that has never started): try again for a while.
+        row.attempts += 1
+        if now - row.created_at > self.unroutable_grace:
+            log.warning("event %s (%s) had no subscriber; giving up", row.event_id, row.event_type)
+            row.published_at = now
+        else:
+            row.next_attempt_at = now + timedelta(seconds=min(30, 2 ** row.attempts))

@@ -1,0 +1,75 @@
+"""Helpers for the services' tests: isolated databases and broker names, and waiting on conditions."""
+
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import psycopg
+
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+AMQP_URL = os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+
+
+def unique_name(prefix: str = "t") -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 20.0, interval: float = 0.05,
+             message: str = "condition") -> object:
+    """Poll until condition() is truthy and return its value; fail after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while time.monotonic() < deadline:
+        try:
+            value = condition()
+            if value:
+                return value
+        except Exception as exc:  # noqa: BLE001 - keep polling; report the last error on timeout
+            last_error = exc
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {message}" + (f": {last_error!r}" if last_error else ""))
+
+
+def postgres_available() -> bool:
+    try:
+        with psycopg.connect(POSTGRES_ADMIN_URL, connect_timeout=2):
+            return True
+    except psycopg.Error:
+        return False
+
+
+@contextmanager
+def temporary_postgres_database(prefix: str = "mkt_test") -> Iterator[str]:
+    """Create a randomly named database, yield its URL, and drop it afterwards."""
+    name = unique_name(prefix)
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def delete_broker_objects(prefix: str, queue_names: list[str], exchange: str | None = None) -> None:
+    """Remove the test run's queues (and their retry/dead companions) and exchange."""
+    import pika
+
+    connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+    channel = connection.channel()
+    for queue in queue_names:
+        for name in (queue, f"{queue}.retry", f"{queue}.dead"):
+            channel.queue_delete(queue=name)
+    if exchange:
+        channel.exchange_delete(exchange=exchange)
+    connection.close()

@@ -1,0 +1,191 @@
+"""The worker loop: one pika connection per process that consumes events and relays the outbox.
+
+A handler is `handler(session, event)`. The loop runs it in a transaction together with the
+dedupe row for the event id, commits, and only then acks. A failing event is retried after a
+delay and, once it has failed `CONSUMER_MAX_ATTEMPTS` times, dead-lettered to `<queue>.dead`.
+"""
+
+import json
+import logging
+import signal
+import time
+from collections.abc import Callable
+
+import pika
+import pika.exceptions
+from sqlalchemy.exc import IntegrityError
+
+from .broker import EventPublisher, connect, declare_service_queue
+from .events import topic_matches
+from .logs import current_request_id
+from .outbox import OutboxRelay
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[..., None]
+ATTEMPTS_HEADER = "x-attempts"
+
+
+def handlers_for(handlers: dict[str, list[Handler]], event_type: str) -> list[Handler]:
+    found = []
+    for pattern, functions in handlers.items():
+        if topic_matches(pattern, event_type):
+            found.extend(functions)
+    return found
+
+
+class Worker:
+    """Consumes the service's queue and relays its outbox, on one connection, in one thread."""
+
+    def __init__(self, config, database, outbox_model=None, processed_model=None,
+                 handlers: dict[str, list[Handler]] | None = None,
+                 periodic: list[tuple[float, Callable[[], None]]] | None = None):
+        self.config = config
+        self.database = database
+        self.processed_model = processed_model
+        self.handlers = handlers or {}
+        self.relay = OutboxRelay(database, outbox_model) if outbox_model is not None else None
+        # (interval seconds, function): housekeeping such as health checks and due retries.
+        self.periodic = [[interval, function, 0.0] for interval, function in (periodic or [])]
+        self.stopping = False
+        self.connection = None
+        self.publisher = None
+        self.channel = None
+        self.ready = False
+
+    # -- lifecycle ---------------------------------------------------------
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, self._stop)
+        signal.signal(signal.SIGINT, self._stop)
+
+    def _stop(self, *_):
+        self.stopping = True
+
+    def run(self) -> None:
+        """Run until SIGTERM, reconnecting with backoff when the broker goes away."""
+        backoff = 0.5
+        while not self.stopping:
+            try:
+                self._connect()
+                backoff = 0.5
+                self._loop()
+            except (pika.exceptions.AMQPError, OSError) as exc:
+                log.warning("broker connection lost (%s); reconnecting in %.1fs", exc.__class__.__name__, backoff)
+                self._close()
+                time.sleep(backoff)
+                backoff = min(backoff * 2, 15)
+        self._close()
+
+    def _connect(self) -> None:
+        self.connection = connect(self.config.AMQP_URL)
+        self.publisher = EventPublisher(self.connection, self.config.EVENT_EXCHANGE)
+        if self.handlers:
+            self.channel = self.connection.channel()
+            queue = self.config.queue_name
+            declare_service_queue(self.channel, self.config.EVENT_EXCHANGE, queue, list(self.handlers),
+                                  self.config.CONSUMER_RETRY_DELAY_MS)
+            self.channel.basic_qos(prefetch_count=self.config.CONSUMER_PREFETCH)
+            self.channel.basic_consume(queue=queue, on_message_callback=self._on_message)
+        self.ready = True
+        log.info("worker connected", extra={"eventType": ",".join(self.handlers)})
+
+    def _close(self) -> None:
+        self.ready = False
+        try:
+            if self.connection is not None and self.connection.is_open:
+                self.connection.close()
+        except Exception:  # noqa: BLE001 - closing a broken connection may fail in many ways
+            pass
+        self.connection = None
+
+    def _loop(self) -> None:
+        poll = self.config.OUTBOX_POLL_SECONDS
+        while not self.stopping:
+            self.connection.process_data_events(time_limit=poll)
+            self.relay_outbox()
+            self._run_periodic()
+
+    def relay_outbox(self) -> int:
+        if self.relay is None:
+            return 0
+        return self.relay.publish_pending(self.publisher)
+
+    def _run_periodic(self) -> None:
+        now = time.monotonic()
+        for entry in self.periodic:
+            interval, function, last = entry
+            if now - last >= interval:
+                entry[2] = now
+                try:
+                    function()
+                except Exception:  # noqa: BLE001 - housekeeping must not kill the worker
+                    log.exception("periodic task %s failed", getattr(function, "__name__", function))
+
+    # -- consuming ---------------------------------------------------------
+    def _on_message(self, channel, method, properties, body: bytes) -> None:
+        try:
+            event = json.loads(body)
+            event_type = event["type"]
+            event_id = event["id"]
+        except (ValueError, KeyError, TypeError):
+            log.error("dropping a message that is not an event envelope to the dead-letter queue")
+            channel.basic_nack(method.delivery_tag, requeue=False)
+            return
+        token = current_request_id.set(event.get("requestid"))
+        try:
+            self.handle(event)
+        except Exception:  # noqa: BLE001 - any handler failure is retried, then dead-lettered
+            log.exception("handler failed", extra={"eventId": event_id, "eventType": event_type})
+            self._retry_or_dead_letter(channel, method, properties, body)
+            return
+        finally:
+            current_request_id.reset(token)
+        channel.basic_ack(method.delivery_tag)
+
+    def handle(self, event: dict) -> bool:
+        """Run the event's handlers once per event id; returns False for a duplicate."""
+        functions = handlers_for(self.handlers, event["type"])
+        try:
+            with self.database.session() as session, session.begin():
+                if self.processed_model is not None:
+                    if session.get(self.processed_model, event["id"]) is not None:
+                        return False
+                    session.add(self.processed_model(event_id=event["id"], event_type=event["type"]))
+                    session.flush()
+                for function in functions:
+                    function(session, event)
+        except IntegrityError:
+            # Another replica committed the same event id first.
+            if self._already_processed(event["id"]):
+                return False
+            raise
+        # What the handlers wrote to the outbox goes out now rather than at the next poll.
+        if self.publisher is not None:
+            self.relay_outbox()
+        return True
+
+    def _already_processed(self, event_id: str) -> bool:
+        if self.processed_model is None:
+            return False
+        with self.database.session() as session:
+            return session.get(self.processed_model, event_id) is not None
+
+    def _retry_or_dead_letter(self, channel, method, properties, body: bytes) -> None:
+        headers = dict(properties.headers or {})
+        attempts = int(headers.get(ATTEMPTS_HEADER, 0)) + 1
+        if attempts >= self.config.CONSUMER_MAX_ATTEMPTS:
+            log.error("giving up after %d attempts: dead-lettered", attempts)
+            channel.basic_nack(method.delivery_tag, requeue=False)
+            return
+        headers[ATTEMPTS_HEADER] = attempts
+        retry_properties = pika.BasicProperties(
+            content_type=properties.content_type, delivery_mode=2, message_id=properties.message_id,
+            type=properties.type, headers=headers)
+        self.publisher.channel.basic_publish(exchange="", routing_key=f"{self.config.queue_name}.retry",
+                                             body=body, properties=retry_properties)
+        channel.basic_ack(method.delivery_tag)
+
+
+def run_worker(worker: Worker) -> None:
+    worker.install_signal_handlers()
+    worker.run()
