@@ -3,6 +3,9 @@
 A handler is `handler(session, event)`. The loop runs it in a transaction together with the
 dedupe row for the event id, commits, and only then acks. A failing event is retried after a
 delay and, once it has failed `CONSUMER_MAX_ATTEMPTS` times, dead-lettered to `<queue>.dead`.
+
+Job queues (`job_queues`) are for long work such as an installation: their handlers are
+`handler(event)`, manage their own transactions and idempotency, and take one message at a time.
 """
 
 import json
@@ -39,11 +42,14 @@ class Worker:
 
     def __init__(self, config, database, outbox_model=None, processed_model=None,
                  handlers: dict[str, list[Handler]] | None = None,
-                 periodic: list[tuple[float, Callable[[], None]]] | None = None):
+                 periodic: list[tuple[float, Callable[[], None]]] | None = None,
+                 job_queues: dict[str, dict[str, list[Handler]]] | None = None):
         self.config = config
         self.database = database
         self.processed_model = processed_model
         self.handlers = handlers or {}
+        # {queue suffix: {event type pattern: [handler(event)]}}, e.g. {"jobs": {...}}.
+        self.job_queues = job_queues or {}
         self.relay = OutboxRelay(database, outbox_model) if outbox_model is not None else None
         # (interval seconds, function): housekeeping such as health checks and due retries.
         self.periodic = [[interval, function, 0.0] for interval, function in (periodic or [])]
@@ -86,6 +92,13 @@ class Worker:
                                   self.config.CONSUMER_RETRY_DELAY_MS)
             self.channel.basic_qos(prefetch_count=self.config.CONSUMER_PREFETCH)
             self.channel.basic_consume(queue=queue, on_message_callback=self._on_message)
+        for suffix, job_handlers in self.job_queues.items():
+            job_channel = self.connection.channel()
+            job_queue = f"{self.config.queue_name}.{suffix}"
+            declare_service_queue(job_channel, self.config.EVENT_EXCHANGE, job_queue, list(job_handlers),
+                                  self.config.CONSUMER_RETRY_DELAY_MS)
+            job_channel.basic_qos(prefetch_count=1)
+            job_channel.basic_consume(queue=job_queue, on_message_callback=self._job_callback(job_queue, job_handlers))
         self.ready = True
         log.info("worker connected", extra={"eventType": ",".join(self.handlers)})
 
@@ -123,6 +136,20 @@ class Worker:
 
     # -- consuming ---------------------------------------------------------
     def _on_message(self, channel, method, properties, body: bytes) -> None:
+        self._dispatch(channel, method, properties, body, self.config.queue_name, self.handle)
+
+    def _job_callback(self, queue: str, job_handlers: dict[str, list[Handler]]):
+        def run_job(event: dict) -> None:
+            for function in handlers_for(job_handlers, event["type"]):
+                function(event)
+            self.relay_outbox()
+
+        def on_job(channel, method, properties, body: bytes) -> None:
+            self._dispatch(channel, method, properties, body, queue, run_job)
+
+        return on_job
+
+    def _dispatch(self, channel, method, properties, body: bytes, queue: str, handle) -> None:
         try:
             event = json.loads(body)
             event_type = event["type"]
@@ -133,10 +160,10 @@ class Worker:
             return
         token = current_request_id.set(event.get("requestid"))
         try:
-            self.handle(event)
+            handle(event)
         except Exception:  # noqa: BLE001 - any handler failure is retried, then dead-lettered
             log.exception("handler failed", extra={"eventId": event_id, "eventType": event_type})
-            self._retry_or_dead_letter(channel, method, properties, body)
+            self._retry_or_dead_letter(channel, method, properties, body, queue)
             return
         finally:
             current_request_id.reset(token)
@@ -170,7 +197,7 @@ class Worker:
         with self.database.session() as session:
             return session.get(self.processed_model, event_id) is not None
 
-    def _retry_or_dead_letter(self, channel, method, properties, body: bytes) -> None:
+    def _retry_or_dead_letter(self, channel, method, properties, body: bytes, queue: str) -> None:
         headers = dict(properties.headers or {})
         attempts = int(headers.get(ATTEMPTS_HEADER, 0)) + 1
         if attempts >= self.config.CONSUMER_MAX_ATTEMPTS:
@@ -181,7 +208,7 @@ class Worker:
         retry_properties = pika.BasicProperties(
             content_type=properties.content_type, delivery_mode=2, message_id=properties.message_id,
             type=properties.type, headers=headers)
-        self.publisher.channel.basic_publish(exchange="", routing_key=f"{self.config.queue_name}.retry",
+        self.publisher.channel.basic_publish(exchange="", routing_key=f"{queue}.retry",
                                              body=body, properties=retry_properties)
         channel.basic_ack(method.delivery_tag)
 

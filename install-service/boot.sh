@@ -1,0 +1,8 @@
+#!/bin/sh
+# Container entry point: migrate, then serve (or run the worker when given "worker").
+set -e
+python -m install_service.migrate
+if [ "$1" = "worker" ]; then
+  exec python -m install_service.worker
+fi
+exec gunicorn -c gunicorn.conf.py

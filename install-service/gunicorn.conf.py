@@ -1,0 +1,12 @@
+"""Gunicorn settings, from the environment (PORT, WEB_CONCURRENCY, WEB_THREADS)."""
+
+import os
+
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8082')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "gthread"
+threads = int(os.environ.get("WEB_THREADS", "4"))
+timeout = 60
+graceful_timeout = 10
+accesslog = None  # the app writes JSON access lines itself
+wsgi_app = "install_service.app:create_app()"

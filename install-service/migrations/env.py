@@ -1,0 +1,5 @@
+from install_service.config import Config
+from install_service.models import Base
+from marketplace_shared.migrations import run_env
+
+run_env(Base.metadata, Config().DATABASE_URL)

@@ -1,0 +1,1 @@
+"""Installations service: installations of plugins into portal environments, and the jobs that run them."""

@@ -1,0 +1,7 @@
+"""Installations settings, read from the environment."""
+
+from marketplace_shared.config import BaseConfig
+
+
+class Config(BaseConfig):
+    SERVICE_NAME = "install-service"

@@ -1,0 +1,1 @@
+"""Reviews service: ratings and reviews of plugins."""

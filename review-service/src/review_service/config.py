@@ -1,0 +1,7 @@
+"""Reviews settings, read from the environment."""
+
+from marketplace_shared.config import BaseConfig
+
+
+class Config(BaseConfig):
+    SERVICE_NAME = "review-service"

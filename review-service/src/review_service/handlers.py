@@ -1,0 +1,3 @@
+"""What the review service does with other services' events: HANDLERS = {event type: [function]}."""
+
+HANDLERS: dict[str, list] = {}

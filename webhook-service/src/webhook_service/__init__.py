@@ -1,0 +1,1 @@
+"""Webhooks service: webhook subscriptions and their signed, retried deliveries."""

@@ -1,0 +1,19 @@
+"""The webhook worker: relays the outbox and consumes events. `python -m webhook_service.worker`."""
+
+from marketplace_shared.db import Database
+from marketplace_shared.logs import configure_logging
+from marketplace_shared.worker import Worker, run_worker
+
+from .config import Config
+from .handlers import HANDLERS
+from .models import OutboxEvent, ProcessedEvent
+
+
+def build_worker(config: Config | None = None) -> Worker:
+    config = config or Config()
+    return Worker(config, Database(config.DATABASE_URL), OutboxEvent, ProcessedEvent, HANDLERS)
+
+
+if __name__ == "__main__":
+    configure_logging(Config.SERVICE_NAME)
+    run_worker(build_worker())
