@@ -47,7 +47,7 @@ class BaseConfig:
         # A prefix on the exchange and every queue keeps parallel test runs and `make run` apart.
         self.EVENT_PREFIX = env("EVENT_PREFIX", "")
         self.EVENT_EXCHANGE = self.EVENT_PREFIX + env("EVENT_EXCHANGE", "marketplace.events")
-        self.INTERNAL_TOKEN_SECRET = env("INTERNAL_TOKEN_SECRET", "dev-internal-secret-change-me")
+        self.INTERNAL_TOKEN_SECRET = env("INTERNAL_TOKEN_SECRET", "dev-internal-secret-change-me-in-production")
         self.MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 50 * 1024 * 1024)
         self.LOG_LEVEL = env("LOG_LEVEL", "INFO")
         self.CONSUMER_PREFETCH = env_int("CONSUMER_PREFETCH", 20)

@@ -1,0 +1,109 @@
+"""The outbox relay and the consumer loop against the real PostgreSQL and RabbitMQ."""
+
+import threading
+
+import pika
+import pytest
+from sqlalchemy import Integer, String, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from marketplace_shared.broker import EventPublisher
+from marketplace_shared.config import BaseConfig
+from marketplace_shared.db import Database
+from marketplace_shared.events import new_event
+from marketplace_shared.outbox import OutboxMixin, ProcessedEventMixin, record_event
+from marketplace_shared.testing import (AMQP_URL, delete_broker_objects, temporary_postgres_database,
+                                        unique_name, wait_for)
+from marketplace_shared.worker import Worker
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Outbox(OutboxMixin, Base):
+    __tablename__ = "outbox"
+
+
+class Processed(ProcessedEventMixin, Base):
+    __tablename__ = "processed_events"
+
+
+class Tally(Base):
+    __tablename__ = "tally"
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+def bump(session, event):
+    tally = session.get(Tally, event["data"]["name"]) or Tally(name=event["data"]["name"], count=0)
+    tally.count += 1
+    session.add(tally)
+
+
+def explode(session, event):
+    raise RuntimeError("this handler always fails")
+
+
+@pytest.fixture
+def stack():
+    prefix = unique_name("itest") + "."
+    with temporary_postgres_database() as url:
+        config = BaseConfig(DATABASE_URL=url, EVENT_PREFIX=prefix, EVENT_EXCHANGE=prefix + "marketplace.events",
+                            CONSUMER_MAX_ATTEMPTS=2, CONSUMER_RETRY_DELAY_MS=50)
+        config.SERVICE_NAME = "worker-test"
+        database = Database(url)
+        Base.metadata.create_all(database.engine)
+        worker = Worker(config, database, Outbox, Processed,
+                        {"thing.happened": [bump], "thing.broken": [explode]})
+        thread = threading.Thread(target=worker.run, daemon=True)
+        thread.start()
+        wait_for(lambda: worker.ready, message="worker connected")
+        yield config, database, worker
+        worker.stopping = True
+        thread.join(timeout=10)
+        database.dispose()
+        delete_broker_objects(prefix, [config.queue_name], config.EVENT_EXCHANGE)
+
+
+def tally(database, name):
+    with database.session() as session:
+        return session.scalar(select(Tally.count).where(Tally.name == name)) or 0
+
+
+def test_outbox_row_is_relayed_and_handled_once(stack):
+    config, database, _worker = stack
+    with database.session() as session, session.begin():
+        record_event(session, Outbox, "thing.happened", "test", {"name": "a"})
+    wait_for(lambda: tally(database, "a") == 1, message="event handled")
+    with database.session() as session:
+        assert session.scalar(select(Outbox.published_at)) is not None
+
+    # The same event delivered again (as after a lost ack) has no second effect.
+    event = new_event("thing.happened", "test", {"name": "b"})
+    connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+    publisher = EventPublisher(connection, config.EVENT_EXCHANGE)
+    publisher.publish(event)
+    publisher.publish(event)
+    publisher.publish(new_event("thing.happened", "test", {"name": "b"}))
+    connection.close()
+    wait_for(lambda: tally(database, "b") == 2, message="two distinct events handled")
+    with database.session() as session:
+        assert session.get(Processed, event["id"]) is not None
+
+
+def test_failing_event_is_retried_then_dead_lettered(stack):
+    config, database, _worker = stack
+    with database.session() as session, session.begin():
+        record_event(session, Outbox, "thing.broken", "test", {"name": "x"})
+
+    def dead_letters():
+        connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+        try:
+            return connection.channel().queue_declare(f"{config.queue_name}.dead", passive=True).method.message_count
+        finally:
+            connection.close()
+
+    assert wait_for(dead_letters, message="message in the dead-letter queue") == 1
+    with database.session() as session:
+        assert session.scalar(select(Processed).where(Processed.event_type == "thing.broken")) is None
