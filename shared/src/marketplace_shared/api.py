@@ -9,8 +9,7 @@ import uuid
 import flask_smorest
 import pika
 from flask import Flask, g, jsonify, request
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client import multiprocess
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from webargs.flaskparser import FlaskParser
 
 from . import errors
@@ -96,10 +95,10 @@ def _install_request_hooks(app: Flask, service: str, guard_writes: bool) -> None
         incoming = request.headers.get(REQUEST_ID_HEADER, "")
         g.request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else new_request_id()
         g.request_id_token = current_request_id.set(g.request_id)
-        if guard_writes and request.method not in SAFE_METHODS and request.path not in UNGUARDED_PATHS:
-            # Writes must come through the gateway, which always sends a signed identity token.
-            if gateway_identity() is None:
-                raise errors.unauthorized("Requests must come through the API gateway")
+        # Writes must come through the gateway, which always sends a signed identity token.
+        guarded = guard_writes and request.method not in SAFE_METHODS and request.path not in UNGUARDED_PATHS
+        if guarded and gateway_identity() is None:
+            raise errors.unauthorized("Requests must come through the API gateway")
 
     @app.after_request
     def _finish_request(response):

@@ -96,7 +96,8 @@ def error_response(status: int, code: str, message: str, details: dict | None = 
 
 def _validation_details(messages) -> dict:
     """Flatten webargs' {location: {field: [msgs]}} into {field: [msgs]}."""
-    if isinstance(messages, dict) and set(messages) <= {"json", "query", "form", "files", "headers", "view_args", "path"}:
+    locations = {"json", "query", "form", "files", "headers", "view_args", "path"}
+    if isinstance(messages, dict) and set(messages) <= locations:
         flat = {}
         for per_location in messages.values():
             if isinstance(per_location, dict):

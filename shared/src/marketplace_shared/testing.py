@@ -36,7 +36,8 @@ def wait_for(condition: Callable[[], object], timeout: float = 20.0, interval: f
         except Exception as exc:  # noqa: BLE001 - keep polling; report the last error on timeout
             last_error = exc
         time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout}s waiting for {message}" + (f": {last_error!r}" if last_error else ""))
+    suffix = f": {last_error!r}" if last_error else ""
+    raise TimeoutError(f"timed out after {timeout}s waiting for {message}{suffix}")
 
 
 def postgres_available() -> bool:

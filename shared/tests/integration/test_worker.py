@@ -12,8 +12,13 @@ from marketplace_shared.config import BaseConfig
 from marketplace_shared.db import Database
 from marketplace_shared.events import new_event
 from marketplace_shared.outbox import OutboxMixin, ProcessedEventMixin, record_event
-from marketplace_shared.testing import (AMQP_URL, delete_broker_objects, temporary_postgres_database,
-                                        unique_name, wait_for)
+from marketplace_shared.testing import (
+    AMQP_URL,
+    delete_broker_objects,
+    temporary_postgres_database,
+    unique_name,
+    wait_for,
+)
 from marketplace_shared.worker import Worker
 
 

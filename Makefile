@@ -1,0 +1,60 @@
+# Plugin Marketplace: `make run` starts everything, `make test` runs every test.
+SERVICES := gateway catalog-service install-service review-service webhook-service
+PACKAGES := shared $(SERVICES) sdk/python
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+COMPOSE ?= docker-compose
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test unit e2e lint seed bench up down compose-check check-services clean
+
+help: ## Show the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(PY):
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+# Reinstall only when a pyproject changed.
+$(VENV)/.installed: $(PY) $(wildcard */pyproject.toml sdk/python/pyproject.toml) requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt $(foreach p,$(wildcard $(PACKAGES)),-e ./$(p))
+	@touch $@
+
+install: $(VENV)/.installed ## Create .venv and install every package (editable) and the test tools
+
+run: install ## Start the whole system on http://127.0.0.1:8080 (Ctrl-C stops it)
+	$(PY) scripts/stack.py run
+
+check-services: install ## Fail unless PostgreSQL and RabbitMQ answer (tests need the real ones)
+	$(PY) scripts/check_services.py
+
+lint: install ## ruff over every package
+	$(VENV)/bin/ruff check .
+
+unit: install check-services ## Unit and integration tests of the shared library and every service
+	$(PY) -m pytest $(PYTEST_ARGS) shared/tests $(foreach s,$(SERVICES),$(wildcard $(s)/tests)) $(wildcard sdk/python/tests)
+
+e2e: install check-services ## End-to-end tests: real processes, driven through the gateway only
+	$(PY) -m pytest $(PYTEST_ARGS) tests-e2e
+
+test: install lint check-services ## Lint, then every test (unit, integration, end-to-end) in one run
+	$(PY) -m pytest $(PYTEST_ARGS) shared/tests $(foreach s,$(SERVICES),$(wildcard $(s)/tests)) $(wildcard sdk/python/tests) tests-e2e
+
+seed: install ## Load the demo catalog through the public API of a running system (make run)
+	$(PY) scripts/seed.py
+
+bench: install check-services ## Benchmarks (gateway overhead, catalog at scale, installs, webhooks)
+	$(PY) scripts/bench.py
+
+compose-check: ## Validate docker-compose.yml
+	$(COMPOSE) -f docker-compose.yml config -q
+
+up: ## Start the production shape with Docker Compose
+	$(COMPOSE) up -d --build
+
+down: ## Stop the Compose stack
+	$(COMPOSE) down
+
+clean: ## Remove local state (SQLite files, artifacts, logs)
+	rm -rf var
