@@ -1,0 +1,113 @@
+"""Start the whole system once per test run: every service and worker as real processes on free
+ports, against a fresh PostgreSQL database per service and a broker prefix of the run's own."""
+
+import os
+import secrets
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from marketplace_shared.testing import (
+    AMQP_URL,
+    delete_broker_objects,
+    free_port,
+    temporary_postgres_database,
+    unique_name,
+)
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from api_client import ApiClient, expect  # noqa: E402
+from stack import ALL, SERVICES, Stack  # noqa: E402
+from tcp_proxy import TcpProxy  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def broker_proxy():
+    """Every worker reaches RabbitMQ through this proxy, so a test can cut the connection."""
+    target = urlparse(AMQP_URL)
+    proxy = TcpProxy(target.hostname, target.port or 5672)
+    yield proxy
+    proxy.close()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory, broker_proxy):
+    run_id = unique_name("e2e")
+    prefix = f"{run_id}."
+    var_dir = tmp_path_factory.mktemp("stack")
+    admin_key = os.environ.get("E2E_ADMIN_API_KEY") or f"mkp_{secrets.token_urlsafe(30)}"
+    proxied_amqp = AMQP_URL.replace(f":{urlparse(AMQP_URL).port or 5672}/", f":{broker_proxy.port}/")
+    env = {
+        "AMQP_URL": AMQP_URL,
+        "EVENT_PREFIX": prefix,
+        "INTERNAL_TOKEN_SECRET": secrets.token_urlsafe(32),
+        "MARKETPLACE_ADMIN_API_KEY": admin_key,
+        "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",
+        "WEBHOOK_RETRY_SCHEDULE": "0.2,0.4,0.8",
+        "RATE_LIMIT_ANONYMOUS": "100000/hour",
+        "RATE_LIMIT_AUTHENTICATED": "100000/hour",
+        "AUTH_CACHE_SECONDS": "0.5",
+        "HEALTH_CHECK_INTERVAL": "1",
+        "WEB_CONCURRENCY": "2",
+        "ARTIFACT_ROOT": str(var_dir / "artifacts"),
+        "INSTALL_ROOT": str(var_dir / "installs"),
+        "LOG_LEVEL": "INFO",
+    }
+    env.pop("REDIS_URL", None)
+    with ExitStack() as cleanup:
+        databases = {service.name: cleanup.enter_context(temporary_postgres_database(f"{run_id}_{service.package}"))
+                     for service in ALL}
+        ports = {service.name: free_port() for service in ALL}
+        worker_env = {service.name: {"AMQP_URL": proxied_amqp} for service in SERVICES}
+        running = Stack(var_dir=var_dir, env=env, ports=ports, databases=databases, worker_env=worker_env)
+        running.admin_key = admin_key
+        cleanup.callback(delete_broker_objects, prefix,
+                         [prefix + s.name for s in SERVICES] + [prefix + "install-service.jobs"],
+                         prefix + "marketplace.events")
+        cleanup.callback(running.stop)
+        try:
+            running.start(timeout=90)
+        except Exception:
+            for name in running.processes:
+                log = running.log_path(name)
+                if log.exists():
+                    print(f"--- {name} ---\n{log.read_text()[-3000:]}")
+            raise
+        yield running
+
+
+@pytest.fixture(scope="session")
+def anonymous(stack) -> ApiClient:
+    return ApiClient(stack.gateway_url)
+
+
+@pytest.fixture(scope="session")
+def admin(stack) -> ApiClient:
+    return ApiClient(stack.gateway_url, stack.admin_key)
+
+
+def new_account(admin: ApiClient, role: str, **fields) -> ApiClient:
+    """Create an account with a key and return a client that uses it."""
+    name = unique_name(role)
+    account = expect(admin.post("/admin/accounts", json={"name": name, "email": f"{name}@example.com",
+                                                          "role": role, **fields}), 201)["data"]
+    key = expect(admin.post(f"/admin/accounts/{account['id']}/api-keys", json={"name": "e2e"}), 201)["data"]["key"]
+    client = ApiClient(admin.base_url, key)
+    client.account = account
+    client.key = key
+    return client
+
+
+@pytest.fixture
+def user(admin) -> ApiClient:
+    return new_account(admin, "user")
+
+
+@pytest.fixture
+def publisher(admin) -> ApiClient:
+    return new_account(admin, "publisher")
