@@ -10,8 +10,10 @@ Job queues (`job_queues`) are for long work such as an installation: their handl
 
 import json
 import logging
+import os
 import signal
 import time
+from pathlib import Path
 from collections.abc import Callable
 
 import pika
@@ -58,6 +60,9 @@ class Worker:
         self.publisher = None
         self.channel = None
         self.ready = False
+        # Touched while the loop runs, for container health checks (HEARTBEAT_FILE).
+        self.heartbeat_file = Path(os.environ["HEARTBEAT_FILE"]) if os.environ.get("HEARTBEAT_FILE") else None
+        self.last_heartbeat = 0.0
 
     # -- lifecycle ---------------------------------------------------------
     def install_signal_handlers(self) -> None:
@@ -117,6 +122,13 @@ class Worker:
             self.connection.process_data_events(time_limit=poll)
             self.relay_outbox()
             self._run_periodic()
+            self._heartbeat()
+
+    def _heartbeat(self) -> None:
+        now = time.monotonic()
+        if self.heartbeat_file is not None and now - self.last_heartbeat > 5:
+            self.heartbeat_file.touch()
+            self.last_heartbeat = now
 
     def relay_outbox(self) -> int:
         if self.relay is None:
