@@ -1,8 +1,25 @@
-import pytest
+import sys
+from pathlib import Path
 
+import pytest
+from sqlalchemy import select
+
+from marketplace_shared.db import Database
+from marketplace_shared.events import new_event
+from marketplace_shared.identity import Identity, issue_token
 from review_service.app import create_app
 from review_service.config import Config
 from review_service.migrate import migrate
+from review_service.models import OutboxEvent
+from review_service.worker import build_worker
+
+PREFIX = "/api/marketplace/v1"
+
+# pytest's importlib mode registers this directory as a module named "review-service" without a file, and the
+# shared app calls Flask(SERVICE_NAME), which then cannot find a root path. Give the module a file.
+_module = sys.modules.get(Config.SERVICE_NAME)
+if _module is not None and getattr(_module, "__file__", None) is None:
+    _module.__file__ = str(Path(__file__).resolve().parents[1] / "src" / "review_service" / "__init__.py")
 
 
 @pytest.fixture
@@ -19,3 +36,54 @@ def app(config):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def database(app):
+    return app.extensions["database"]
+
+
+@pytest.fixture
+def worker(app, config):
+    """The real worker, unconnected: `worker.handle(event)` runs HANDLERS with dedupe, as for a message."""
+    worker = build_worker(config)
+    yield worker
+    worker.database.dispose()
+
+
+@pytest.fixture
+def deliver(worker):
+    def deliver(event_type: str, data: dict, **envelope) -> dict:
+        event = new_event(event_type, "test", data) | envelope
+        worker.handle(event)
+        return event
+    return deliver
+
+
+@pytest.fixture
+def plugin(deliver):
+    """A published plugin the review service knows about."""
+    deliver("plugin.published", {"pluginId": "plugin_abc", "name": "catalog-backend", "displayName": "Catalog",
+                                  "ownerId": "acct_owner", "version": "1.0.0", "category": "backend"})
+    return "plugin_abc"
+
+
+@pytest.fixture
+def auth(config):
+    """Headers the gateway would send for this caller."""
+    def auth(account_id: str = "acct_ann", role: str = "user", name: str = "Ann",
+             email: str = "ann@example.com") -> dict:
+        identity = Identity(id=account_id, role=role, name=name, email=email)
+        return {"X-Marketplace-Identity": issue_token(config.INTERNAL_TOKEN_SECRET, identity)}
+    return auth
+
+
+@pytest.fixture
+def rating_events(database: Database):
+    """The data of every review.rating_changed written to the outbox, oldest first."""
+    def rating_events() -> list[dict]:
+        with database.session() as session:
+            rows = session.scalars(select(OutboxEvent).where(OutboxEvent.event_type == "review.rating_changed")
+                                   .order_by(OutboxEvent.id)).all()
+            return [row.payload["data"] for row in rows]
+    return rating_events

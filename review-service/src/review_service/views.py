@@ -1,5 +1,130 @@
 """Reviews routes: thin views over the use cases in services.py."""
 
-from marketplace_shared.api import API_PREFIX, Blueprint
+from marketplace_shared.api import API_PREFIX, Blueprint, response_metadata
+from marketplace_shared.db import request_session
+from marketplace_shared.identity import current_identity, require_identity
+from marketplace_shared.pagination import links_block, pagination_block
 
-blp = Blueprint("reviews", __name__, url_prefix=API_PREFIX, description="Reviews")
+from . import services
+from .schemas import (
+    ModerationSchema,
+    ReportResponseSchema,
+    ReportSchema,
+    ReviewCreateSchema,
+    ReviewListResponseSchema,
+    ReviewQueryArgsSchema,
+    ReviewResponseSchema,
+    ReviewUpdateSchema,
+)
+
+blp = Blueprint("reviews", __name__, url_prefix=API_PREFIX, description="Ratings and reviews of plugins")
+
+
+def _one(review, viewer) -> dict:
+    return {"data": services.review_view(review, viewer)}
+
+
+@blp.route("/plugins/<path:plugin_id>/reviews", methods=["GET"])
+@blp.arguments(ReviewQueryArgsSchema, location="query")
+@blp.response(200, ReviewListResponseSchema)
+def list_reviews(args, plugin_id):
+    """List a plugin's reviews"""
+    viewer = current_identity()
+    page, limit = args["page"], args["limit"]
+    items, total = services.list_reviews(request_session(), plugin_id, viewer, sort=args["sort"],
+                                         order=args["order"], rating=args.get("rating"), page=page, limit=limit)
+    return {
+        "data": [services.review_view(review, viewer) for review in items],
+        "pagination": pagination_block(page, limit, total),
+        "links": links_block(page, limit, total),
+        "metadata": response_metadata(),
+    }
+
+
+@blp.route("/plugins/<path:plugin_id>/reviews", methods=["POST"])
+@blp.arguments(ReviewCreateSchema)
+@blp.response(201, ReviewResponseSchema)
+def create_review(data, plugin_id):
+    """Review a plugin (one review per account)"""
+    author = require_identity()
+    session = request_session()
+    review = services.create_review(session, author, plugin_id, data)
+    session.commit()
+    return _one(review, author)
+
+
+@blp.route("/reviews/<review_id>", methods=["GET"])
+@blp.response(200, ReviewResponseSchema)
+def get_review(review_id):
+    """Get a review"""
+    viewer = current_identity()
+    return _one(services.get_review(request_session(), review_id, viewer), viewer)
+
+
+@blp.route("/reviews/<review_id>", methods=["PATCH"])
+@blp.arguments(ReviewUpdateSchema)
+@blp.response(200, ReviewResponseSchema)
+def update_review(changes, review_id):
+    """Edit one's own review"""
+    author = require_identity()
+    session = request_session()
+    review = services.update_review(session, author, review_id, changes)
+    session.commit()
+    return _one(review, author)
+
+
+@blp.route("/reviews/<review_id>", methods=["DELETE"])
+@blp.response(204)
+def delete_review(review_id):
+    """Delete one's own review (administrators: any review)"""
+    actor = require_identity()
+    session = request_session()
+    services.delete_review(session, actor, review_id)
+    session.commit()
+
+
+@blp.route("/reviews/<review_id>/helpful", methods=["POST"])
+@blp.response(200, ReviewResponseSchema)
+def vote_helpful(review_id):
+    """Mark someone else's review as helpful (once per account)"""
+    voter = require_identity()
+    session = request_session()
+    review = services.vote_helpful(session, voter, review_id)
+    session.commit()
+    return _one(review, voter)
+
+
+@blp.route("/reviews/<review_id>/report", methods=["POST"])
+@blp.arguments(ReportSchema)
+@blp.response(201, ReportResponseSchema)
+def report_review(data, review_id):
+    """Report a review to the moderators (once per account)"""
+    reporter = require_identity()
+    session = request_session()
+    report = services.report_review(session, reporter, review_id, data["reason"])
+    session.commit()
+    return {"data": {"reviewId": report.review_id, "reason": report.reason,
+                     "createdAt": services.iso(report.created_at)}}
+
+
+@blp.route("/reviews/<review_id>/hide", methods=["POST"])
+@blp.arguments(ModerationSchema)
+@blp.response(200, ReviewResponseSchema)
+def hide_review(data, review_id):
+    """Hide a review (administrators)"""
+    admin = require_identity("admin")
+    session = request_session()
+    review = services.hide_review(session, admin, review_id, data.get("reason"))
+    session.commit()
+    return _one(review, admin)
+
+
+@blp.route("/reviews/<review_id>/restore", methods=["POST"])
+@blp.response(200, ReviewResponseSchema)
+def restore_review(review_id):
+    """Restore a hidden review (administrators)"""
+    admin = require_identity("admin")
+    session = request_session()
+    review = services.restore_review(session, admin, review_id)
+    session.commit()
+    return _one(review, admin)

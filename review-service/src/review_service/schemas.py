@@ -1,0 +1,95 @@
+"""Request and response schemas of the review routes (marshmallow)."""
+
+import marshmallow as ma
+from marshmallow import validate
+
+from marketplace_shared.pagination import PageArgsSchema
+
+TITLE_MAX_LENGTH = 120
+TEXT_MAX_LENGTH = 5000
+REASON_MAX_LENGTH = 1000
+SORTS = ("recent", "helpful", "rating")
+
+
+def _rating(**kwargs):
+    # strict: 4.5, 4.0, "4" and true are not ratings.
+    return ma.fields.Integer(strict=True, validate=validate.Range(min=1, max=5), **kwargs)
+
+
+class ReviewCreateSchema(ma.Schema):
+    rating = _rating(required=True)
+    title = ma.fields.String(load_default="", validate=validate.Length(max=TITLE_MAX_LENGTH))
+    review = ma.fields.String(load_default="", validate=validate.Length(max=TEXT_MAX_LENGTH))
+
+    class Meta:
+        unknown = ma.RAISE
+
+
+class ReviewUpdateSchema(ma.Schema):
+    rating = _rating()
+    title = ma.fields.String(validate=validate.Length(max=TITLE_MAX_LENGTH))
+    review = ma.fields.String(validate=validate.Length(max=TEXT_MAX_LENGTH))
+
+    class Meta:
+        unknown = ma.RAISE
+
+    @ma.validates_schema
+    def _not_empty(self, data, **_kwargs):
+        if not data:
+            raise ma.ValidationError("Give at least one of rating, title, review.", "_schema")
+
+
+class ReportSchema(ma.Schema):
+    reason = ma.fields.String(required=True, validate=validate.Length(min=1, max=REASON_MAX_LENGTH))
+
+    class Meta:
+        unknown = ma.RAISE
+
+
+class ModerationSchema(ma.Schema):
+    reason = ma.fields.String(validate=validate.Length(max=REASON_MAX_LENGTH))
+
+    class Meta:
+        unknown = ma.RAISE
+
+
+class ReviewQueryArgsSchema(PageArgsSchema):
+    sort = ma.fields.String(load_default="recent", validate=validate.OneOf(SORTS))
+    order = ma.fields.String(load_default="desc", validate=validate.OneOf(("asc", "desc")))
+    rating = ma.fields.Integer(validate=validate.Range(min=1, max=5), metadata={"description": "Only this rating"})
+
+
+class ReviewUserSchema(ma.Schema):
+    id = ma.fields.String()
+    name = ma.fields.String()
+    avatar = ma.fields.String()
+
+
+class ReviewSchema(ma.Schema):
+    id = ma.fields.String()
+    pluginId = ma.fields.String()
+    rating = ma.fields.Integer()
+    title = ma.fields.String()
+    review = ma.fields.String()
+    user = ma.fields.Nested(ReviewUserSchema)
+    createdAt = ma.fields.String()
+    updatedAt = ma.fields.String()
+    helpful = ma.fields.Integer()
+    verifiedInstall = ma.fields.Boolean()
+    hidden = ma.fields.Boolean()
+    moderation = ma.fields.Dict(metadata={"description": "Administrators only: reports and hiding"})
+
+
+class ReviewResponseSchema(ma.Schema):
+    data = ma.fields.Nested(ReviewSchema)
+
+
+class ReviewListResponseSchema(ma.Schema):
+    data = ma.fields.List(ma.fields.Nested(ReviewSchema))
+    pagination = ma.fields.Dict()
+    links = ma.fields.Dict()
+    metadata = ma.fields.Dict()
+
+
+class ReportResponseSchema(ma.Schema):
+    data = ma.fields.Dict()
