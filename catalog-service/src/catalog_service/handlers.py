@@ -1,3 +1,23 @@
 """What the catalog does with other services' events: HANDLERS = {event type: [function]}."""
 
-HANDLERS: dict[str, list] = {}
+from sqlalchemy.orm import Session
+
+from .stats import apply_installation_event, apply_rating, parse_time
+
+
+def on_rating_changed(session: Session, event: dict) -> None:
+    apply_rating(session, event.get("data") or {}, parse_time(event.get("time")))
+
+
+def on_installation_event(session: Session, event: dict) -> None:
+    apply_installation_event(session, event["type"], event.get("data") or {}, parse_time(event.get("time")))
+
+
+HANDLERS: dict[str, list] = {
+    "review.rating_changed": [on_rating_changed],
+    "plugin.installed": [on_installation_event],
+    "plugin.updated": [on_installation_event],
+    "plugin.uninstalled": [on_installation_event],
+    "plugin.error": [on_installation_event],
+    "plugin.health_changed": [on_installation_event],
+}

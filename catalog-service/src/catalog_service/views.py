@@ -1,19 +1,357 @@
-"""Catalog routes: thin views over the use cases in services.py."""
+"""Catalog routes under API_PREFIX: thin views over the use cases in services.py."""
+
+import json
+
+import marshmallow as ma
+from flask import Response, current_app, request, stream_with_context
 
 from marketplace_shared.api import API_PREFIX, Blueprint, response_metadata
-from marketplace_shared.pagination import PageArgsSchema, links_block, pagination_block
+from marketplace_shared.db import request_session
+from marketplace_shared.errors import ApiError, not_found, validation_error
+from marketplace_shared.identity import current_identity, require_identity
+from marketplace_shared.pagination import links_block, pagination_block
 
-blp = Blueprint("plugins", __name__, url_prefix=API_PREFIX, description="Discover plugins")
+from . import search, services, stats
+from .blobs import blob_store_from_config, iter_blob
+from .models import PluginImage
+from .representations import plugin_detail, plugin_links, plugin_summary, sorted_versions, version_dict
+from .schemas import (
+    DeprecateSchema,
+    ListArgsSchema,
+    PageArgsSchema,
+    PluginCreateSchema,
+    PluginUpdateSchema,
+    ReasonSchema,
+    SearchSchema,
+    TelemetrySchema,
+    VersionMetadataSchema,
+)
+
+blp = Blueprint("plugins", __name__, url_prefix=API_PREFIX, description="Discover and publish plugins")
 
 
-@blp.route("/plugins")
-@blp.arguments(PageArgsSchema, location="query")
-def list_plugins(args):
-    """List plugins"""
-    page, limit, total = args["page"], args["limit"], 0
+def config():
+    return current_app.extensions["service_config"]
+
+
+def blob_store():
+    store = current_app.extensions.get("blob_store")
+    if store is None:
+        store = current_app.extensions["blob_store"] = blob_store_from_config(config())
+    return store
+
+
+def _list_response(plugins, page, limit, total, path=None, query=None):
     return {
-        "data": [],
+        "data": [plugin_summary(p) for p in plugins],
         "pagination": pagination_block(page, limit, total),
-        "links": links_block(page, limit, total),
+        "links": links_block(page, limit, total, path=path, query=query),
         "metadata": response_metadata(),
     }
+
+
+def _detail(session, plugin, status=200):
+    return {"data": plugin_detail(session, plugin), "links": plugin_links(plugin)}, status
+
+
+def require_multipart():
+    if not (request.mimetype or "").startswith("multipart/form-data"):
+        raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "Send multipart/form-data")
+
+
+def load_json_part(name: str, schema: ma.Schema, required_message: str | None = None) -> dict:
+    """A JSON document sent as a form field or a file part, validated by the schema."""
+    raw = request.form.get(name)
+    if raw is None and name in request.files:
+        raw = request.files[name].read(1024 * 1024).decode("utf-8", errors="replace")
+    if raw is None:
+        raise validation_error(required_message or f"The '{name}' part is required",
+                               {"fields": {name: ["Missing data for required field."]}})
+    try:
+        document = json.loads(raw)
+    except ValueError as exc:
+        raise validation_error(f"The '{name}' part is not valid JSON", {"fields": {name: ["Not valid JSON."]}}) from exc
+    if not isinstance(document, dict):
+        raise validation_error(f"The '{name}' part must be a JSON object", {"fields": {name: ["Not an object."]}})
+    try:
+        return schema.load(document)
+    except ma.ValidationError as exc:
+        messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        raise validation_error(f"Invalid request parameters: {', '.join(sorted(messages))}",
+                               {"fields": messages}) from exc
+
+
+# --- discovery -----------------------------------------------------------------------------------
+
+@blp.route("/plugins", methods=["GET"])
+@blp.arguments(ListArgsSchema, location="query")
+def list_plugins(args):
+    """List plugins"""
+    plugins, total = search.query_plugins(
+        request_session(), query=args.get("search"), categories=[args["category"]] if "category" in args else None,
+        tags=args.get("tags"), verified=args.get("verified"), featured=args.get("featured"),
+        min_rating=args.get("minRating"), backstage=args.get("compatibility"), sort=args["sort"],
+        order=args["order"], page=args["page"], limit=args["limit"])
+    return _list_response(plugins, args["page"], args["limit"], total)
+
+
+@blp.route("/plugins/search", methods=["POST"])
+@blp.arguments(SearchSchema)
+def search_plugins(body):
+    """Search plugins (full text, filters, relevance)"""
+    filters, sort, paging = body["filters"], body["sort"], body["pagination"]
+    query = (body.get("query") or "").strip() or None
+    field = sort["field"]
+    if field == "relevance" and query is None:
+        field = "popularity"
+    compatibility = filters.get("compatibility") or {}
+    plugins, total = search.query_plugins(
+        request_session(), query=query, categories=filters.get("categories"), tags=filters.get("tags"),
+        verified=filters.get("verified"), featured=filters.get("featured"), min_rating=filters.get("minRating"),
+        max_price=filters.get("maxPrice"), backstage=compatibility.get("backstage"), node=compatibility.get("node"),
+        sort=field, order=sort["order"], page=paging["page"], limit=paging["limit"])
+    return _list_response(plugins, paging["page"], paging["limit"], total, path=request.path, query={})
+
+
+@blp.route("/categories", methods=["GET"])
+def list_categories():
+    """Categories of the public catalog, with plugin counts"""
+    return {"data": search.categories(request_session()), "metadata": response_metadata()}
+
+
+@blp.route("/tags", methods=["GET"])
+def list_tags():
+    """Tags of the public catalog, with plugin counts"""
+    return {"data": search.tag_counts(request_session()), "metadata": response_metadata()}
+
+
+@blp.route("/plugins/<plugin_id>", methods=["GET"])
+def get_plugin(plugin_id):
+    """Get plugin details (by id or name)"""
+    session = request_session()
+    plugin = services.visible_plugin(session, plugin_id, current_identity())
+    return _detail(session, plugin)
+
+
+@blp.route("/plugins/<plugin_id>/versions", methods=["GET"])
+@blp.arguments(PageArgsSchema, location="query")
+def list_versions(args, plugin_id):
+    """List a plugin's versions, newest first (yanked ones included, marked)"""
+    session = request_session()
+    plugin = services.visible_plugin(session, plugin_id, current_identity())
+    versions = sorted_versions(plugin)
+    page, limit = args["page"], args["limit"]
+    chunk = versions[(page - 1) * limit: page * limit]
+    return {
+        "data": [version_dict(plugin, v) for v in chunk],
+        "pagination": pagination_block(page, limit, len(versions)),
+        "links": links_block(page, limit, len(versions)),
+        "metadata": response_metadata(),
+    }
+
+
+@blp.route("/plugins/<plugin_id>/versions/<version>", methods=["GET"])
+def get_version(plugin_id, version):
+    """Get one version of a plugin"""
+    session = request_session()
+    plugin = services.visible_plugin(session, plugin_id, current_identity())
+    found = services.find_version(plugin, version)
+    if found is None:
+        raise not_found("VERSION_NOT_FOUND", f"Version '{version}' of plugin '{plugin.name}' not found")
+    return {"data": version_dict(plugin, found)}
+
+
+@blp.route("/plugins/<plugin_id>/versions/<version>/package", methods=["GET"])
+def download_package(plugin_id, version):
+    """Download a version's package (counts a download)"""
+    session = request_session()
+    identity = current_identity()
+    plugin = services.visible_plugin(session, plugin_id, identity)
+    found = services.find_version(plugin, version)
+    if found is None:
+        raise not_found("VERSION_NOT_FOUND", f"Version '{version}' of plugin '{plugin.name}' not found")
+    etag = found.package_sha256
+    headers = {"ETag": f'"{etag}"', "Cache-Control": "public, max-age=31536000, immutable",
+               "Digest": f"sha-256={services.integrity(etag)[7:]}", "X-Integrity": services.integrity(etag)}
+    if request.if_none_match.contains(etag):
+        return Response(status=304, headers=headers)
+    store = blob_store()
+    if not store.exists(found.package_key):
+        raise ApiError(503, "SERVICE_UNAVAILABLE", "The package is temporarily unavailable")
+    services.record_download(session, plugin, found, identity.id if identity else None)
+    session.commit()
+    headers.update({"Content-Length": str(found.package_size),
+                    "Content-Disposition": f'attachment; filename="{found.package_filename}"'})
+    mimetype = {"tgz": "application/gzip", "jar": "application/java-archive"}.get(found.package_format,
+                                                                                   "application/zip")
+    return Response(stream_with_context(iter_blob(store, found.package_key)), mimetype=mimetype, headers=headers)
+
+
+@blp.route("/plugins/<plugin_id>/images/<name>", methods=["GET"])
+def get_image(plugin_id, name):
+    """An uploaded icon or screenshot"""
+    session = request_session()
+    plugin = services.visible_plugin(session, plugin_id, current_identity())
+    from sqlalchemy import select
+
+    image = session.scalar(select(PluginImage).where(PluginImage.plugin_id == plugin.id, PluginImage.name == name))
+    if image is None:
+        raise not_found("NOT_FOUND", f"Image '{name}' not found")
+    headers = {"ETag": f'"{image.sha256}"', "Cache-Control": "public, max-age=86400",
+               "X-Content-Type-Options": "nosniff", "Content-Length": str(image.size)}
+    if request.if_none_match.contains(image.sha256):
+        return Response(status=304, headers=headers)
+    return Response(stream_with_context(iter_blob(blob_store(), image.blob_key)), mimetype=image.content_type,
+                    headers=headers)
+
+
+@blp.route("/plugins/<plugin_id>/stats", methods=["GET"])
+def get_stats(plugin_id):
+    """Usage, performance and trend statistics of a plugin"""
+    session = request_session()
+    plugin = services.visible_plugin(session, plugin_id, current_identity())
+    return {"data": stats.plugin_stats(session, plugin)}
+
+
+# --- publishing ----------------------------------------------------------------------------------
+
+@blp.route("/plugins", methods=["POST"])
+@blp.arguments(PluginCreateSchema)
+def create_plugin(body):
+    """Create a plugin (publisher or admin)"""
+    identity = require_identity("publisher")
+    session = request_session()
+    plugin = services.create_plugin(session, identity, body)
+    session.commit()
+    return _detail(session, plugin, 201)
+
+
+@blp.route("/plugins/<plugin_id>", methods=["PATCH"])
+@blp.arguments(PluginUpdateSchema)
+def update_plugin(body, plugin_id):
+    """Change a plugin's metadata (owner or admin; verified/featured: admin only)"""
+    identity = require_identity("user")
+    session = request_session()
+    plugin = services.managed_plugin(session, plugin_id, identity)
+    services.update_plugin(session, identity, plugin, body)
+    session.commit()
+    return _detail(session, plugin)
+
+
+@blp.route("/plugins/<plugin_id>/versions", methods=["POST"])
+def publish_version(plugin_id):
+    """Publish a version: multipart with a `metadata` JSON part and a `package` file (owner or admin)"""
+    identity = require_identity("user")
+    session = request_session()
+    plugin = services.managed_plugin(session, plugin_id, identity)
+    require_multipart()
+    metadata = load_json_part("metadata", VersionMetadataSchema())
+    store = blob_store()
+    try:
+        version = services.add_version(session, store, plugin, metadata, request.files.get("package"),
+                                       config().MAX_PACKAGE_BYTES)
+    except Exception:
+        session.rollback()
+        services.discard_new_blobs(session, store)
+        raise
+    _commit(session, store)
+    return {"data": version_dict(plugin, version), "links": plugin_links(plugin)}, 201
+
+
+def _commit(session, store):
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        services.commit_with_blobs(session, store)
+    except IntegrityError as exc:
+        raise ApiError(409, "CONFLICT", "The change conflicts with another one; try again") from exc
+
+
+@blp.route("/plugins/<plugin_id>/images", methods=["POST"])
+def upload_images(plugin_id):
+    """Upload an `icon` and/or `screenshots` (PNG, JPEG, GIF or WebP; owner or admin)"""
+    identity = require_identity("user")
+    session = request_session()
+    plugin = services.managed_plugin(session, plugin_id, identity)
+    require_multipart()
+    unexpected = sorted(set(request.files) - {"icon", "screenshots", "screenshot"})
+    if unexpected:
+        raise validation_error(f"Unexpected file parts: {', '.join(unexpected)}",
+                               {"fields": {name: ["Unknown field."] for name in unexpected}})
+    screenshots = request.files.getlist("screenshots") + request.files.getlist("screenshot")
+    store = blob_store()
+    try:
+        result = services.add_images(session, store, plugin, request.files.get("icon"), screenshots, config())
+    except Exception:
+        session.rollback()
+        services.discard_new_blobs(session, store)
+        raise
+    _commit(session, store)
+    return {"data": result}, 201
+
+
+@blp.route("/plugins/<plugin_id>/images/<name>", methods=["DELETE"])
+def delete_image(plugin_id, name):
+    """Remove an icon or screenshot (owner or admin)"""
+    identity = require_identity("user")
+    session = request_session()
+    plugin = services.managed_plugin(session, plugin_id, identity)
+    services.delete_image(session, plugin, name)
+    services.commit_with_blobs(session, blob_store())
+    return "", 204
+
+
+@blp.route("/plugins/<plugin_id>/publish", methods=["POST"])
+def publish_plugin(plugin_id):
+    """Publish a plugin again after it was unpublished (owner or admin)"""
+    identity = require_identity("user")
+    session = request_session()
+    plugin = services.set_unpublished(session, services.managed_plugin(session, plugin_id, identity), False)
+    session.commit()
+    return _detail(session, plugin)
+
+
+@blp.route("/plugins/<plugin_id>/unpublish", methods=["POST"])
+def unpublish_plugin(plugin_id):
+    """Remove a plugin from the public catalog (owner or admin)"""
+    identity = require_identity("user")
+    session = request_session()
+    plugin = services.set_unpublished(session, services.managed_plugin(session, plugin_id, identity), True)
+    session.commit()
+    return _detail(session, plugin)
+
+
+@blp.route("/plugins/<plugin_id>/deprecate", methods=["POST"])
+@blp.arguments(DeprecateSchema)
+def deprecate_plugin(body, plugin_id):
+    """Mark a plugin deprecated, with a reason and an optional replacement (owner or admin)"""
+    identity = require_identity("user")
+    session = request_session()
+    plugin = services.managed_plugin(session, plugin_id, identity)
+    services.deprecate(session, plugin, body["reason"], body.get("replacement"))
+    session.commit()
+    return _detail(session, plugin)
+
+
+@blp.route("/plugins/<plugin_id>/versions/<version>/yank", methods=["POST"])
+@blp.arguments(ReasonSchema)
+def yank_version(body, plugin_id, version):
+    """Yank a version: it stays listed with its reason but cannot be installed (owner or admin)"""
+    identity = require_identity("user")
+    session = request_session()
+    plugin = services.managed_plugin(session, plugin_id, identity)
+    found = services.yank_version(session, plugin, version, body["reason"])
+    session.commit()
+    return {"data": version_dict(plugin, found)}
+
+
+@blp.route("/plugins/<plugin_id>/telemetry", methods=["POST"])
+@blp.arguments(TelemetrySchema)
+def post_telemetry(body, plugin_id):
+    """Report usage and performance telemetry from an installation (signed-in callers)"""
+    identity = require_identity("user")
+    session = request_session()
+    plugin = services.visible_plugin(session, plugin_id, identity)
+    stats.record_telemetry(session, plugin, identity, body)
+    session.commit()
+    return {"data": {"accepted": True, "pluginId": plugin.id}}, 202

@@ -1,0 +1,379 @@
+"""Catalog use cases: plain functions taking a session; views and event handlers call them."""
+
+import base64
+import hashlib
+import re
+import secrets
+from datetime import UTC, datetime, timedelta
+
+import jsonschema
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from marketplace_shared.api import API_PREFIX
+from marketplace_shared.errors import PLUGIN_NOT_FOUND, ApiError, conflict, forbidden, not_found, validation_error
+from marketplace_shared.identity import Identity
+from marketplace_shared.outbox import record_event, utcnow
+
+from . import search
+from .blobs import BlobStore
+from .files import IMAGE_EXTENSIONS, IMAGE_TYPES, check_image, check_package, read_limited, safe_filename
+from .models import Download, OutboxEvent, Plugin, PluginImage, PluginTag, PluginVersion
+from .semver import normalize_version, version_key
+
+SOURCE = "catalog-service"
+NEW_BLOBS = "new_blobs"
+OLD_BLOBS = "old_blobs"
+
+
+# --- lookups -------------------------------------------------------------------------------------
+
+def plugin_not_found(ref: str) -> ApiError:
+    return not_found(PLUGIN_NOT_FOUND, f"Plugin with ID '{ref}' not found")
+
+
+def find_plugin(session: Session, ref: str) -> Plugin | None:
+    """A plugin by its id or its name."""
+    plugin = session.get(Plugin, ref) if ref.startswith("plugin_") else None
+    return plugin or session.scalar(select(Plugin).where(Plugin.name == ref))
+
+
+def can_manage(plugin: Plugin, identity: Identity | None) -> bool:
+    return identity is not None and (identity.is_admin or identity.id == plugin.owner_id)
+
+
+def visible_plugin(session: Session, ref: str, identity: Identity | None) -> Plugin:
+    """A plugin the caller may see: public ones, and their own (or any, for admins)."""
+    plugin = find_plugin(session, ref)
+    if plugin is None or not (plugin.is_public or can_manage(plugin, identity)):
+        raise plugin_not_found(ref)
+    return plugin
+
+
+def managed_plugin(session: Session, ref: str, identity: Identity) -> Plugin:
+    """A plugin the caller may change: 404 when it cannot be seen, 403 when it is not theirs."""
+    plugin = find_plugin(session, ref)
+    if plugin is None:
+        raise plugin_not_found(ref)
+    if not can_manage(plugin, identity):
+        if not plugin.is_public:
+            raise plugin_not_found(ref)
+        raise forbidden("Only the plugin's owner or an administrator may change it")
+    return plugin
+
+
+# --- plugins -------------------------------------------------------------------------------------
+
+_FIELD_MAP = {
+    "displayName": "display_name", "description": "description", "longDescription": "long_description",
+    "category": "category", "icon": "icon", "screenshots": "screenshots", "videos": "videos",
+    "repository": "repository", "homepage": "homepage", "documentation": "documentation",
+    "changelog": "changelog", "license": "license", "installationInstructions": "installation_instructions",
+    "features": "features", "verified": "verified", "featured": "featured",
+}
+
+
+def _apply_fields(session: Session, plugin: Plugin, data: dict, identity: Identity) -> None:
+    admin_only = sorted(key for key in ("verified", "featured") if key in data)
+    if admin_only and not identity.is_admin:
+        raise forbidden(f"Only an administrator may set {', '.join(admin_only)}")
+    for key, attribute in _FIELD_MAP.items():
+        if key in data:
+            setattr(plugin, attribute, data[key] if data[key] is not None or attribute in _NULLABLE else "")
+    if "tags" in data:
+        tags = list(dict.fromkeys(data["tags"]))
+        plugin.tags = tags
+        plugin.tags_text = " ".join(tags)
+        plugin.plugin_tags = [PluginTag(tag=tag) for tag in tags]
+    if "support" in data:
+        plugin.support = {k: v for k, v in data["support"].items() if v is not None}
+    if "stats" in data:
+        stats = dict(data["stats"])
+        if stats.get("lastCommit") is not None:
+            stats["lastCommit"] = iso(stats["lastCommit"])
+        plugin.source_stats = {**(plugin.source_stats or {}), **stats}
+    if "pricing" in data:
+        pricing = data["pricing"]
+        plugin.pricing_model = pricing["model"]
+        plugin.price = float(pricing.get("price") or 0.0)
+        plugin.currency = pricing.get("currency") or (None if plugin.price == 0 else "USD")
+    if "author" in data and "url" in data["author"]:
+        plugin.author_url = data["author"]["url"]
+
+
+_NULLABLE = {"icon", "repository", "homepage", "documentation", "changelog"}
+
+
+def create_plugin(session: Session, identity: Identity, data: dict) -> Plugin:
+    """A new plugin owned by the caller; it is public once it has a version."""
+    if session.scalar(select(Plugin.id).where(Plugin.name == data["name"])):
+        raise conflict(f"A plugin named '{data['name']}' already exists", field="name")
+    plugin = Plugin(name=data["name"], display_name=data.get("displayName") or data["name"],
+                    description=data["description"], category=data["category"], owner_id=identity.id,
+                    author_name=identity.name or identity.id, author_email=identity.email or "",
+                    tags=[], tags_text="", screenshots=[], videos=[], features=[], support={}, source_stats={},
+                    compat_platform=[], rating_distribution={}, top_reviews=[], long_description="", license="",
+                    installation_instructions="", pricing_model="free", price=0.0)
+    _apply_fields(session, plugin, {k: v for k, v in data.items() if k not in ("name",)}, identity)
+    session.add(plugin)
+    session.flush()
+    search.reindex(session, plugin)
+    return plugin
+
+
+def update_plugin(session: Session, identity: Identity, plugin: Plugin, data: dict) -> Plugin:
+    _apply_fields(session, plugin, data, identity)
+    plugin.updated_at = utcnow()
+    session.flush()
+    search.reindex(session, plugin)
+    return plugin
+
+
+def set_unpublished(session: Session, plugin: Plugin, unpublished: bool) -> Plugin:
+    if plugin.unpublished == unpublished:
+        return plugin
+    plugin.unpublished = unpublished
+    plugin.updated_at = utcnow()
+    refresh_latest(session, plugin)
+    return plugin
+
+
+def deprecate(session: Session, plugin: Plugin, reason: str, replacement: str | None) -> Plugin:
+    if replacement:
+        target = find_plugin(session, replacement)
+        if target is None or target.id == plugin.id:
+            raise validation_error("Unknown replacement plugin",
+                                   {"fields": {"replacement": ["Must name another existing plugin."]}})
+        replacement = target.name
+    plugin.deprecated = True
+    plugin.deprecation_reason = reason
+    plugin.replacement = replacement
+    plugin.deprecated_at = utcnow()
+    plugin.updated_at = utcnow()
+    return plugin
+
+
+def refresh_latest(session: Session, plugin: Plugin) -> None:
+    """Recompute the latest installable version and public visibility; emit the transitions."""
+    was_public = plugin.is_public
+    candidates = [v for v in plugin.versions if not v.yanked]
+    latest = max(candidates, key=lambda v: version_key(v.normalized)) if candidates else None
+    plugin.latest_version = latest.version if latest else None
+    compatibility = latest.compatibility if latest else {}
+    plugin.compat_backstage = compatibility.get("backstage")
+    plugin.compat_node = compatibility.get("node")
+    plugin.compat_platform = compatibility.get("platform") or []
+    plugin.is_public = latest is not None and not plugin.unpublished
+    if plugin.is_public and not was_public:
+        plugin.ever_published = True
+        record_event(session, OutboxEvent, "plugin.published", SOURCE, {
+            "pluginId": plugin.id, "name": plugin.name, "displayName": plugin.display_name,
+            "ownerId": plugin.owner_id, "version": plugin.latest_version, "category": plugin.category,
+        }, plugin.id)
+    elif was_public and not plugin.is_public and plugin.unpublished:
+        record_event(session, OutboxEvent, "plugin.unpublished", SOURCE,
+                     {"pluginId": plugin.id, "ownerId": plugin.owner_id}, plugin.id)
+
+
+# --- versions and packages -----------------------------------------------------------------------
+
+def integrity(sha256_hex: str) -> str:
+    return "sha256-" + base64.b64encode(bytes.fromhex(sha256_hex)).decode()
+
+
+def package_path(plugin: Plugin, version: PluginVersion) -> str:
+    return f"{API_PREFIX}/plugins/{plugin.id}/versions/{version.version}/package"
+
+
+def find_version(plugin: Plugin, text: str) -> PluginVersion | None:
+    normalized = normalize_version(text)
+    for version in plugin.versions:
+        if version.version == text or (normalized is not None and version.normalized == normalized):
+            return version
+    return None
+
+
+def _check_configuration(configuration: dict) -> None:
+    schema = configuration.get("schema") or {}
+    try:
+        jsonschema.validators.validator_for(schema).check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        raise validation_error("The configuration schema is not a valid JSON Schema", {"fields": {
+            "configuration.schema": [exc.message[:500]]}}) from exc
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    for field, instances in (("configuration.defaults", [configuration.get("defaults") or {}]),
+                             ("configuration.examples", configuration.get("examples") or [])):
+        for instance in instances:
+            error = jsonschema.exceptions.best_match(validator.iter_errors(instance))
+            if error is not None:
+                raise validation_error(f"'{field}' does not match the configuration schema",
+                                       {"fields": {field: [error.message[:500]]}})
+
+
+def add_version(session: Session, store: BlobStore, plugin: Plugin, metadata: dict, package, max_bytes: int
+                ) -> PluginVersion:
+    """Validate and store a package, then record the version; the caller commits or discards."""
+    normalized = normalize_version(metadata["version"])
+    if find_version(plugin, metadata["version"]) is not None:
+        raise conflict(f"Version '{metadata['version']}' of '{plugin.name}' already exists", field="version")
+    configuration = metadata.get("configuration") or {}
+    _check_configuration(configuration)
+    if package is None:
+        raise validation_error("The 'package' file is required", {"fields": {"package": ["Missing file."]}})
+    data = read_limited(package, max_bytes, "package")
+    package_format = check_package(data, package.filename)
+    digest = hashlib.sha256(data).hexdigest()
+    key = f"packages/{plugin.id}/{secrets.token_hex(12)}.{package_format}"
+    store.put(key, data)
+    session.info.setdefault(NEW_BLOBS, []).append(key)
+    compatibility = {k: v for k, v in (metadata.get("compatibility") or {}).items() if v not in (None, [])}
+    version = PluginVersion(
+        plugin_id=plugin.id, version=metadata["version"].strip(), normalized=normalized,
+        changelog=metadata.get("changelog") or "", compatibility=compatibility,
+        dependencies=metadata.get("dependencies") or [], config_schema=configuration.get("schema") or {},
+        config_defaults=configuration.get("defaults") or {}, config_examples=configuration.get("examples") or [],
+        permissions=list(dict.fromkeys(metadata.get("permissions") or [])), package_key=key,
+        package_filename=safe_filename(package.filename, f"{plugin.name}.{package_format}"),
+        package_format=package_format, package_size=len(data), package_sha256=digest, release_date=utcnow())
+    plugin.versions.append(version)
+    plugin.updated_at = utcnow()
+    session.flush()
+    record_event(session, OutboxEvent, "plugin.version_published", SOURCE, {
+        "pluginId": plugin.id, "name": plugin.name, "ownerId": plugin.owner_id, "version": version.version,
+        "releaseDate": iso(version.release_date),
+        "compatibility": {"backstage": compatibility.get("backstage"), "node": compatibility.get("node"),
+                          "platform": compatibility.get("platform") or []},
+        "dependencies": version.dependencies, "configurationSchema": version.config_schema,
+        "package": {"path": package_path(plugin, version), "size": version.package_size,
+                    "sha256": digest, "integrity": integrity(digest)},
+    }, plugin.id)
+    refresh_latest(session, plugin)
+    return version
+
+
+def yank_version(session: Session, plugin: Plugin, text: str, reason: str) -> PluginVersion:
+    version = find_version(plugin, text)
+    if version is None:
+        raise not_found("VERSION_NOT_FOUND", f"Version '{text}' of plugin '{plugin.name}' not found")
+    if version.yanked:
+        return version
+    version.yanked = True
+    version.yank_reason = reason
+    version.yanked_at = utcnow()
+    record_event(session, OutboxEvent, "plugin.version_yanked", SOURCE, {
+        "pluginId": plugin.id, "ownerId": plugin.owner_id, "version": version.version, "reason": reason,
+    }, plugin.id)
+    refresh_latest(session, plugin)
+    return version
+
+
+def record_download(session: Session, plugin: Plugin, version: PluginVersion, account_id: str | None) -> None:
+    session.add(Download(plugin_id=plugin.id, version=version.version, account_id=account_id, at=utcnow()))
+    version.downloads += 1
+    plugin.downloads_total += 1
+    plugin.popularity = plugin.installations + plugin.downloads_total
+    record_event(session, OutboxEvent, "plugin.downloaded", SOURCE,
+                 {"pluginId": plugin.id, "version": version.version, "accountId": account_id}, plugin.id)
+
+
+# --- images --------------------------------------------------------------------------------------
+
+def image_url(plugin: Plugin, name: str) -> str:
+    return f"{API_PREFIX}/plugins/{plugin.id}/images/{name}"
+
+
+def _store_image(session: Session, store: BlobStore, plugin: Plugin, file, kind: str, field: str,
+                 max_bytes: int) -> PluginImage:
+    data = read_limited(file, max_bytes, field)
+    image_type = check_image(data, field)
+    name = f"{kind}-{secrets.token_hex(8)}.{IMAGE_EXTENSIONS[image_type]}"
+    key = f"images/{plugin.id}/{name}"
+    store.put(key, data)
+    session.info.setdefault(NEW_BLOBS, []).append(key)
+    image = PluginImage(plugin_id=plugin.id, name=name, kind=kind, content_type=IMAGE_TYPES[image_type],
+                        size=len(data), sha256=hashlib.sha256(data).hexdigest(), blob_key=key)
+    session.add(image)
+    return image
+
+
+def add_images(session: Session, store: BlobStore, plugin: Plugin, icon, screenshots: list, config) -> dict:
+    """Store an icon (replacing the old one) and screenshots (appended); all or nothing."""
+    if icon is None and not screenshots:
+        raise validation_error("Send an 'icon' file and/or 'screenshots' files",
+                               {"fields": {"icon": ["Missing file."], "screenshots": ["Missing files."]}})
+    if len(plugin.screenshots or []) + len(screenshots) > config.MAX_SCREENSHOTS:
+        raise validation_error(f"At most {config.MAX_SCREENSHOTS} screenshots per plugin",
+                               {"fields": {"screenshots": [f"At most {config.MAX_SCREENSHOTS}."]}})
+    if icon is not None:
+        image = _store_image(session, store, plugin, icon, "icon", "icon", config.MAX_IMAGE_BYTES)
+        old = session.scalars(select(PluginImage).where(PluginImage.plugin_id == plugin.id,
+                                                        PluginImage.kind == "icon")).all()
+        for previous in old:
+            if previous is not image:
+                session.info.setdefault(OLD_BLOBS, []).append(previous.blob_key)
+                session.delete(previous)
+        plugin.icon = image_url(plugin, image.name)
+    added = []
+    for index, file in enumerate(screenshots):
+        image = _store_image(session, store, plugin, file, "screenshot", f"screenshots[{index}]",
+                             config.MAX_IMAGE_BYTES)
+        added.append(image_url(plugin, image.name))
+    plugin.screenshots = list(plugin.screenshots or []) + added
+    plugin.updated_at = utcnow()
+    return {"icon": plugin.icon, "screenshots": plugin.screenshots}
+
+
+def delete_image(session: Session, plugin: Plugin, name: str) -> None:
+    image = session.scalar(select(PluginImage).where(PluginImage.plugin_id == plugin.id, PluginImage.name == name))
+    if image is None:
+        raise not_found("NOT_FOUND", f"Image '{name}' not found")
+    url = image_url(plugin, name)
+    if plugin.icon == url:
+        plugin.icon = None
+    plugin.screenshots = [s for s in plugin.screenshots or [] if s != url]
+    session.info.setdefault(OLD_BLOBS, []).append(image.blob_key)
+    session.delete(image)
+
+
+def commit_with_blobs(session: Session, store: BlobStore) -> None:
+    """Commit; on failure delete the blobs this transaction wrote, on success the ones it replaced."""
+    try:
+        session.commit()
+    except Exception:
+        session.rollback()
+        discard_new_blobs(session, store)
+        raise
+    for key in session.info.pop(OLD_BLOBS, []):
+        store.delete(key)
+    session.info.pop(NEW_BLOBS, None)
+
+
+def discard_new_blobs(session: Session, store: BlobStore) -> None:
+    for key in session.info.pop(NEW_BLOBS, []):
+        store.delete(key)
+    session.info.pop(OLD_BLOBS, None)
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+def iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def downloads_block(session: Session, plugin: Plugin) -> dict:
+    now = utcnow()
+
+    def since(days: int) -> int:
+        return session.scalar(select(func.count()).select_from(Download).where(
+            Download.plugin_id == plugin.id, Download.at >= now - timedelta(days=days))) or 0
+
+    return {"total": plugin.downloads_total, "monthly": since(30), "weekly": since(7), "daily": since(1)}
+
+
+def slugify(text: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:100].strip("-")
