@@ -1,0 +1,15 @@
+"""Gunicorn settings, from the environment (HOST, PORT, WEB_CONCURRENCY, WEB_THREADS)."""
+
+import os
+
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8080')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# Threads let one worker keep client connections alive and wait on slow services without blocking others.
+worker_class = "gthread"
+threads = int(os.environ.get("WEB_THREADS", "8"))
+# Longer than UPSTREAM_READ_TIMEOUT, so the gateway answers 504 itself before gunicorn kills a worker.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
+graceful_timeout = 10
+keepalive = 15
+accesslog = None  # the app writes JSON access lines itself
+wsgi_app = "gateway.app:create_app()"

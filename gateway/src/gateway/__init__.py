@@ -1,0 +1,1 @@
+"""API gateway: the only door to the Plugin Marketplace services."""

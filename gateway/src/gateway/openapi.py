@@ -1,0 +1,170 @@
+"""One public OpenAPI document: every service's /openapi.json merged with the gateway's own routes."""
+
+import copy
+import json
+import logging
+import threading
+import time
+
+from flask import Response, current_app, jsonify
+
+from marketplace_shared.api import API_PREFIX, API_VERSION
+
+from .proxy import PUBLISHER_PREFIX
+
+log = logging.getLogger(__name__)
+COMPONENT_KINDS = ("schemas", "responses", "parameters", "examples", "requestBodies", "headers")
+SERVICE_ORDER = ("catalog", "install", "review", "webhook")
+
+ERROR_ENVELOPE = {
+    "type": "object",
+    "properties": {
+        "error": {"type": "object", "properties": {
+            "code": {"type": "string", "example": "PLUGIN_NOT_FOUND"},
+            "message": {"type": "string"},
+            "details": {"type": "object", "additionalProperties": True}}},
+        "timestamp": {"type": "string", "format": "date-time"},
+        "requestId": {"type": "string", "example": "req_abc123"},
+    },
+}
+RATE_LIMIT_HEADERS = {
+    "X-RateLimit-Limit": {"description": "Requests allowed in the current window",
+                          "schema": {"type": "integer"}},
+    "X-RateLimit-Remaining": {"description": "Requests left in the current window", "schema": {"type": "integer"}},
+    "X-RateLimit-Reset": {"description": "When the window ends (ISO 8601 UTC)",
+                          "schema": {"type": "string", "format": "date-time"}},
+}
+DESCRIPTION = """The Plugin Marketplace public API. Reads are public; writes need an API key
+(`Authorization: Bearer mkp_…`, `X-API-Key` or `api-key`) or a token from the configured identity provider.
+
+Rate limits: anonymous callers 100 requests/hour per address, authenticated 1000/hour per account,
+enterprise accounts their own limit. Every response carries `X-RateLimit-Limit`, `X-RateLimit-Remaining`,
+`X-RateLimit-Reset` (ISO 8601 UTC) and the IETF draft `RateLimit-Policy`/`RateLimit` fields; a `429 RATE_LIMITED`
+answer also has `Retry-After`. Errors use one envelope: `{"error": {"code", "message", "details"},
+"timestamp", "requestId"}`."""
+
+DOCS_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Plugin Marketplace API</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body><noscript>The interactive documentation needs JavaScript; the document itself is at
+<a href="{spec}">{spec}</a>.</noscript>
+<redoc spec-url="{spec}"></redoc>
+<script src="{script}"></script></body></html>
+"""
+
+
+def _public(path: str) -> bool:
+    return path.startswith(API_PREFIX + "/") or path.startswith(PUBLISHER_PREFIX)
+
+
+def _rewrite_refs(node, renames: dict[str, str]):
+    if isinstance(node, dict):
+        return {key: (renames.get(value, value) if key == "$ref" and isinstance(value, str)
+                      else _rewrite_refs(value, renames)) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_rewrite_refs(item, renames) for item in node]
+    return node
+
+
+def merge_documents(documents: list[tuple[str, dict]]) -> dict:
+    """Merge (service, OpenAPI dict) pairs: public paths only; clashing components get the service's prefix."""
+    merged = {
+        "openapi": "3.0.3",
+        "info": {"title": "Plugin Marketplace API", "version": API_VERSION, "description": DESCRIPTION},
+        "servers": [{"url": "/"}],
+        "tags": [],
+        "paths": {},
+        "components": {
+            "schemas": {},
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer",
+                               "description": "An API key (mkp_…) or an identity provider's JWT"},
+                "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+                "publisherApiKey": {"type": "apiKey", "in": "header", "name": "api-key"},
+            },
+            "headers": copy.deepcopy(RATE_LIMIT_HEADERS),
+        },
+        # Reads are public (the empty requirement); writes need one of the schemes.
+        "security": [{}, {"bearerAuth": []}, {"apiKeyHeader": []}, {"publisherApiKey": []}],
+    }
+    components = merged["components"]
+    tag_names = set()
+    for service, document in documents:
+        source = document.get("components", {})
+        renames = {}
+        for kind in COMPONENT_KINDS:
+            for name, definition in source.get(kind, {}).items():
+                existing = components.get(kind, {}).get(name)
+                if existing is not None and existing != definition:
+                    renames[f"#/components/{kind}/{name}"] = f"#/components/{kind}/{service.title()}{name}"
+        document = _rewrite_refs(document, renames) if renames else document
+        for kind in COMPONENT_KINDS:
+            for name, definition in document.get("components", {}).get(kind, {}).items():
+                target = renames.get(f"#/components/{kind}/{name}", f"#/components/{kind}/{name}").rsplit("/", 1)[1]
+                components.setdefault(kind, {}).setdefault(target, definition)
+        for path, operations in document.get("paths", {}).items():
+            if not _public(path):
+                continue
+            slot = merged["paths"].setdefault(path, {})
+            for method, operation in operations.items():
+                slot.setdefault(method, operation)
+        for tag in document.get("tags", []):
+            if tag.get("name") not in tag_names:
+                tag_names.add(tag.get("name"))
+                merged["tags"].append(tag)
+    # flask-smorest's default `Error` schema does not describe the envelope the services really send.
+    components["schemas"]["Error"] = copy.deepcopy(ERROR_ENVELOPE)
+    merged["paths"] = dict(sorted(merged["paths"].items()))
+    return merged
+
+
+class OpenApiMerger:
+    """Fetches the services' documents and caches the merged result for a short while."""
+
+    def __init__(self, config, forwarder, own_spec):
+        self.forwarder = forwarder
+        self.own_spec = own_spec
+        self.ttl = config.OPENAPI_CACHE_SECONDS
+        self._cached: tuple[float, dict] | None = None
+        self._lock = threading.Lock()
+
+    def document(self) -> dict:
+        now = time.monotonic()
+        cached = self._cached
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        with self._lock:
+            if self._cached is not None and self._cached[0] > now:
+                return self._cached[1]
+            documents, missing = [], []
+            for service in SERVICE_ORDER:
+                try:
+                    documents.append((service, self.forwarder.get_json(service, "/openapi.json")))
+                except Exception as exc:  # noqa: BLE001 - one service down must not hide the others
+                    log.warning("could not fetch the %s service's OpenAPI document: %r", service, exc)
+                    missing.append(service)
+            documents.append(("gateway", json.loads(json.dumps(self.own_spec()))))
+            merged = merge_documents(documents)
+            if missing:
+                merged["info"]["x-unavailable-services"] = missing
+            # A partial document is retried soon; a complete one is kept for the configured time.
+            self._cached = (now + (min(self.ttl, 5.0) if missing else self.ttl), merged)
+            return merged
+
+
+def openapi_view():
+    """The merged OpenAPI document of the public API."""
+    return jsonify(current_app.extensions["gateway"].openapi.document())
+
+
+def docs_view():
+    """Interactive documentation (ReDoc) over the merged document."""
+    config = current_app.extensions["gateway"].config
+    html = DOCS_PAGE.format(spec=f"{API_PREFIX}/openapi.json", script=config.DOCS_SCRIPT_URL)
+    response = Response(html, content_type="text/html; charset=utf-8")
+    script_origin = "/".join(config.DOCS_SCRIPT_URL.split("/")[:3])
+    response.headers["Content-Security-Policy"] = (
+        f"default-src 'none'; script-src {script_origin}; style-src 'unsafe-inline' https://fonts.googleapis.com; "
+        "font-src https://fonts.gstatic.com; img-src 'self' data: https:; connect-src 'self'; worker-src blob:; "
+        "frame-ancestors 'none'")
+    return response

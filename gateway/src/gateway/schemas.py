@@ -1,0 +1,134 @@
+"""Request and response schemas of the gateway's own routes (camelCase on the wire)."""
+
+from datetime import UTC, datetime
+
+import marshmallow as ma
+
+from marketplace_shared.pagination import PageArgsSchema
+
+from .models import ACCOUNT_TIERS, ROLES
+
+
+class UtcDateTime(ma.fields.DateTime):
+    """Naive UTC in the database, ISO 8601 with a `Z` on the wire; offsets are converted on input."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        parsed: datetime = super()._deserialize(value, attr, data, **kwargs)
+        if parsed.tzinfo is not None:
+            parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+        return parsed
+
+
+class AccountSchema(ma.Schema):
+    id = ma.fields.String(dump_only=True)
+    name = ma.fields.String()
+    email = ma.fields.Email()
+    role = ma.fields.String(metadata={"enum": list(ROLES)})
+    tier = ma.fields.String(metadata={"enum": list(ACCOUNT_TIERS)})
+    rateLimitPerHour = ma.fields.Integer(attribute="rate_limit_per_hour", allow_none=True)
+    externalSubject = ma.fields.String(attribute="external_subject", allow_none=True)
+    createdAt = UtcDateTime(attribute="created_at", dump_only=True)
+    updatedAt = UtcDateTime(attribute="updated_at", dump_only=True)
+
+
+class AccountCreateSchema(ma.Schema):
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    email = ma.fields.Email(required=True, validate=ma.validate.Length(max=320))
+    role = ma.fields.String(load_default="user", validate=ma.validate.OneOf(ROLES))
+    tier = ma.fields.String(load_default="authenticated", validate=ma.validate.OneOf(ACCOUNT_TIERS))
+    rateLimitPerHour = ma.fields.Integer(data_key="rateLimitPerHour", attribute="rate_limit_per_hour",
+                                         load_default=None, allow_none=True,
+                                         validate=ma.validate.Range(min=1, max=100_000_000))
+    externalSubject = ma.fields.String(data_key="externalSubject", attribute="external_subject", load_default=None,
+                                       allow_none=True, validate=ma.validate.Length(min=1, max=255))
+
+
+class AccountUpdateSchema(ma.Schema):
+    name = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
+    email = ma.fields.Email(validate=ma.validate.Length(max=320))
+    role = ma.fields.String(validate=ma.validate.OneOf(ROLES))
+    tier = ma.fields.String(validate=ma.validate.OneOf(ACCOUNT_TIERS))
+    rateLimitPerHour = ma.fields.Integer(attribute="rate_limit_per_hour", allow_none=True,
+                                         validate=ma.validate.Range(min=1, max=100_000_000))
+    externalSubject = ma.fields.String(attribute="external_subject", allow_none=True,
+                                       validate=ma.validate.Length(min=1, max=255))
+
+    @ma.validates_schema
+    def _not_empty(self, data, **_kwargs):
+        if not data:
+            raise ma.ValidationError("Give at least one field to change.", "_schema")
+
+
+class AccountListArgsSchema(PageArgsSchema):
+    role = ma.fields.String(validate=ma.validate.OneOf(ROLES))
+    tier = ma.fields.String(validate=ma.validate.OneOf(ACCOUNT_TIERS))
+    search = ma.fields.String(validate=ma.validate.Length(max=200))
+
+
+class ApiKeySchema(ma.Schema):
+    id = ma.fields.String()
+    accountId = ma.fields.String(attribute="account_id")
+    name = ma.fields.String()
+    prefix = ma.fields.String(metadata={"description": "The key's first characters, to recognise it"})
+    status = ma.fields.Method("_status", metadata={"enum": ["active", "expired", "revoked"]})
+    createdAt = UtcDateTime(attribute="created_at")
+    expiresAt = UtcDateTime(attribute="expires_at", allow_none=True)
+    lastUsedAt = UtcDateTime(attribute="last_used_at", allow_none=True)
+    revokedAt = UtcDateTime(attribute="revoked_at", allow_none=True)
+
+    def _status(self, key) -> str:
+        return key.status()
+
+
+class ApiKeyCreatedSchema(ApiKeySchema):
+    key = ma.fields.String(metadata={"description": "The key itself: shown only in this response"})
+
+
+class ApiKeyCreateSchema(ma.Schema):
+    name = ma.fields.String(load_default="", validate=ma.validate.Length(max=200))
+    expiresAt = UtcDateTime(data_key="expiresAt", attribute="expires_at", load_default=None, allow_none=True)
+
+
+class RateLimitStatusSchema(ma.Schema):
+    policy = ma.fields.String()
+    limit = ma.fields.Integer()
+    remaining = ma.fields.Integer()
+    reset = ma.fields.String()
+
+
+class MeSchema(AccountSchema):
+    rateLimit = ma.fields.Nested(RateLimitStatusSchema, attribute="rate_limit", allow_none=True)
+
+
+class AccountResponseSchema(ma.Schema):
+    data = ma.fields.Nested(AccountSchema)
+
+
+class MeResponseSchema(ma.Schema):
+    data = ma.fields.Nested(MeSchema)
+
+
+class AccountListResponseSchema(ma.Schema):
+    data = ma.fields.List(ma.fields.Nested(AccountSchema))
+    pagination = ma.fields.Dict()
+    links = ma.fields.Dict()
+    metadata = ma.fields.Dict()
+
+
+class ApiKeyResponseSchema(ma.Schema):
+    data = ma.fields.Nested(ApiKeySchema)
+
+
+class ApiKeyCreatedResponseSchema(ma.Schema):
+    data = ma.fields.Nested(ApiKeyCreatedSchema)
+
+
+class ApiKeyListResponseSchema(ma.Schema):
+    data = ma.fields.List(ma.fields.Nested(ApiKeySchema))

@@ -1,0 +1,154 @@
+"""The gateway's own routes: accounts and API keys. Thin views over services.py."""
+
+from flask import current_app, g
+from flask.views import MethodView
+
+from marketplace_shared.api import API_PREFIX, Blueprint, response_metadata
+from marketplace_shared.db import request_session
+from marketplace_shared.errors import forbidden, unauthorized
+from marketplace_shared.pagination import links_block, pagination_block
+
+from . import services
+from .auth import Principal
+from .ratelimit import iso_utc
+from .schemas import (
+    AccountCreateSchema,
+    AccountListArgsSchema,
+    AccountListResponseSchema,
+    AccountResponseSchema,
+    AccountUpdateSchema,
+    ApiKeyCreatedResponseSchema,
+    ApiKeyCreateSchema,
+    ApiKeyListResponseSchema,
+    MeResponseSchema,
+)
+
+blp = Blueprint("accounts", __name__, url_prefix=API_PREFIX,
+                description="Accounts and API keys (served by the gateway itself)")
+
+
+def signed_in() -> Principal:
+    principal = g.get("principal")
+    if principal is None:
+        raise unauthorized()
+    return principal
+
+
+def admin() -> Principal:
+    principal = signed_in()
+    if not principal.is_admin:
+        raise forbidden("This action requires the 'admin' role")
+    return principal
+
+
+def _authenticator():
+    return current_app.extensions["gateway"].authenticator
+
+
+@blp.route("/admin/accounts")
+class Accounts(MethodView):
+    @blp.arguments(AccountListArgsSchema, location="query")
+    @blp.response(200, AccountListResponseSchema)
+    def get(self, args):
+        """List accounts (admin)"""
+        admin()
+        page, limit = args.pop("page"), args.pop("limit")
+        accounts, total = services.list_accounts(request_session(), page, limit, **args)
+        return {"data": accounts, "pagination": pagination_block(page, limit, total),
+                "links": links_block(page, limit, total), "metadata": response_metadata()}
+
+    @blp.arguments(AccountCreateSchema)
+    @blp.response(201, AccountResponseSchema)
+    def post(self, fields):
+        """Create an account (admin)"""
+        admin()
+        session = request_session()
+        account = services.create_account(session, **fields)
+        session.commit()
+        return {"data": account}
+
+
+@blp.route("/admin/accounts/<account_id>")
+class AccountById(MethodView):
+    @blp.response(200, AccountResponseSchema)
+    def get(self, account_id):
+        """Get an account (admin)"""
+        admin()
+        return {"data": services.get_account(request_session(), account_id)}
+
+    @blp.arguments(AccountUpdateSchema)
+    @blp.response(200, AccountResponseSchema)
+    def patch(self, changes, account_id):
+        """Change an account's name, email, role, tier or rate limit (admin)"""
+        admin()
+        session = request_session()
+        account = services.update_account(session, account_id, changes)
+        session.commit()
+        _authenticator().forget_account(account_id)
+        return {"data": account}
+
+
+@blp.route("/admin/accounts/<account_id>/api-keys")
+class AccountApiKeys(MethodView):
+    @blp.response(200, ApiKeyListResponseSchema)
+    def get(self, account_id):
+        """List an account's API keys (admin)"""
+        admin()
+        session = request_session()
+        services.get_account(session, account_id)
+        return {"data": services.list_api_keys(session, account_id)}
+
+    @blp.arguments(ApiKeyCreateSchema)
+    @blp.response(201, ApiKeyCreatedResponseSchema)
+    def post(self, fields, account_id):
+        """Create an API key for an account (admin); the key is shown only in this response"""
+        admin()
+        return _create_key(account_id, fields)
+
+
+@blp.route("/me")
+class Me(MethodView):
+    @blp.response(200, MeResponseSchema)
+    def get(self):
+        """The signed-in account, with its current rate limit"""
+        principal = signed_in()
+        account = services.get_account(request_session(), principal.account_id)
+        decision = g.get("rate_decision")
+        account.rate_limit = None if decision is None else {
+            "policy": decision.policy, "limit": decision.limit, "remaining": decision.remaining,
+            "reset": iso_utc(decision.reset)}
+        return {"data": account}
+
+
+@blp.route("/me/api-keys")
+class MyApiKeys(MethodView):
+    @blp.response(200, ApiKeyListResponseSchema)
+    def get(self):
+        """List my API keys"""
+        return {"data": services.list_api_keys(request_session(), signed_in().account_id)}
+
+    @blp.arguments(ApiKeyCreateSchema)
+    @blp.response(201, ApiKeyCreatedResponseSchema)
+    def post(self, fields):
+        """Create an API key for myself; the key is shown only in this response"""
+        return _create_key(signed_in().account_id, fields)
+
+
+@blp.route("/api-keys/<key_id>")
+class ApiKeyById(MethodView):
+    @blp.response(204)
+    def delete(self, key_id):
+        """Revoke an API key (its owner or an admin); it stops working at once"""
+        principal = signed_in()
+        session = request_session()
+        services.revoke_api_key(session, key_id, principal.account_id, principal.is_admin)
+        session.commit()
+        _authenticator().forget_key(key_id)
+
+
+def _create_key(account_id: str, fields: dict) -> dict:
+    session = request_session()
+    key, plaintext = services.create_api_key(session, account_id, fields.get("name", ""), fields.get("expires_at"))
+    session.commit()
+    key.key = plaintext
+    return {"data": key}
