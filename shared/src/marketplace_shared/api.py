@@ -64,7 +64,8 @@ def response_metadata() -> dict:
 def create_service_app(config, database: Database, title: str, blueprints=(),
                        uses_broker: bool = True, guard_writes: bool = True) -> tuple[Flask, Api]:
     """Build a Flask app with the shared plumbing; the service registers its blueprints."""
-    app = Flask(config.SERVICE_NAME)
+    # root_path given: the service name is not an importable module (e.g. under pytest's importlib mode).
+    app = Flask(config.SERVICE_NAME, root_path=os.path.dirname(__file__))
     app.config.update(
         SERVICE_NAME=config.SERVICE_NAME,
         INTERNAL_TOKEN_SECRET=config.INTERNAL_TOKEN_SECRET,

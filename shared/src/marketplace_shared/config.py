@@ -56,6 +56,8 @@ class BaseConfig:
         self.OUTBOX_POLL_SECONDS = env_float("OUTBOX_POLL_SECONDS", 0.05)
         for key, value in overrides.items():
             setattr(self, key, value)
+        if "EVENT_PREFIX" in overrides and "EVENT_EXCHANGE" not in overrides:
+            self.EVENT_EXCHANGE = self.EVENT_PREFIX + env("EVENT_EXCHANGE", "marketplace.events")
 
     @property
     def queue_name(self) -> str:
