@@ -1,0 +1,69 @@
+"""``client.webhooks``: subscriptions, their deliveries, secrets, pings and recovery."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from .._util import camel_keys, iso
+from ..pagination import Item, Page
+from ._base import Resource, seg
+
+
+class WebhooksResource(Resource):
+    """Manage webhook subscriptions.
+
+    To check the requests you receive, see :func:`~backstage_marketplace.verify_webhook`.
+    """
+
+    def create(self, url: str, events: Sequence[str], secret: str | None = None, *, description: str | None = None,
+               plugin_ids: Sequence[str] | None = None, active: bool | None = None, **fields: Any) -> Item:
+        """``POST /webhooks``. Without a ``secret`` the server generates one (``whsec_…``), returned only here."""
+        body = camel_keys({"url": url, "events": list(events), "secret": secret, "description": description,
+                           "plugin_ids": list(plugin_ids) if plugin_ids is not None else None, "active": active,
+                           **fields})
+        return self._client.data("POST", "/webhooks", json=body)
+
+    def list(self, *, page: int | None = None, limit: int | None = None, **extra: Any) -> Page:
+        """``GET /webhooks``: your subscriptions (every one for admins)."""
+        return self._page("/webhooks", camel_keys({"page": page, "limit": limit, **extra}))
+
+    def iter_all(self, *, limit: int = 100, **filters: Any) -> Iterator[Item]:
+        return self.list(limit=limit, **filters).iter_all()
+
+    def get(self, webhook_id: str) -> Item:
+        """``GET /webhooks/{webhookId}``."""
+        return self._client.data("GET", f"/webhooks/{seg(webhook_id)}")
+
+    def update(self, webhook_id: str, **fields: Any) -> Item:
+        """``PATCH /webhooks/{webhookId}`` with snake_case fields (``url``, ``events``, ``active``, ``plugin_ids``…)."""
+        return self._client.data("PATCH", f"/webhooks/{seg(webhook_id)}", json=camel_keys(fields))
+
+    def delete(self, webhook_id: str) -> None:
+        """``DELETE /webhooks/{webhookId}``."""
+        self._client.request("DELETE", f"/webhooks/{seg(webhook_id)}")
+
+    def rotate_secret(self, webhook_id: str, secret: str | None = None) -> Item:
+        """``POST /webhooks/{webhookId}/rotate-secret``: a new secret; the old one keeps signing for a grace period."""
+        body = {"secret": secret} if secret else None
+        return self._client.data("POST", f"/webhooks/{seg(webhook_id)}/rotate-secret", json=body)
+
+    def ping(self, webhook_id: str) -> Item:
+        """``POST /webhooks/{webhookId}/ping``: send a test delivery."""
+        return self._client.data("POST", f"/webhooks/{seg(webhook_id)}/ping")
+
+    def deliveries(self, webhook_id: str, *, status: str | None = None, page: int | None = None,
+                   limit: int | None = None, **extra: Any) -> Page:
+        """``GET /webhooks/{webhookId}/deliveries``: each delivery with its attempts."""
+        params = camel_keys({"status": status, "page": page, "limit": limit, **extra})
+        return self._page(f"/webhooks/{seg(webhook_id)}/deliveries", params)
+
+    def redeliver(self, webhook_id: str, delivery_id: str) -> Item:
+        """``POST /webhooks/{webhookId}/deliveries/{deliveryId}/redeliver``."""
+        return self._client.data("POST", f"/webhooks/{seg(webhook_id)}/deliveries/{seg(delivery_id)}/redeliver")
+
+    def recover(self, webhook_id: str, since: datetime | str) -> Item:
+        """``POST /webhooks/{webhookId}/recover``: resend every failed delivery since a moment."""
+        value = iso(since) if isinstance(since, datetime) else since
+        return self._client.data("POST", f"/webhooks/{seg(webhook_id)}/recover", json={"since": value})
