@@ -1,5 +1,5 @@
+from marketplace_shared.migrations import run_env
 from webhook_service.config import Config
 from webhook_service.models import Base
-from marketplace_shared.migrations import run_env
 
 run_env(Base.metadata, Config().DATABASE_URL)

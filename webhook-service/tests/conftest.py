@@ -1,21 +1,66 @@
+import sys
+from pathlib import Path
+
 import pytest
 
+from marketplace_shared.db import Database
+from marketplace_shared.identity import Identity, issue_token
 from webhook_service.app import create_app
 from webhook_service.config import Config
 from webhook_service.migrate import migrate
 
+PREFIX = "/api/marketplace/v1"
+
+# pytest's importlib mode registers this directory as a file-less module named "webhook-service", and the
+# shared app calls Flask(SERVICE_NAME), which then cannot find a root path. Give the module a file.
+_module = sys.modules.get(Config.SERVICE_NAME)
+if _module is not None and getattr(_module, "__file__", None) is None:
+    _module.__file__ = str(Path(__file__).resolve().parents[1] / "src" / "webhook_service" / "__init__.py")
+
+# Names the fake resolver knows; anything else does not resolve.
+FAKE_DNS = {
+    "hooks.example.com": ["93.184.216.34"],
+    "internal.example.com": ["10.0.0.1"],
+    "mixed.example.com": ["93.184.216.34", "192.168.1.5"],
+}
+
+
+def fake_resolver(host: str, port: int) -> list[str]:
+    if host not in FAKE_DNS:
+        raise OSError(f"cannot resolve {host}")
+    return FAKE_DNS[host]
+
 
 @pytest.fixture
 def config(tmp_path):
-    return Config(DATABASE_URL=f"sqlite:///{tmp_path}/webhook.db")
+    return Config(DATABASE_URL=f"sqlite:///{tmp_path}/webhook.db", WEBHOOK_ALLOWED_NETWORKS=[],
+                  WEBHOOK_RETRY_SCHEDULE=[5, 300, 1800], WEBHOOK_RETRY_JITTER=0.0)
 
 
 @pytest.fixture
 def app(config):
     migrate(config)
-    return create_app(config)
+    return create_app(config, resolver=fake_resolver)
 
 
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def database(app, config):
+    database = Database(config.DATABASE_URL)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def auth(config):
+    """auth(account_id, role) -> the headers the gateway would send for that caller."""
+
+    def headers(account_id: str = "acct_ann", role: str = "user") -> dict:
+        identity = Identity(id=account_id, role=role, name=account_id, email=f"{account_id}@example.com")
+        return {"X-Marketplace-Identity": issue_token(config.INTERNAL_TOKEN_SECRET, identity)}
+
+    return headers

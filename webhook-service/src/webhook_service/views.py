@@ -1,5 +1,162 @@
 """Webhooks routes: thin views over the use cases in services.py."""
 
-from marketplace_shared.api import API_PREFIX, Blueprint
+from flask import current_app
+from flask.views import MethodView
 
-blp = Blueprint("webhooks", __name__, url_prefix=API_PREFIX, description="Webhooks")
+from marketplace_shared.api import API_PREFIX, Blueprint, response_metadata
+from marketplace_shared.db import request_session
+from marketplace_shared.identity import require_identity
+from marketplace_shared.pagination import links_block, pagination_block
+
+from . import services
+from .schemas import (
+    DeliveryListArgsSchema,
+    DeliveryListSchema,
+    DeliveryResponseSchema,
+    RecoverResultSchema,
+    RecoverSchema,
+    RotateSecretSchema,
+    WebhookCreateSchema,
+    WebhookListArgsSchema,
+    WebhookListSchema,
+    WebhookResponseSchema,
+    WebhookUpdateSchema,
+    WebhookWithSecretResponseSchema,
+)
+
+blp = Blueprint(
+    "webhooks", __name__, url_prefix=API_PREFIX,
+    description="Webhook subscriptions and their deliveries. Each delivery is POSTed as "
+                "{event, timestamp, data, signature} with X-Marketplace-Signature-256 (sha256=hex HMAC of the body), "
+                "Standard Webhooks headers (webhook-id, webhook-timestamp, webhook-signature) and "
+                "X-Marketplace-Event / X-Marketplace-Delivery. `signature` is the HMAC of the compact, key-sorted "
+                "UTF-8 JSON of event, timestamp and data. The key is the base64-decoded part after `whsec_`, "
+                "otherwise the secret's UTF-8 bytes.")
+
+
+def _config():
+    return current_app.extensions["service_config"]
+
+
+def _resolver():
+    return current_app.extensions.get("webhook_resolver")
+
+
+def _listing(items, page, limit, total):
+    return {"data": items, "pagination": pagination_block(page, limit, total),
+            "links": links_block(page, limit, total), "metadata": response_metadata()}
+
+
+@blp.route("/webhooks")
+class Webhooks(MethodView):
+    @blp.arguments(WebhookListArgsSchema, location="query")
+    @blp.response(200, WebhookListSchema)
+    def get(self, args):
+        """List your webhook subscriptions (admins: all)"""
+        identity = require_identity()
+        items, total = services.list_webhooks(request_session(), identity, args["page"], args["limit"],
+                                              args.get("owner_id"))
+        return _listing(items, args["page"], args["limit"], total)
+
+    @blp.arguments(WebhookCreateSchema)
+    @blp.response(201, WebhookWithSecretResponseSchema)
+    def post(self, data):
+        """Register a webhook (the secret is shown only in this response)"""
+        identity = require_identity()
+        session = request_session()
+        webhook = services.create_webhook(session, identity, data, _config(), _resolver())
+        session.commit()
+        return {"data": webhook}
+
+
+@blp.route("/webhooks/<webhook_id>")
+class WebhookItem(MethodView):
+    @blp.response(200, WebhookResponseSchema)
+    def get(self, webhook_id):
+        """Get a webhook subscription"""
+        return {"data": services.get_webhook(request_session(), require_identity(), webhook_id)}
+
+    @blp.arguments(WebhookUpdateSchema)
+    @blp.response(200, WebhookResponseSchema)
+    def patch(self, changes, webhook_id):
+        """Change a webhook subscription"""
+        identity = require_identity()
+        session = request_session()
+        webhook = services.update_webhook(session, identity, webhook_id, changes, _config(), _resolver())
+        session.commit()
+        return {"data": webhook}
+
+    @blp.response(204)
+    def delete(self, webhook_id):
+        """Delete a webhook subscription and its delivery log"""
+        identity = require_identity()
+        session = request_session()
+        services.delete_webhook(session, identity, webhook_id)
+        session.commit()
+
+
+@blp.route("/webhooks/<webhook_id>/rotate-secret", methods=["POST"])
+@blp.arguments(RotateSecretSchema, required=False)
+@blp.response(200, WebhookWithSecretResponseSchema)
+def rotate_secret(args, webhook_id):
+    """Rotate the signing secret (the old one also signs until the grace period ends)"""
+    identity = require_identity()
+    session = request_session()
+    args = args or {}
+    webhook = services.rotate_secret(session, identity, webhook_id, _config(), args.get("secret"),
+                                     args.get("grace_period_seconds"))
+    session.commit()
+    return {"data": webhook}
+
+
+@blp.route("/webhooks/<webhook_id>/ping", methods=["POST"])
+@blp.response(202, DeliveryResponseSchema)
+def ping(webhook_id):
+    """Send a `webhook.ping` delivery to the subscription's URL"""
+    identity = require_identity()
+    session = request_session()
+    delivery = services.ping(session, identity, webhook_id)
+    session.commit()
+    return {"data": delivery}
+
+
+@blp.route("/webhooks/<webhook_id>/deliveries", methods=["GET"])
+@blp.arguments(DeliveryListArgsSchema, location="query")
+@blp.response(200, DeliveryListSchema)
+def list_deliveries(args, webhook_id):
+    """List a webhook's deliveries with their attempts, newest first"""
+    identity = require_identity()
+    items, total = services.list_deliveries(request_session(), identity, webhook_id, args["page"], args["limit"],
+                                            args.get("status"), args.get("event"))
+    return _listing(items, args["page"], args["limit"], total)
+
+
+@blp.route("/webhooks/<webhook_id>/deliveries/<delivery_id>", methods=["GET"])
+@blp.response(200, DeliveryResponseSchema)
+def get_delivery(webhook_id, delivery_id):
+    """Get one delivery with its attempts"""
+    return {"data": services.get_delivery(request_session(), require_identity(), webhook_id, delivery_id)}
+
+
+@blp.route("/webhooks/<webhook_id>/deliveries/<delivery_id>/redeliver", methods=["POST"])
+@blp.response(202, DeliveryResponseSchema)
+def redeliver(webhook_id, delivery_id):
+    """Send a delivery again (same delivery id, fresh retry schedule)"""
+    identity = require_identity()
+    session = request_session()
+    delivery = services.redeliver(session, identity, webhook_id, delivery_id)
+    session.commit()
+    return {"data": delivery}
+
+
+@blp.route("/webhooks/<webhook_id>/recover", methods=["POST"])
+@blp.arguments(RecoverSchema)
+@blp.response(202, RecoverResultSchema)
+def recover(args, webhook_id):
+    """Resend every failed delivery created since a time"""
+    identity = require_identity()
+    session = request_session()
+    count = services.recover(session, identity, webhook_id, args["since"], args.get("until"))
+    session.commit()
+    return {"data": {"recovered": count, "since": services.iso(args["since"]),
+                     "until": services.iso(args["until"]) if args.get("until") else None}}

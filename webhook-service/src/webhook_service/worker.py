@@ -1,19 +1,49 @@
-"""The webhook worker: relays the outbox and consumes events. `python -m webhook_service.worker`."""
+"""The webhook worker: relays the outbox, consumes events into deliveries, and sends them.
+
+`python -m webhook_service.worker`. The consumer (the shared Worker) runs in the main thread
+with the process's only broker connection; the Dispatcher's threads send the deliveries.
+"""
 
 from marketplace_shared.db import Database
 from marketplace_shared.logs import configure_logging
 from marketplace_shared.worker import Worker, run_worker
 
+from . import handlers, services
 from .config import Config
+from .dispatcher import Dispatcher
 from .handlers import HANDLERS
 from .models import OutboxEvent, ProcessedEvent
 
 
-def build_worker(config: Config | None = None) -> Worker:
+def build_worker(config: Config | None = None, database: Database | None = None) -> Worker:
     config = config or Config()
-    return Worker(config, Database(config.DATABASE_URL), OutboxEvent, ProcessedEvent, HANDLERS)
+    database = database or Database(config.DATABASE_URL)
+
+    def purge_old_deliveries() -> None:
+        with database.session() as session, session.begin():
+            services.purge_old_deliveries(session, config)
+
+    return Worker(config, database, OutboxEvent, ProcessedEvent, HANDLERS,
+                  periodic=[(3600.0, purge_old_deliveries)])
+
+
+def build_dispatcher(config: Config, database: Database, **kwargs) -> Dispatcher:
+    """A dispatcher woken by the consumer whenever it commits new deliveries."""
+    dispatcher = Dispatcher(config, database, **kwargs)
+    handlers.delivery_listeners.append(dispatcher.wake)
+    return dispatcher
+
+
+def main() -> None:
+    config = Config()
+    configure_logging(Config.SERVICE_NAME, config.LOG_LEVEL)
+    database = Database(config.DATABASE_URL)
+    dispatcher = build_dispatcher(config, database).start()
+    try:
+        run_worker(build_worker(config, database))
+    finally:
+        dispatcher.stop()
 
 
 if __name__ == "__main__":
-    configure_logging(Config.SERVICE_NAME)
-    run_worker(build_worker())
+    main()

@@ -1,0 +1,154 @@
+"""Request and response schemas of the webhook routes (marshmallow)."""
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from marketplace_shared.pagination import PageArgsSchema
+
+from . import events
+
+
+class UtcDateTime(fields.DateTime):
+    """Naive UTC datetimes in, `…Z` strings out."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        from datetime import UTC
+
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(UTC).replace(tzinfo=None)
+        return moment
+
+
+def _check_events(values: list[str]) -> None:
+    unknown = [value for value in values if value not in events.SUBSCRIBABLE_EVENTS]
+    if unknown:
+        raise ma.ValidationError(f"Unknown event(s): {', '.join(unknown)}. "
+                                 f"Allowed: {', '.join(events.SUBSCRIBABLE_EVENTS)}")
+
+
+class WebhookCreateSchema(ma.Schema):
+    url = fields.String(required=True, validate=validate.Length(min=1, max=2048))
+    events = fields.List(fields.String(), required=True, validate=[validate.Length(min=1, max=20), _check_events],
+                         metadata={"description": f"Any of {', '.join(events.SUBSCRIBABLE_EVENTS)}"})
+    secret = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=8, max=512),
+                           metadata={"description": "Generated (whsec_…) when omitted; returned only once"})
+    description = fields.String(allow_none=True, validate=validate.Length(max=500))
+    plugin_ids = fields.List(fields.String(validate=validate.Length(min=1, max=64)), data_key="pluginIds",
+                             allow_none=True, validate=validate.Length(max=100),
+                             metadata={"description": "Only events of these plugins (all when omitted)"})
+    active = fields.Boolean(load_default=True)
+
+
+class WebhookUpdateSchema(ma.Schema):
+    url = fields.String(validate=validate.Length(min=1, max=2048))
+    events = fields.List(fields.String(), validate=[validate.Length(min=1, max=20), _check_events])
+    description = fields.String(allow_none=True, validate=validate.Length(max=500))
+    plugin_ids = fields.List(fields.String(validate=validate.Length(min=1, max=64)), data_key="pluginIds",
+                             allow_none=True, validate=validate.Length(max=100))
+    active = fields.Boolean(metadata={"description": "true also clears a `disabled` flag"})
+
+
+class RotateSecretSchema(ma.Schema):
+    secret = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=8, max=512))
+    grace_period_seconds = fields.Integer(data_key="gracePeriodSeconds", load_default=None, allow_none=True,
+                                          validate=validate.Range(min=0, max=30 * 86400),
+                                          metadata={"description": "How long the old secret keeps signing"})
+
+
+class RecoverSchema(ma.Schema):
+    since = UtcDateTime(required=True)
+    until = UtcDateTime(load_default=None, allow_none=True)
+
+
+class WebhookListArgsSchema(PageArgsSchema):
+    owner_id = fields.String(data_key="ownerId", metadata={"description": "Admins only: one owner's"})
+
+
+class DeliveryListArgsSchema(PageArgsSchema):
+    status = fields.String(validate=validate.OneOf(["pending", "succeeded", "failed"]))
+    event = fields.String(validate=validate.Length(max=100))
+
+
+class WebhookSchema(ma.Schema):
+    id = fields.String()
+    url = fields.String()
+    events = fields.List(fields.String())
+    description = fields.String(allow_none=True)
+    pluginIds = fields.List(fields.String(), attribute="plugin_ids", allow_none=True)
+    active = fields.Boolean()
+    disabled = fields.Boolean()
+    disabledReason = fields.String(attribute="disabled_reason", allow_none=True)
+    disabledAt = UtcDateTime(attribute="disabled_at", allow_none=True)
+    failingSince = UtcDateTime(attribute="failing_since", allow_none=True)
+    ownerId = fields.String(attribute="owner_id")
+    previousSecretExpiresAt = UtcDateTime(attribute="previous_secret_expires_at", allow_none=True)
+    createdAt = UtcDateTime(attribute="created_at")
+    updatedAt = UtcDateTime(attribute="updated_at")
+
+
+class WebhookWithSecretSchema(WebhookSchema):
+    secret = fields.String(metadata={"description": "Shown only in this response"})
+
+
+class AttemptSchema(ma.Schema):
+    number = fields.Integer()
+    attemptedAt = UtcDateTime(attribute="attempted_at")
+    success = fields.Boolean()
+    statusCode = fields.Integer(attribute="status_code", allow_none=True)
+    durationMs = fields.Integer(attribute="duration_ms")
+    responseBody = fields.String(attribute="response_body", allow_none=True,
+                                 metadata={"description": "The first WEBHOOK_RESPONSE_BODY_LIMIT characters"})
+    error = fields.String(allow_none=True)
+
+
+class DeliverySchema(ma.Schema):
+    id = fields.String()
+    webhookId = fields.String(attribute="webhook_id")
+    eventId = fields.String(attribute="event_id")
+    event = fields.String(attribute="event_type")
+    status = fields.String(metadata={"description": "pending, succeeded or failed"})
+    attemptCount = fields.Integer(attribute="attempt_count")
+    nextAttemptAt = UtcDateTime(attribute="next_attempt_at", allow_none=True)
+    lastAttemptAt = UtcDateTime(attribute="last_attempt_at", allow_none=True)
+    deliveredAt = UtcDateTime(attribute="delivered_at", allow_none=True)
+    lastStatusCode = fields.Integer(attribute="last_status_code", allow_none=True)
+    lastError = fields.String(attribute="last_error", allow_none=True)
+    createdAt = UtcDateTime(attribute="created_at")
+    payload = fields.Dict(metadata={"description": "event, timestamp and data, as sent (without the signature)"})
+    attempts = fields.List(fields.Nested(AttemptSchema))
+
+
+class _ListSchema(ma.Schema):
+    pagination = fields.Dict()
+    links = fields.Dict()
+    metadata = fields.Dict()
+
+
+class WebhookResponseSchema(ma.Schema):
+    data = fields.Nested(WebhookSchema)
+
+
+class WebhookWithSecretResponseSchema(ma.Schema):
+    data = fields.Nested(WebhookWithSecretSchema)
+
+
+class WebhookListSchema(_ListSchema):
+    data = fields.List(fields.Nested(WebhookSchema))
+
+
+class DeliveryResponseSchema(ma.Schema):
+    data = fields.Nested(DeliverySchema)
+
+
+class DeliveryListSchema(_ListSchema):
+    data = fields.List(fields.Nested(DeliverySchema))
+
+
+class RecoverResultSchema(ma.Schema):
+    data = fields.Dict(metadata={"description": "{recovered, since, until}"})
