@@ -1,0 +1,58 @@
+"""Test helpers for the catalog: archives, identities and small factories."""
+
+import io
+import json
+import tarfile
+import zipfile
+
+from marketplace_shared.identity import Identity, issue_token
+
+API = "/api/marketplace/v1"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
+
+
+def make_tgz(files: dict[str, bytes] | None = None) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, data in (files or {"package/package.json": b'{"name": "x"}'}).items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def make_zip(files: dict[str, bytes] | None = None) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in (files or {"META-INF/MANIFEST.MF": b"Manifest-Version: 1.0\n"}).items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def headers_for(config, account="acct_pub", role="publisher", name="Pat Publisher", email="pat@example.com"):
+    token = issue_token(config.INTERNAL_TOKEN_SECRET, Identity(id=account, role=role, name=name, email=email))
+    return {"X-Marketplace-Identity": token}
+
+
+def create_plugin(client, headers, name="catalog-backend", **fields):
+    body = {"name": name, "description": f"The {name} plugin", "category": "backend", **fields}
+    response = client.post(f"{API}/plugins", json=body, headers=headers)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["data"]
+
+
+def upload_version(client, headers, plugin_ref, version="1.0.0", package=None, filename="pkg.tgz", **metadata):
+    meta = {"version": version, **metadata}
+    data = {"metadata": json.dumps(meta),
+            "package": (io.BytesIO(make_tgz() if package is None else package), filename)}
+    return client.post(f"{API}/plugins/{plugin_ref}/versions", data=data, headers=headers,
+                       content_type="multipart/form-data")
+
+
+def published_plugin(client, headers, name="catalog-backend", version="1.0.0", compatibility=None, **fields):
+    plugin = create_plugin(client, headers, name=name, **fields)
+    response = upload_version(client, headers, plugin["id"], version=version,
+                              compatibility=compatibility or {"backstage": "^1.35.0", "node": ">=18.0.0"})
+    assert response.status_code == 201, response.get_json()
+    return plugin
