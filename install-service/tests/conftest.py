@@ -1,13 +1,19 @@
 import pytest
 
+from install_service import testing as factories
 from install_service.app import create_app
 from install_service.config import Config
+from install_service.deployer import FilesystemDeployer
+from install_service.downloader import FakeDownloader
+from install_service.handlers import HANDLERS
+from install_service.jobs import JobRunner
 from install_service.migrate import migrate
+from marketplace_shared.db import Database
 
 
 @pytest.fixture
 def config(tmp_path):
-    return Config(DATABASE_URL=f"sqlite:///{tmp_path}/install.db")
+    return Config(DATABASE_URL=f"sqlite:///{tmp_path}/install.db", INSTALL_ROOT=str(tmp_path / "installs"))
 
 
 @pytest.fixture
@@ -19,3 +25,52 @@ def app(config):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def database(app, config):
+    db = Database(config.DATABASE_URL)
+    yield db
+    db.dispose()
+
+
+class Catalog:
+    """Feeds the read model through the real handlers, and the fake downloader with the packages."""
+
+    def __init__(self, database, downloader):
+        self.database = database
+        self.downloader = downloader
+
+    def apply(self, event: dict) -> None:
+        with self.database.session() as session, session.begin():
+            for handler in HANDLERS[event["type"]]:
+                handler(session, event)
+
+    def publish(self, name: str, versions=("1.0.0",), schema=None, plugin_id=None, **kwargs) -> str:
+        plugin_id = plugin_id or factories.new_plugin_id()
+        self.apply(factories.plugin_published(plugin_id, name, versions[0]))
+        for version in versions:
+            body = factories.make_tgz(factories.package_files(name, version))
+            self.downloader.packages[(plugin_id, version)] = body
+            self.apply(factories.version_published(plugin_id, name, version, body, schema, **kwargs))
+        return plugin_id
+
+
+@pytest.fixture
+def downloader():
+    return FakeDownloader()
+
+
+@pytest.fixture
+def catalog(database, downloader):
+    return Catalog(database, downloader)
+
+
+@pytest.fixture
+def deployer(config):
+    return FilesystemDeployer(config.INSTALL_ROOT)
+
+
+@pytest.fixture
+def runner(config, database, deployer, downloader):
+    return JobRunner(config, database, deployer, downloader)

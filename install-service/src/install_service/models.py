@@ -1,8 +1,11 @@
 """Installations tables, on the install service's own metadata."""
 
-from sqlalchemy.orm import DeclarativeBase
+from datetime import datetime
 
-from marketplace_shared.outbox import OutboxMixin, ProcessedEventMixin
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from marketplace_shared.outbox import OutboxMixin, ProcessedEventMixin, utcnow
 
 
 class Base(DeclarativeBase):
@@ -15,3 +18,119 @@ class OutboxEvent(OutboxMixin, Base):
 
 class ProcessedEvent(ProcessedEventMixin, Base):
     __tablename__ = "processed_events"
+
+
+class CatalogPlugin(Base):
+    """What the catalog's events told us about a plugin (read model)."""
+
+    __tablename__ = "catalog_plugins"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(214), index=True)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    owner_id: Mapped[str | None] = mapped_column(String(64))
+    # Event times decide between a late `published` and an `unpublished` (events may arrive out of order).
+    published_at: Mapped[datetime | None] = mapped_column(DateTime)
+    unpublished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def is_published(self) -> bool:
+        if self.unpublished_at is None:
+            return True
+        return self.published_at is not None and self.published_at > self.unpublished_at
+
+
+class CatalogVersion(Base):
+    """One version of a plugin as the catalog published it (read model)."""
+
+    __tablename__ = "catalog_versions"
+
+    plugin_id: Mapped[str] = mapped_column(String(64), ForeignKey("catalog_plugins.id"), primary_key=True)
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # False while only a `version_yanked` has arrived for it.
+    published: Mapped[bool] = mapped_column(Boolean, default=False)
+    release_date: Mapped[str | None] = mapped_column(String(40))
+    compatibility: Mapped[dict] = mapped_column(JSON, default=dict)
+    dependencies: Mapped[list] = mapped_column(JSON, default=list)
+    configuration_schema: Mapped[dict | None] = mapped_column(JSON)
+    package: Mapped[dict] = mapped_column(JSON, default=dict)
+    yanked: Mapped[bool] = mapped_column(Boolean, default=False)
+    yank_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Environment(Base):
+    """A portal the plugins are installed into, with the versions compatibility is checked against."""
+
+    __tablename__ = "environments"
+
+    name: Mapped[str] = mapped_column(String(63), primary_key=True)
+    backstage_version: Mapped[str] = mapped_column(String(64))
+    node_version: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class Installation(Base):
+    """A plugin installed (or being installed) into one namespace of one environment."""
+
+    __tablename__ = "installations"
+    __table_args__ = (
+        UniqueConstraint("account_id", "idempotency_key", name="uq_installations_idempotency"),
+        Index("ix_installations_plugin_env_ns", "plugin_id", "environment", "namespace"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    plugin_id: Mapped[str] = mapped_column(String(64))
+    plugin_name: Mapped[str] = mapped_column(String(214))
+    account_id: Mapped[str] = mapped_column(String(64), index=True)
+    environment: Mapped[str] = mapped_column(String(63))
+    namespace: Mapped[str] = mapped_column(String(63))
+    # The version the current (or last) operation aims at, and the one actually deployed.
+    version: Mapped[str] = mapped_column(String(64))
+    installed_version: Mapped[str | None] = mapped_column(String(64))
+    previous_version: Mapped[str | None] = mapped_column(String(64))
+    deployment_strategy: Mapped[str] = mapped_column(String(20))
+    auto_start: Mapped[bool] = mapped_column(Boolean, default=True)
+    configuration: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The deployed package's npm-style integrity (sha512-...), checked by the health check.
+    integrity: Mapped[str | None] = mapped_column(String(200))
+    # What to restore when an upgrade fails or is cancelled.
+    previous_state: Mapped[dict | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    action: Mapped[str] = mapped_column(String(20))
+    # Increases with every operation (install, upgrade, uninstall); a job names the one it is for.
+    operation: Mapped[int] = mapped_column(Integer, default=1)
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    current_step: Mapped[str] = mapped_column(String(200))
+    step: Mapped[str | None] = mapped_column(String(20))
+    error: Mapped[dict | None] = mapped_column(JSON)
+    health: Mapped[str | None] = mapped_column(String(20))
+    health_details: Mapped[list | None] = mapped_column(JSON)
+    health_checked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_telemetry_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # "plugin|environment|namespace" while something is (being) installed there; NULLs never clash.
+    active_slot: Mapped[str | None] = mapped_column(String(255), unique=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    request_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    # The job's hold on the row: who runs it and until when (compare-and-set claims).
+    lease_owner: Mapped[str | None] = mapped_column(String(200))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class InstallationLog(Base):
+    """One timestamped log line of an installation's jobs; the id is the cursor."""
+
+    __tablename__ = "installation_logs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    installation_id: Mapped[str] = mapped_column(String(64), ForeignKey("installations.id"), index=True)
+    timestamp: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    level: Mapped[str] = mapped_column(String(10), default="info")
+    step: Mapped[str | None] = mapped_column(String(20))
+    message: Mapped[str] = mapped_column(Text)

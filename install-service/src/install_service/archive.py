@@ -1,0 +1,166 @@
+"""Package archives (npm .tgz, .tar, .zip, .jar): inspect and unpack them without trusting their paths."""
+
+import os
+import stat
+import tarfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+
+class ArchiveError(Exception):
+    """The package cannot be unpacked safely; `code` says why."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Member:
+    name: str  # the relative path it unpacks to (common top folder such as npm's `package/` removed)
+    size: int
+    is_dir: bool
+    mode: int
+
+
+def archive_format(path: Path) -> str:
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+    if head[:2] == b"\x1f\x8b":
+        return "tgz"
+    if head == b"PK\x03\x04" or head == b"PK\x05\x06":
+        return "zip"
+    if tarfile.is_tarfile(path):
+        return "tar"
+    raise ArchiveError("UNSUPPORTED_PACKAGE", "The package is not a .tgz, .tar, .zip or .jar archive")
+
+
+def _clean(name: str) -> str:
+    """The member's path, or ArchiveError when it would escape the folder it is unpacked into."""
+    if "\\" in name or "\x00" in name:
+        raise ArchiveError("UNSAFE_PACKAGE", f"Archive entry {name!r} has a forbidden character")
+    path = PurePosixPath(name)
+    if path.is_absolute() or any(part == ".." for part in path.parts):
+        raise ArchiveError("UNSAFE_PACKAGE", f"Archive entry {name!r} points outside the package")
+    parts = [part for part in path.parts if part not in ("", ".")]
+    return "/".join(parts)
+
+
+def _raw_members(path: Path, fmt: str) -> list[Member]:
+    members = []
+    try:
+        if fmt == "zip":
+            with zipfile.ZipFile(path) as archive:
+                for info in archive.infolist():
+                    mode = (info.external_attr >> 16) & 0o177777
+                    if stat.S_ISLNK(mode):
+                        raise ArchiveError("UNSAFE_PACKAGE", f"Archive entry {info.filename!r} is a link")
+                    members.append(Member(_clean(info.filename), info.file_size, info.is_dir(), mode & 0o777))
+        else:
+            with tarfile.open(path, "r:*") as archive:
+                for info in archive.getmembers():
+                    if not (info.isfile() or info.isdir()):
+                        raise ArchiveError("UNSAFE_PACKAGE",
+                                           f"Archive entry {info.name!r} is a link or a special file")
+                    members.append(Member(_clean(info.name), info.size, info.isdir(), info.mode & 0o777))
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise ArchiveError("CORRUPT_PACKAGE", f"The package archive is damaged: {exc}") from exc
+    return [member for member in members if member.name]
+
+
+def _common_top(members: list[Member]) -> str | None:
+    """npm packs everything under `package/`: a single top folder is dropped when unpacking."""
+    tops = {member.name.split("/", 1)[0] for member in members}
+    if len(tops) != 1:
+        return None
+    top = tops.pop()
+    if any(member.name == top and not member.is_dir for member in members):
+        return None
+    return top
+
+
+def inspect(path: Path, max_unpacked_bytes: int) -> tuple[str, list[Member]]:
+    """The archive's format and members as they would be unpacked; refuses unsafe or oversized ones."""
+    fmt = archive_format(path)
+    raw = _raw_members(path, fmt)
+    top = _common_top(raw)
+    members = []
+    seen = set()
+    total = 0
+    for member in raw:
+        name = member.name
+        if top is not None:
+            name = name[len(top) + 1:] if name != top else ""
+        if not name:
+            continue
+        if not member.is_dir:
+            if name in seen:
+                raise ArchiveError("UNSAFE_PACKAGE", f"Archive entry {name!r} appears twice")
+            seen.add(name)
+            total += member.size
+        members.append(Member(name, member.size, member.is_dir, member.mode))
+    if not any(not member.is_dir for member in members):
+        raise ArchiveError("EMPTY_PACKAGE", "The package contains no files")
+    if total > max_unpacked_bytes:
+        raise ArchiveError("PACKAGE_TOO_LARGE", f"The package unpacks to more than {max_unpacked_bytes} bytes")
+    return fmt, members
+
+
+def unpack(path: Path, destination: Path, max_unpacked_bytes: int) -> list[str]:
+    """Unpack into `destination` (created, must not exist); returns the files written."""
+    fmt, members = inspect(path, max_unpacked_bytes)
+    top = _common_top(_raw_members(path, fmt))
+    destination.mkdir(parents=True)
+    root = destination.resolve()
+    written = []
+
+    def target_of(name: str) -> Path:
+        target = (root / name).resolve()
+        if target != root and root not in target.parents:
+            raise ArchiveError("UNSAFE_PACKAGE", f"Archive entry {name!r} points outside the package")
+        return target
+
+    def store(name: str, mode: int, source) -> None:
+        target = target_of(name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "xb") as out:
+            remaining = max_unpacked_bytes
+            while chunk := source.read(1024 * 1024):
+                remaining -= len(chunk)
+                if remaining < 0:
+                    raise ArchiveError("PACKAGE_TOO_LARGE", "The package unpacks to more than allowed")
+                out.write(chunk)
+        os.chmod(target, 0o755 if mode & 0o111 else 0o644)
+        written.append(name)
+
+    def strip(name: str) -> str:
+        name = _clean(name)
+        if top is not None:
+            name = name[len(top) + 1:] if name != top else ""
+        return name
+
+    if fmt == "zip":
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                name = strip(info.filename)
+                if not name:
+                    continue
+                if info.is_dir():
+                    target_of(name).mkdir(parents=True, exist_ok=True)
+                    continue
+                with archive.open(info) as source:
+                    store(name, (info.external_attr >> 16) & 0o777, source)
+    else:
+        with tarfile.open(path, "r:*") as archive:
+            for info in archive:
+                name = strip(info.name)
+                if not name:
+                    continue
+                if info.isdir():
+                    target_of(name).mkdir(parents=True, exist_ok=True)
+                    continue
+                source = archive.extractfile(info)
+                store(name, info.mode, source)
+    return sorted(written)

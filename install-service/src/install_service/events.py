@@ -1,0 +1,52 @@
+"""Events the install service publishes, and its own copy of the catalog fields it reads."""
+
+from datetime import datetime
+
+# Published (docs/events.md).
+INSTALLATION_REQUESTED = "installation.requested"
+PLUGIN_INSTALLED = "plugin.installed"
+PLUGIN_UPDATED = "plugin.updated"
+PLUGIN_UNINSTALLED = "plugin.uninstalled"
+PLUGIN_ERROR = "plugin.error"
+PLUGIN_HEALTH_CHANGED = "plugin.health_changed"
+
+# Consumed from the catalog.
+PLUGIN_PUBLISHED = "plugin.published"
+PLUGIN_VERSION_PUBLISHED = "plugin.version_published"
+PLUGIN_UNPUBLISHED = "plugin.unpublished"
+PLUGIN_VERSION_YANKED = "plugin.version_yanked"
+
+
+def lifecycle_data(installation, **extra) -> dict:
+    """The fields every plugin.* lifecycle event carries, plus the type's own."""
+    return {
+        "pluginId": installation.plugin_id,
+        "version": installation.version,
+        "installationId": installation.id,
+        "environment": installation.environment,
+        "namespace": installation.namespace,
+        "accountId": installation.account_id,
+        **extra,
+    }
+
+
+def job_data(installation) -> dict:
+    """installation.requested: `operation` names the operation the job is for (older ones are stale)."""
+    return {
+        "installationId": installation.id,
+        "pluginId": installation.plugin_id,
+        "version": installation.version,
+        "action": installation.action,
+        "operation": installation.operation,
+    }
+
+
+def event_time(event: dict) -> datetime | None:
+    """The envelope's time as a naive UTC datetime (how this service stores times)."""
+    value = event.get("time")
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).replace(tzinfo=None)
+    except ValueError:
+        return None

@@ -1,0 +1,223 @@
+"""Request and response schemas of the installation routes (marshmallow)."""
+
+import re
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from marketplace_shared.pagination import PageArgsSchema
+
+from .deployer import STRATEGIES
+from .services import STATUSES
+
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+def dns_label(value: str) -> None:
+    if not DNS_LABEL.match(value or ""):
+        raise ma.ValidationError("Must be a DNS label: 1-63 lower-case letters, digits or '-', "
+                                 "starting and ending with a letter or digit.")
+
+
+class InstallSchema(ma.Schema):
+    version = fields.String(validate=validate.Length(min=1, max=64),
+                            metadata={"description": "A version or an npm range; default: the latest"})
+    configuration = fields.Dict(keys=fields.String(), load_default=dict,
+                                metadata={"description": "Checked against the version's JSON Schema"})
+    environment = fields.String(required=True, validate=dns_label)
+    namespace = fields.String(load_default="default", validate=dns_label)
+    deploymentStrategy = fields.String(load_default="rolling", validate=validate.OneOf(STRATEGIES))
+    autoStart = fields.Boolean(load_default=True)
+
+
+class UpgradeSchema(ma.Schema):
+    version = fields.String(validate=validate.Length(min=1, max=64),
+                            metadata={"description": "A version or an npm range; default: the latest"})
+    configuration = fields.Dict(keys=fields.String(), allow_none=True)
+    deploymentStrategy = fields.String(validate=validate.OneOf(STRATEGIES))
+    autoStart = fields.Boolean()
+
+
+class InstallationQueryArgsSchema(PageArgsSchema):
+    plugin = fields.String(metadata={"description": "Plugin id or name"})
+    environment = fields.String()
+    namespace = fields.String()
+    status = fields.String(metadata={"description": f"Comma-separated: {', '.join(STATUSES)}"})
+    accountId = fields.String(metadata={"description": "Administrators only: whose installations"})
+
+    @ma.post_load
+    def split_status(self, data, **_kwargs):
+        if data.get("status"):
+            statuses = [item.strip() for item in data["status"].split(",") if item.strip()]
+            unknown = [item for item in statuses if item not in STATUSES]
+            if unknown:
+                raise ma.ValidationError(f"Unknown status: {', '.join(unknown)}", "status")
+            data["status"] = statuses
+        return data
+
+
+class LogQueryArgsSchema(ma.Schema):
+    cursor = fields.String(metadata={"description": "The `nextCursor` of the previous page: lines after it"})
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+    @ma.post_load
+    def parse_cursor(self, data, **_kwargs):
+        cursor = data.get("cursor")
+        if cursor:
+            if not cursor.isdigit():
+                raise ma.ValidationError("Not a cursor returned by this endpoint.", "cursor")
+            data["after"] = int(cursor)
+        else:
+            data["after"] = None
+        return data
+
+
+class EnvironmentCreateSchema(ma.Schema):
+    name = fields.String(required=True, validate=dns_label)
+    backstageVersion = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    nodeVersion = fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
+class EnvironmentUpdateSchema(ma.Schema):
+    backstageVersion = fields.String(validate=validate.Length(min=1, max=64))
+    nodeVersion = fields.String(validate=validate.Length(min=1, max=64))
+
+
+# -- responses -------------------------------------------------------------------
+class ProgressSchema(ma.Schema):
+    current = fields.Integer()
+    total = fields.Integer()
+    percentage = fields.Integer()
+    currentStep = fields.String()
+
+
+class InstallationLinksSchema(ma.Schema):
+    status = fields.String()
+    logs = fields.String()
+    cancel = fields.String()
+
+
+class AcceptedDetailsSchema(ma.Schema):
+    version = fields.String()
+    environment = fields.String()
+    namespace = fields.String()
+    deploymentStrategy = fields.String()
+
+
+class AcceptedSchema(ma.Schema):
+    installationId = fields.String()
+    pluginId = fields.String()
+    status = fields.String()
+    message = fields.String()
+    details = fields.Nested(AcceptedDetailsSchema)
+    progress = fields.Nested(ProgressSchema)
+    estimatedTime = fields.Integer(metadata={"description": "Seconds"})
+    links = fields.Nested(InstallationLinksSchema)
+
+
+class AcceptedResponseSchema(ma.Schema):
+    data = fields.Nested(AcceptedSchema)
+
+
+class InstallationErrorSchema(ma.Schema):
+    code = fields.String()
+    message = fields.String()
+    step = fields.String(allow_none=True)
+    details = fields.Dict()
+
+
+class InstallationSchema(ma.Schema):
+    installationId = fields.String()
+    pluginId = fields.String()
+    status = fields.String(metadata={"enum": list(STATUSES)})
+    progress = fields.Nested(ProgressSchema)
+    startedAt = fields.String(allow_none=True)
+    completedAt = fields.String(allow_none=True)
+    duration = fields.Integer(allow_none=True, metadata={"description": "Seconds"})
+    pluginName = fields.String()
+    action = fields.String(metadata={"enum": ["install", "upgrade", "uninstall"]})
+    version = fields.String()
+    installedVersion = fields.String(allow_none=True)
+    previousVersion = fields.String(allow_none=True)
+    environment = fields.String()
+    namespace = fields.String()
+    deploymentStrategy = fields.String()
+    autoStart = fields.Boolean()
+    configuration = fields.Dict()
+    accountId = fields.String()
+    health = fields.String(allow_none=True, metadata={"enum": ["healthy", "degraded", "unhealthy"]})
+    healthDetails = fields.List(fields.String())
+    healthCheckedAt = fields.String(allow_none=True)
+    error = fields.Nested(InstallationErrorSchema, allow_none=True)
+    attempts = fields.Integer()
+    createdAt = fields.String()
+    updatedAt = fields.String()
+    links = fields.Nested(InstallationLinksSchema)
+
+
+class InstallationResponseSchema(ma.Schema):
+    data = fields.Nested(InstallationSchema)
+
+
+class PaginationSchema(ma.Schema):
+    page = fields.Integer()
+    limit = fields.Integer()
+    total = fields.Integer()
+    totalPages = fields.Integer()
+    hasNextPage = fields.Boolean()
+    hasPrevPage = fields.Boolean()
+
+
+class MetadataSchema(ma.Schema):
+    version = fields.String()
+    timestamp = fields.String()
+    requestId = fields.String()
+    responseTime = fields.Integer()
+
+
+class InstallationListSchema(ma.Schema):
+    data = fields.List(fields.Nested(InstallationSchema))
+    pagination = fields.Nested(PaginationSchema)
+    links = fields.Dict(keys=fields.String(), values=fields.String())
+    metadata = fields.Nested(MetadataSchema)
+
+
+class LogLineSchema(ma.Schema):
+    id = fields.String()
+    timestamp = fields.String()
+    level = fields.String()
+    step = fields.String(allow_none=True)
+    message = fields.String()
+
+
+class LogCursorSchema(ma.Schema):
+    limit = fields.Integer()
+    cursor = fields.String(allow_none=True)
+    nextCursor = fields.String(allow_none=True, metadata={"description": "Pass as `cursor` to follow the log"})
+    hasMore = fields.Boolean()
+
+
+class LogListSchema(ma.Schema):
+    data = fields.List(fields.Nested(LogLineSchema))
+    pagination = fields.Nested(LogCursorSchema)
+    links = fields.Dict(keys=fields.String(), values=fields.String())
+    installation = fields.Dict(metadata={"description": "status and progress, to know when to stop following"})
+
+
+class EnvironmentSchema(ma.Schema):
+    name = fields.String()
+    backstageVersion = fields.String()
+    nodeVersion = fields.String()
+    createdAt = fields.String()
+    updatedAt = fields.String()
+
+
+class EnvironmentResponseSchema(ma.Schema):
+    data = fields.Nested(EnvironmentSchema)
+
+
+class EnvironmentListSchema(ma.Schema):
+    data = fields.List(fields.Nested(EnvironmentSchema))
+    pagination = fields.Nested(PaginationSchema)
+    links = fields.Dict(keys=fields.String(), values=fields.String())
+    metadata = fields.Nested(MetadataSchema)

@@ -1,0 +1,83 @@
+"""Test helpers: packages, catalog events and identity headers (used by the tests, importable by others)."""
+
+import base64
+import hashlib
+import io
+import tarfile
+import uuid
+import zipfile
+
+from marketplace_shared.events import new_event
+from marketplace_shared.identity import HEADER, Identity, issue_token
+
+SCHEMA = {
+    "type": "object",
+    "properties": {"apiUrl": {"type": "string", "minLength": 1}, "retries": {"type": "integer", "minimum": 0}},
+    "required": ["apiUrl"],
+    "additionalProperties": False,
+}
+
+
+def make_tgz(files: dict[str, bytes], top: str = "package") -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, content in files.items():
+            info = tarfile.TarInfo(f"{top}/{name}" if top else name)
+            info.size = len(content)
+            info.mode = 0o644
+            archive.addfile(info, io.BytesIO(content))
+    return buffer.getvalue()
+
+
+def make_zip(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def package_files(name: str, version: str) -> dict[str, bytes]:
+    return {"package.json": f'{{"name": "{name}", "version": "{version}"}}'.encode(),
+            "dist/index.js": f"module.exports = '{name}@{version}';\n".encode()}
+
+
+def package_info(body: bytes, plugin_id: str, version: str) -> dict:
+    return {"path": f"/api/marketplace/v1/plugins/{plugin_id}/versions/{version}/package", "size": len(body),
+            "sha256": hashlib.sha256(body).hexdigest(),
+            "integrity": "sha512-" + base64.b64encode(hashlib.sha512(body).digest()).decode()}
+
+
+def plugin_published(plugin_id: str, name: str, version: str = "1.0.0", owner: str = "acct_owner") -> dict:
+    return new_event("plugin.published", "catalog-service", {
+        "pluginId": plugin_id, "name": name, "displayName": name.title(), "ownerId": owner, "version": version,
+        "category": "backend"}, plugin_id)
+
+
+def version_published(plugin_id: str, name: str, version: str, body: bytes, schema: dict | None = None,
+                      backstage: str = "^1.30.0", node: str = ">=18.0.0", dependencies=None) -> dict:
+    return new_event("plugin.version_published", "catalog-service", {
+        "pluginId": plugin_id, "name": name, "ownerId": "acct_owner", "version": version,
+        "releaseDate": "2026-11-01T00:00:00Z", "compatibility": {"backstage": backstage, "node": node},
+        "dependencies": dependencies or [], "configurationSchema": schema,
+        "package": package_info(body, plugin_id, version)}, plugin_id)
+
+
+def version_yanked(plugin_id: str, version: str, reason: str = "broken") -> dict:
+    return new_event("plugin.version_yanked", "catalog-service", {
+        "pluginId": plugin_id, "ownerId": "acct_owner", "version": version, "reason": reason}, plugin_id)
+
+
+def unpublished(plugin_id: str) -> dict:
+    return new_event("plugin.unpublished", "catalog-service", {"pluginId": plugin_id, "ownerId": "acct_owner"},
+                     plugin_id)
+
+
+def headers(config, account: str = "acct_ann", role: str = "user") -> dict:
+    token = issue_token(config.INTERNAL_TOKEN_SECRET, Identity(id=account, role=role, name="Ann",
+                                                               email="ann@example.com"))
+    return {HEADER: token}
+
+
+def new_plugin_id() -> str:
+    return f"plugin_{uuid.uuid4().hex[:10]}"
