@@ -207,6 +207,7 @@ class Dispatcher:
                 batch.append(extra)
             if batch:
                 self._record_with_retries(batch)
+                self._wake.set()  # retry times are known now
             if stop:
                 return
 

@@ -1,0 +1,72 @@
+"""The real HTTP sender against a receiver on loopback."""
+
+import time
+
+from webhook_service.receiver import Receiver, always
+from webhook_service.sender import HttpSender
+
+LOOPBACK = ["127.0.0.0/8"]
+
+
+def test_posts_to_the_checked_address_with_the_name_in_the_host_header():
+    resolved = []
+
+    def resolver(host, port):
+        resolved.append(host)
+        return ["127.0.0.1"]
+
+    with Receiver(always(201, body=b"x" * 5000)) as receiver:
+        port = receiver.server.server_address[1]
+        sender = HttpSender(5, LOOPBACK, resolver, body_limit=100)
+        result = sender.send(f"http://hooks.test:{port}/in?a=1", {"X-Test": "1"}, b'{"a":1}')
+        assert result.success and result.status_code == 201
+        assert result.body == "x" * 100 and result.duration_ms >= 0
+        [received] = receiver.received
+        assert received.path == "/in?a=1" and received.body == b'{"a":1}'
+        assert received.headers["host"] == f"hooks.test:{port}" and received.headers["x-test"] == "1"
+        assert resolved == ["hooks.test"]
+        sender.close()
+
+
+def test_a_name_that_now_resolves_to_a_private_address_is_refused_without_connecting():
+    with Receiver() as receiver:
+        port = receiver.server.server_address[1]
+        sender = HttpSender(5, LOOPBACK, lambda host, port: ["10.0.0.1"])
+        result = sender.send(f"http://rebound.test:{port}/", {}, b"{}")
+        assert not result.success and result.status_code is None and "10.0.0.1" in result.error
+        assert HttpSender(5, [], None).send(f"http://127.0.0.1:{port}/", {}, b"{}").error.startswith("refused")
+        assert receiver.received == []
+
+
+def test_redirects_are_not_followed():
+    with Receiver(always(307, {"Location": "http://169.254.169.254/"})) as receiver:
+        result = HttpSender(5, LOOPBACK).send(receiver.url, {}, b"{}")
+        assert result.status_code == 307 and not result.success
+        assert receiver.count == 1
+
+
+def test_a_slow_receiver_times_out():
+    def slow(_received, _count):
+        time.sleep(2)
+        return 200, {}, b""
+
+    with Receiver(slow) as receiver:
+        started = time.monotonic()
+        result = HttpSender(0.3, LOOPBACK).send(receiver.url, {}, b"{}")
+        assert time.monotonic() - started < 1.5
+        assert result.status_code is None and "timed out" in result.error
+
+
+def test_connection_refused_is_an_error_result():
+    with Receiver() as receiver:
+        url = receiver.url
+    result = HttpSender(1, LOOPBACK).send(url, {}, b"{}")
+    assert result.status_code is None and result.error
+
+
+def test_retry_after_and_keep_alive():
+    with Receiver(always(503, {"Retry-After": "42"})) as receiver:
+        sender = HttpSender(5, LOOPBACK)
+        results = [sender.send(receiver.url, {}, b"{}") for _ in range(3)]
+        assert [r.retry_after for r in results] == [42.0] * 3
+        assert receiver.count == 3
