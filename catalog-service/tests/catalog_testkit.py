@@ -35,6 +35,11 @@ def headers_for(config, account="acct_pub", role="publisher", name="Pat Publishe
     return {"X-Marketplace-Identity": token}
 
 
+def anonymous_headers(config):
+    """What the gateway sends for a caller who is not signed in."""
+    return headers_for(config, account="anonymous", role="anonymous", name="", email="")
+
+
 def create_plugin(client, headers, name="catalog-backend", **fields):
     body = {"name": name, "description": f"The {name} plugin", "category": "backend", **fields}
     response = client.post(f"{API}/plugins", json=body, headers=headers)

@@ -1,3 +1,4 @@
+import shutil
 import sys
 from pathlib import Path
 
@@ -18,10 +19,23 @@ def config(tmp_path):
                   MAX_PACKAGE_BYTES=64 * 1024, MAX_IMAGE_BYTES=16 * 1024)
 
 
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory):
+    """Migrate one SQLite file per test session; each test starts from a copy of it."""
+    path = tmp_path_factory.mktemp("template") / "catalog.db"
+    migrate(Config(DATABASE_URL=f"sqlite:///{path}"))
+    return path
+
+
 @pytest.fixture
-def app(config):
-    migrate(config)
-    return create_app(config)
+def app(config, migrated_template, tmp_path):
+    for suffix in ("", "-wal", "-shm"):
+        source = Path(str(migrated_template) + suffix)
+        if source.exists():
+            shutil.copyfile(source, tmp_path / f"catalog.db{suffix}")
+    app = create_app(config)
+    yield app
+    app.extensions["database"].dispose()
 
 
 @pytest.fixture

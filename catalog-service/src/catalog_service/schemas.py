@@ -166,6 +166,11 @@ class TagList(fields.String):
 
 
 class ListArgsSchema(ma.Schema):
+    @ma.pre_load
+    def _drop_empty(self, data, **_kwargs):
+        # `?category=&tags=` from a form means "no filter", not an invalid one.
+        return {key: data[key] for key in data if data[key] != ""}
+
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
     search = fields.String(validate=validate.Length(min=1, max=200))
