@@ -135,6 +135,7 @@ def create_plugin():
     if len(thumbnails) > 1:
         raise validation_error("Only one 'thumbnail' is allowed", {"fields": {"thumbnail": ["Only one file."]}})
     screenshots = [file for key, file in files if key != "thumbnail"]
+    screenshot_fields = [key for key, _file in files if key != "thumbnail"]
     store = blob_store()
     try:
         plugin = services.create_plugin(session, identity, {
@@ -143,7 +144,8 @@ def create_plugin():
             "installationInstructions": data["installation_instructions"], "category": BLUEMIND_CATEGORY,
             "homepage": data.get("home_url"), "repository": data.get("home_url")})
         if thumbnails or screenshots:
-            services.add_images(session, store, plugin, thumbnails[0] if thumbnails else None, screenshots, config())
+            services.add_images(session, store, plugin, thumbnails[0] if thumbnails else None, screenshots, config(),
+                                icon_field="thumbnail", screenshot_fields=screenshot_fields)
     except Exception:
         session.rollback()
         services.discard_new_blobs(session, store)

@@ -296,7 +296,8 @@ def _store_image(session: Session, store: BlobStore, plugin: Plugin, file, kind:
     return image
 
 
-def add_images(session: Session, store: BlobStore, plugin: Plugin, icon, screenshots: list, config) -> dict:
+def add_images(session: Session, store: BlobStore, plugin: Plugin, icon, screenshots: list, config,
+               icon_field: str = "icon", screenshot_fields: list[str] | None = None) -> dict:
     """Store an icon (replacing the old one) and screenshots (appended); all or nothing."""
     if icon is None and not screenshots:
         raise validation_error("Send an 'icon' file and/or 'screenshots' files",
@@ -305,7 +306,7 @@ def add_images(session: Session, store: BlobStore, plugin: Plugin, icon, screens
         raise validation_error(f"At most {config.MAX_SCREENSHOTS} screenshots per plugin",
                                {"fields": {"screenshots": [f"At most {config.MAX_SCREENSHOTS}."]}})
     if icon is not None:
-        image = _store_image(session, store, plugin, icon, "icon", "icon", config.MAX_IMAGE_BYTES)
+        image = _store_image(session, store, plugin, icon, "icon", icon_field, config.MAX_IMAGE_BYTES)
         old = session.scalars(select(PluginImage).where(PluginImage.plugin_id == plugin.id,
                                                         PluginImage.kind == "icon")).all()
         for previous in old:
@@ -315,8 +316,8 @@ def add_images(session: Session, store: BlobStore, plugin: Plugin, icon, screens
         plugin.icon = image_url(plugin, image.name)
     added = []
     for index, file in enumerate(screenshots):
-        image = _store_image(session, store, plugin, file, "screenshot", f"screenshots[{index}]",
-                             config.MAX_IMAGE_BYTES)
+        field = screenshot_fields[index] if screenshot_fields else f"screenshots[{index}]"
+        image = _store_image(session, store, plugin, file, "screenshot", field, config.MAX_IMAGE_BYTES)
         added.append(image_url(plugin, image.name))
     plugin.screenshots = list(plugin.screenshots or []) + added
     plugin.updated_at = utcnow()
