@@ -13,8 +13,8 @@ import logging
 import os
 import signal
 import time
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 
 import pika
 import pika.exceptions
