@@ -228,10 +228,17 @@ class Seeder:
         print(f"Seeded {len(created)} plugins ({len(PLUGINS[:count]) - len(created)} were already there).")
 
 
+def saved_admin_key() -> str | None:
+    """The key `make run` saved in var/admin-api-key, if it is running from this checkout."""
+    path = os.path.join(os.environ.get("VAR_DIR", os.path.join(os.path.dirname(__file__), "..", "var")),
+                        "admin-api-key")
+    return open(path).read().strip() if os.path.exists(path) else None
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default=os.environ.get("MARKETPLACE_URL", "http://127.0.0.1:8080"))
-    parser.add_argument("--api-key", default=os.environ.get("MARKETPLACE_ADMIN_API_KEY"))
+    parser.add_argument("--api-key", default=os.environ.get("MARKETPLACE_ADMIN_API_KEY") or saved_admin_key())
     parser.add_argument("--count", type=int, default=len(PLUGINS))
     args = parser.parse_args(argv)
     if not args.api_key:

@@ -190,11 +190,23 @@ def run(argv=None) -> int:
         "WEBHOOK_ALLOWED_NETWORKS": os.environ.get("WEBHOOK_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128"),
     }
     var_dir = Path(os.environ.get("VAR_DIR", REPO / "var"))
+    var_dir.mkdir(parents=True, exist_ok=True)
+    # `make seed` (and you) can read the key here while the system runs.
+    key_file = var_dir / "admin-api-key"
+    key_file.touch(mode=0o600)
+    key_file.write_text(admin_key + "\n")
     databases = {service.name: os.environ[database_env_name(service)]
                  for service in ALL if os.environ.get(database_env_name(service))}
     stack = Stack(var_dir=var_dir, env=env, ports=local_ports(args.port), databases=databases)
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    amqp_url = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+    try:
+        pika.BlockingConnection(pika.URLParameters(amqp_url)).close()
+    except pika.exceptions.AMQPError:
+        print(f"RabbitMQ is not reachable at {amqp_url}: start it (e.g. `rabbitmq-server -detached`) "
+              "or set AMQP_URL.", file=sys.stderr)
+        return 1
     try:
         print(f"Starting the Plugin Marketplace (logs in {var_dir}/log) ...", flush=True)
         stack.start()
