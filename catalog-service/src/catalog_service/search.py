@@ -68,7 +68,9 @@ def _postgres_match(query: str):
     name_similarity = func.word_similarity(q, Plugin.name)
     display_similarity = func.word_similarity(q, func.lower(Plugin.display_name))
     condition = or_(vector.op("@@")(tsquery), q.op("<%")(Plugin.name), q.op("<%")(func.lower(Plugin.display_name)))
-    score = func.ts_rank(vector, tsquery) + func.greatest(name_similarity, display_similarity) * 0.5
+    # Near misses rank by how close the query is to the words of a name, then to the whole name.
+    score = (func.ts_rank(vector, tsquery) + func.greatest(name_similarity, display_similarity) * 0.5
+             + func.similarity(q, Plugin.name) * 0.5)
     return condition, score
 
 

@@ -1,0 +1,136 @@
+"""The catalog on real PostgreSQL (tsvector + GIN, pg_trgm) and RabbitMQ (events in, outbox out)."""
+
+import json
+import threading
+
+import pika
+import pytest
+from catalog_testkit import API, anonymous_headers, headers_for, published_plugin
+
+from catalog_service.app import create_app
+from catalog_service.config import Config
+from catalog_service.migrate import migrate
+from catalog_service.worker import build_worker
+from marketplace_shared.broker import EventPublisher
+from marketplace_shared.events import new_event
+from marketplace_shared.testing import (
+    AMQP_URL,
+    delete_broker_objects,
+    postgres_available,
+    temporary_postgres_database,
+    unique_name,
+    wait_for,
+)
+
+pytestmark = pytest.mark.skipif(not postgres_available(), reason="PostgreSQL is not running")
+
+
+@pytest.fixture(scope="module")
+def pg_url():
+    with temporary_postgres_database("catalog_itest") as url:
+        migrate(Config(DATABASE_URL=url))
+        yield url
+
+
+@pytest.fixture(scope="module")
+def pg_app(pg_url, tmp_path_factory):
+    config = Config(DATABASE_URL=pg_url, ARTIFACT_ROOT=str(tmp_path_factory.mktemp("artifacts")))
+    app = create_app(config)
+    client = app.test_client()
+    publisher = headers_for(config)
+    published_plugin(client, publisher, name="kubernetes", displayName="Kubernetes", tags=["k8s"],
+                     description="Kubernetes workloads", compatibility={"backstage": "^1.35.0", "node": ">=18"})
+    published_plugin(client, publisher, name="kubernetes-argocd", displayName="Argo CD for Kubernetes",
+                     tags=["kubernetes", "gitops"], description="Argo CD syncs kubernetes kubernetes",
+                     compatibility={"backstage": ">=1.20.0 <1.30.0", "node": ">=20"})
+    published_plugin(client, publisher, name="cost-insights", displayName="Cost Insights", tags=["cost"],
+                     description="Cloud costs, also for kubernetes clusters", category="monitoring",
+                     compatibility={"backstage": "^1.36.0", "node": ">=18"})
+    published_plugin(client, publisher, name="techdocs", displayName="TechDocs", tags=["docs"],
+                     description="Documentation as code", category="documentation")
+    yield config, app, client
+    app.extensions["database"].dispose()
+
+
+def search(client, config, body):
+    response = client.post(f"{API}/plugins/search", json=body, headers=anonymous_headers(config))
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def test_search_ranks_exact_name_first_then_name_over_description(pg_app):
+    config, _app, client = pg_app
+    body = search(client, config, {"query": "kubernetes"})
+    assert [p["name"] for p in body["data"]] == ["kubernetes", "kubernetes-argocd", "cost-insights"]
+    assert body["pagination"]["total"] == 3
+
+
+def test_search_tolerates_typos_and_prefixes(pg_app):
+    config, _app, client = pg_app
+    assert [p["name"] for p in search(client, config, {"query": "kubernets"})["data"]][0] == "kubernetes"
+    assert [p["name"] for p in search(client, config, {"query": "techdoc"})["data"]] == ["techdocs"]
+    assert search(client, config, {"query": "qqqzzz"})["data"] == []
+
+
+def test_search_and_list_filters_on_postgres(pg_app):
+    config, _app, client = pg_app
+    body = search(client, config, {"query": "kubernetes", "filters": {"compatibility": {"backstage": "1.36.0"}},
+                                   "sort": {"field": "name", "order": "asc"}})
+    assert [p["name"] for p in body["data"]] == ["cost-insights", "kubernetes"]
+    listed = client.get(f"{API}/plugins?search=kubernetes&category=monitoring").get_json()
+    assert [p["name"] for p in listed["data"]] == ["cost-insights"] and listed["pagination"]["total"] == 1
+    listed = client.get(f"{API}/plugins?compatibility=1.25.0&sort=name&order=asc").get_json()
+    assert [p["name"] for p in listed["data"]] == ["kubernetes-argocd"]
+    listed = client.get(f"{API}/plugins?tags=k8s").get_json()
+    assert [p["name"] for p in listed["data"]] == ["kubernetes"]
+    counts = {c["name"]: c["count"] for c in client.get(f"{API}/categories").get_json()["data"]}
+    assert counts == {"backend": 2, "monitoring": 1, "documentation": 1}
+
+
+def test_rating_event_through_the_broker_moves_the_rating(pg_app):
+    config, app, client = pg_app
+    prefix = unique_name("catalog_itest") + "."
+    worker_config = Config(DATABASE_URL=config.DATABASE_URL, EVENT_PREFIX=prefix,
+                           EVENT_EXCHANGE=prefix + "marketplace.events", CONSUMER_RETRY_DELAY_MS=100)
+    worker = build_worker(worker_config)
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+    try:
+        wait_for(lambda: worker.ready, message="worker connected")
+        plugin = client.get(f"{API}/plugins/techdocs").get_json()["data"]
+        event = new_event("review.rating_changed", "review-service", {
+            "pluginId": plugin["id"], "sequence": 1, "average": 4.5, "count": 2,
+            "distribution": {"5": 1, "4": 1, "3": 0, "2": 0, "1": 0}, "topReviews": []}, plugin["id"])
+        EventPublisher(connection, worker_config.EVENT_EXCHANGE).publish(event)
+
+        def rated():
+            data = client.get(f"{API}/plugins/techdocs").get_json()["data"]["rating"]
+            return data if data["count"] == 2 else None
+
+        rating = wait_for(rated, message="rating applied")
+        assert rating["average"] == 4.5 and rating["distribution"]["4"] == 1
+        listed = client.get(f"{API}/plugins?minRating=4").get_json()
+        assert [p["name"] for p in listed["data"]] == ["techdocs"]
+    finally:
+        worker.stopping = True
+        thread.join(timeout=10)
+        connection.close()
+        worker.database.dispose()
+        delete_broker_objects(prefix, [worker_config.queue_name], worker_config.EVENT_EXCHANGE)
+
+
+def test_outbox_has_the_version_published_contract(pg_app):
+    config, app, _client = pg_app
+    from sqlalchemy import select
+
+    from catalog_service.models import OutboxEvent
+
+    with app.extensions["database"].session() as session:
+        payloads = [row.payload for row in session.scalars(
+            select(OutboxEvent).where(OutboxEvent.event_type == "plugin.version_published"))]
+    data = payloads[0]["data"]
+    assert set(data) == {"pluginId", "name", "ownerId", "version", "releaseDate", "compatibility", "dependencies",
+                         "configurationSchema", "package"}
+    assert set(data["package"]) == {"path", "size", "sha256", "integrity"}
+    assert json.dumps(payloads)
