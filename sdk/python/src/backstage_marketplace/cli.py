@@ -283,9 +283,10 @@ WEBHOOK_COLUMNS: list[tuple[str, Any]] = [
     ("ID", "id"), ("URL", "url"), ("EVENTS", "events"), ("ACTIVE", "active"),
 ]
 DELIVERY_COLUMNS: list[tuple[str, Any]] = [
-    ("ID", "id"), ("EVENT", "event"), ("STATUS", "status"), ("ATTEMPTS", lambda r: _attempt_count(r)),
-    ("LAST CODE", lambda r: _last_attempt(r).get("responseCode") or _last_attempt(r).get("statusCode")),
-    ("CREATED", "createdAt"),
+    ("ID", "id"), ("EVENT", "event"), ("STATUS", "status"),
+    ("ATTEMPTS", lambda r: r.get("attemptCount", _attempt_count(r))),
+    ("LAST CODE", lambda r: r.get("lastStatusCode") or _last_attempt(r).get("statusCode")),
+    ("LAST ATTEMPT", "lastAttemptAt"), ("NEXT ATTEMPT", "nextAttemptAt"),
 ]
 
 

@@ -33,8 +33,11 @@ class InstallationsResource(Resource):
 
     def list(self, *, plugin_id: str | None = None, environment: str | None = None, namespace: str | None = None,
              status: str | None = None, page: int | None = None, limit: int | None = None, **extra: Any) -> Page:
-        """``GET /installations``: the caller's installations (all of them for admins), filtered."""
-        params = camel_keys({"plugin_id": plugin_id, "environment": environment, "namespace": namespace,
+        """``GET /installations``: the caller's installations (all of them for admins), filtered.
+
+        ``plugin_id`` takes a plugin id or name; ``status`` one status or several separated by commas.
+        """
+        params = camel_keys({"plugin": plugin_id, "environment": environment, "namespace": namespace,
                              "status": status, "page": page, "limit": limit, **extra})
         return self._page("/installations", params)
 

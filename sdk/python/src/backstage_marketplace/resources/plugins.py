@@ -65,6 +65,10 @@ class PluginsResource(Resource):
         """``GET /plugins/{pluginId}/versions``: its versions, newest first (yanked ones carry their reason)."""
         return self._page(f"/plugins/{seg(plugin_id)}/versions", camel_keys({"page": page, "limit": limit}))
 
+    def get_version(self, plugin_id: str, version: str) -> Item:
+        """``GET /plugins/{pluginId}/versions/{version}``: one version with its package (size, sha256, integrity)."""
+        return self._client.data("GET", f"/plugins/{seg(plugin_id)}/versions/{seg(version)}")
+
     def search(self, query: str | None = None, *, filters: Mapping[str, Any] | None = None,
                sort: str | Mapping[str, Any] | None = None, order: str | None = None,
                page: int | None = None, limit: int | None = None, **filter_fields: Any) -> Page:
@@ -131,7 +135,8 @@ class PluginsResource(Resource):
         ``dest`` is a file path, a directory (the file is named ``<name>-<version>.<ext>``), or a binary
         file object; with ``None`` the package goes to the current directory. The SHA-256 of the bytes
         is computed while they arrive and, when ``expected_integrity`` (``sha256-<base64>`` or hex) is
-        given, checked: a mismatch raises :class:`MarketplaceError` and removes a file it wrote.
+        given, checked; otherwise it is checked against the ``X-Integrity`` header the server sends. A
+        mismatch raises :class:`MarketplaceError` (code ``INTEGRITY_MISMATCH``) and removes a file it wrote.
         """
         plugin_name = plugin_id
         if version is None:
@@ -167,6 +172,7 @@ class PluginsResource(Resource):
                 target.close()
         result = Download(plugin_id=plugin_id, version=version, size=size, sha256=digest.hexdigest(), path=path,
                           etag=response.headers.get("ETag"), content_type=response.headers.get("Content-Type"))
+        expected_integrity = expected_integrity or response.headers.get("X-Integrity")
         if expected_integrity and not _integrity_matches(expected_integrity, result.sha256):
             if path is not None and close:
                 path.unlink(missing_ok=True)

@@ -64,6 +64,10 @@ class PublisherResource(Resource):
             return self._client.data("POST", f"/plugins/{seg(plugin_id)}/images", files=files,
                                      rewind=[f[1][1] for f in files if not isinstance(f[1][1], bytes)])
 
+    def delete_image(self, plugin_id: str, name: str) -> None:
+        """``DELETE /plugins/{pluginId}/images/{name}``: remove an icon or screenshot."""
+        self._client.request("DELETE", f"/plugins/{seg(plugin_id)}/images/{seg(name)}")
+
     def yank(self, plugin_id: str, version: str, reason: str | None = None) -> Item:
         """``POST /plugins/{pluginId}/versions/{version}/yank``: stays visible with the reason, cannot be installed."""
         return self._client.data("POST", f"/plugins/{seg(plugin_id)}/versions/{seg(version)}/yank",

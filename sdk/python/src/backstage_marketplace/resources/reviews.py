@@ -13,10 +13,10 @@ from ._base import Resource, seg
 class ReviewsResource(Resource):
     """Read, write and moderate reviews."""
 
-    def list(self, plugin_id: str, *, sort: str | None = None, rating: int | None = None,
+    def list(self, plugin_id: str, *, sort: str | None = None, order: str | None = None, rating: int | None = None,
              page: int | None = None, limit: int | None = None, **extra: Any) -> Page:
         """``GET /plugins/{pluginId}/reviews``: sort ``recent`` | ``helpful`` | ``rating``, filter by ``rating``."""
-        params = camel_keys({"sort": sort, "rating": rating, "page": page, "limit": limit, **extra})
+        params = camel_keys({"sort": sort, "order": order, "rating": rating, "page": page, "limit": limit, **extra})
         return self._page(f"/plugins/{seg(plugin_id)}/reviews", params)
 
     def iter_all(self, plugin_id: str, *, limit: int = 100, **filters: Any) -> Iterator[Item]:
@@ -45,7 +45,7 @@ class ReviewsResource(Resource):
         """``POST /reviews/{reviewId}/helpful``: vote once (never on your own review)."""
         return self._client.data("POST", f"/reviews/{seg(review_id)}/helpful")
 
-    def report(self, review_id: str, reason: str | None = None, **fields: Any) -> Item:
+    def report(self, review_id: str, reason: str, **fields: Any) -> Item:
         """``POST /reviews/{reviewId}/report``: flag a review for the moderators."""
         return self._client.data("POST", f"/reviews/{seg(review_id)}/report",
                                  json=camel_keys({"reason": reason, **fields}))

@@ -44,26 +44,43 @@ class WebhooksResource(Resource):
         """``DELETE /webhooks/{webhookId}``."""
         self._client.request("DELETE", f"/webhooks/{seg(webhook_id)}")
 
-    def rotate_secret(self, webhook_id: str, secret: str | None = None) -> Item:
-        """``POST /webhooks/{webhookId}/rotate-secret``: a new secret; the old one keeps signing for a grace period."""
-        body = {"secret": secret} if secret else None
+    def rotate_secret(self, webhook_id: str, secret: str | None = None, *,
+                      grace_period_seconds: int | None = None) -> Item:
+        """``POST /webhooks/{webhookId}/rotate-secret``: a new secret; the old one keeps signing for a grace period.
+
+        The result holds the new ``secret`` (generated when none is given), shown only this once.
+        """
+        body = camel_keys({"secret": secret, "grace_period_seconds": grace_period_seconds}) or None
         return self._client.data("POST", f"/webhooks/{seg(webhook_id)}/rotate-secret", json=body)
 
     def ping(self, webhook_id: str) -> Item:
         """``POST /webhooks/{webhookId}/ping``: send a test delivery."""
         return self._client.data("POST", f"/webhooks/{seg(webhook_id)}/ping")
 
-    def deliveries(self, webhook_id: str, *, status: str | None = None, page: int | None = None,
+    def deliveries(self, webhook_id: str, *, status: str | None = None, event: str | None = None,
+                   page: int | None = None,
                    limit: int | None = None, **extra: Any) -> Page:
-        """``GET /webhooks/{webhookId}/deliveries``: each delivery with its attempts."""
-        params = camel_keys({"status": status, "page": page, "limit": limit, **extra})
+        """``GET /webhooks/{webhookId}/deliveries``: newest first, each with its attempts.
+
+        ``status`` is ``pending``, ``succeeded`` or ``failed``; ``event`` an event type.
+        """
+        params = camel_keys({"status": status, "event": event, "page": page, "limit": limit, **extra})
         return self._page(f"/webhooks/{seg(webhook_id)}/deliveries", params)
+
+    def delivery(self, webhook_id: str, delivery_id: str) -> Item:
+        """``GET /webhooks/{webhookId}/deliveries/{deliveryId}``: one delivery with its attempts."""
+        return self._client.data("GET", f"/webhooks/{seg(webhook_id)}/deliveries/{seg(delivery_id)}")
 
     def redeliver(self, webhook_id: str, delivery_id: str) -> Item:
         """``POST /webhooks/{webhookId}/deliveries/{deliveryId}/redeliver``."""
         return self._client.data("POST", f"/webhooks/{seg(webhook_id)}/deliveries/{seg(delivery_id)}/redeliver")
 
-    def recover(self, webhook_id: str, since: datetime | str) -> Item:
-        """``POST /webhooks/{webhookId}/recover``: resend every failed delivery since a moment."""
-        value = iso(since) if isinstance(since, datetime) else since
-        return self._client.data("POST", f"/webhooks/{seg(webhook_id)}/recover", json={"since": value})
+    def recover(self, webhook_id: str, since: datetime | str, until: datetime | str | None = None) -> Item:
+        """``POST /webhooks/{webhookId}/recover``: resend every failed delivery created since a moment.
+
+        Returns ``{"recovered": <count>, "since", "until"}``.
+        """
+        body = {"since": iso(since) if isinstance(since, datetime) else since}
+        if until is not None:
+            body["until"] = iso(until) if isinstance(until, datetime) else until
+        return self._client.data("POST", f"/webhooks/{seg(webhook_id)}/recover", json=body)
