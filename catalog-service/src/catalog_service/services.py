@@ -84,7 +84,9 @@ def _apply_fields(session: Session, plugin: Plugin, data: dict, identity: Identi
         tags = list(dict.fromkeys(data["tags"]))
         plugin.tags = tags
         plugin.tags_text = " ".join(tags)
-        plugin.plugin_tags = [PluginTag(tag=tag) for tag in tags]
+        # Keep the rows of tags that stay: re-inserting one before its delete would break the primary key.
+        existing = {row.tag: row for row in plugin.plugin_tags}
+        plugin.plugin_tags = [existing.get(tag) or PluginTag(tag=tag) for tag in tags]
     if "support" in data:
         plugin.support = {k: v for k, v in data["support"].items() if v is not None}
     if "stats" in data:
@@ -269,9 +271,10 @@ def yank_version(session: Session, plugin: Plugin, text: str, reason: str) -> Pl
 
 def record_download(session: Session, plugin: Plugin, version: PluginVersion, account_id: str | None) -> None:
     session.add(Download(plugin_id=plugin.id, version=version.version, account_id=account_id, at=utcnow()))
-    version.downloads += 1
-    plugin.downloads_total += 1
-    plugin.popularity = plugin.installations + plugin.downloads_total
+    # SQL-side increments: concurrent downloads never lose a count.
+    version.downloads = PluginVersion.downloads + 1
+    plugin.downloads_total = Plugin.downloads_total + 1
+    plugin.popularity = Plugin.popularity + 1
     record_event(session, OutboxEvent, "plugin.downloaded", SOURCE,
                  {"pluginId": plugin.id, "version": version.version, "accountId": account_id}, plugin.id)
 

@@ -70,6 +70,9 @@ def test_patch_by_other_publisher_is_forbidden(client, publisher, other_publishe
     plugin = published_plugin(client, publisher)
     response = client.patch(f"{API}/plugins/{plugin['id']}", json={"description": "x"}, headers=other_publisher)
     assert response.status_code == 403 and response.get_json()["error"]["code"] == "FORBIDDEN"
+    response = client.patch(f"{API}/plugins/{plugin['id']}", json={"tags": ["a", "b"]}, headers=publisher)
+    response = client.patch(f"{API}/plugins/{plugin['id']}", json={"tags": ["b", "c"]}, headers=publisher)
+    assert response.status_code == 200 and response.get_json()["data"]["tags"] == ["b", "c"]
     response = client.patch(f"{API}/plugins/{plugin['id']}", json={"description": "new", "pricing": {
         "model": "paid", "price": 9.5, "currency": "EUR"}}, headers=publisher)
     assert response.status_code == 200
