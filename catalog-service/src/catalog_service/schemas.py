@@ -235,3 +235,154 @@ class TelemetrySchema(StrictSchema):
     def _errors_within_requests(self, data, **_kwargs):
         if data.get("errors", 0) > data.get("requests", 0):
             raise ma.ValidationError("Cannot exceed 'requests'.", "errors")
+
+
+# --- response shapes (documentation only: views build the dictionaries) ----------------------------
+
+class _Doc(ma.Schema):
+    pass
+
+
+class RatingSummaryDoc(_Doc):
+    average = fields.Float()
+    count = fields.Integer()
+
+
+class AuthorDoc(_Doc):
+    id = fields.String()
+    name = fields.String()
+    email = fields.String()
+    url = fields.String(allow_none=True)
+    verified = fields.Boolean()
+
+
+class CompatibilityDoc(_Doc):
+    backstage = fields.String(allow_none=True)
+    node = fields.String(allow_none=True)
+    platform = fields.List(fields.String())
+
+
+class PricingDoc(_Doc):
+    model = fields.String()
+    price = fields.Float()
+    currency = fields.String()
+
+
+class PluginSummaryDoc(_Doc):
+    id = fields.String()
+    name = fields.String()
+    displayName = fields.String()
+    description = fields.String()
+    version = fields.String(allow_none=True)
+    author = fields.Nested(AuthorDoc)
+    category = fields.String()
+    tags = fields.List(fields.String())
+    icon = fields.String(allow_none=True)
+    verified = fields.Boolean()
+    featured = fields.Boolean()
+    rating = fields.Nested(RatingSummaryDoc)
+    downloads = fields.Integer()
+    compatibility = fields.Nested(CompatibilityDoc)
+    pricing = fields.Nested(PricingDoc)
+    deprecated = fields.Boolean()
+    updatedAt = fields.String()
+
+
+class PaginationDoc(_Doc):
+    page = fields.Integer()
+    limit = fields.Integer()
+    total = fields.Integer()
+    totalPages = fields.Integer()
+    hasNextPage = fields.Boolean()
+    hasPrevPage = fields.Boolean()
+
+
+class LinksDoc(_Doc):
+    self_ = fields.String(data_key="self")
+    first = fields.String()
+    prev = fields.String()
+    next = fields.String()
+    last = fields.String()
+
+
+class MetadataDoc(_Doc):
+    version = fields.String()
+    timestamp = fields.String()
+    requestId = fields.String()
+    responseTime = fields.Integer()
+
+
+class PluginListDoc(_Doc):
+    data = fields.List(fields.Nested(PluginSummaryDoc))
+    pagination = fields.Nested(PaginationDoc)
+    links = fields.Nested(LinksDoc)
+    metadata = fields.Nested(MetadataDoc)
+
+
+class PackageDoc(_Doc):
+    url = fields.String()
+    filename = fields.String()
+    format = fields.String()
+    size = fields.Integer()
+    sha256 = fields.String()
+    integrity = fields.String()
+
+
+class VersionDoc(_Doc):
+    version = fields.String()
+    releaseDate = fields.String()
+    changelog = fields.String()
+    compatibility = fields.Nested(CompatibilityDoc)
+    dependencies = fields.List(fields.Dict())
+    permissions = fields.List(fields.String())
+    yanked = fields.Boolean()
+    yankReason = fields.String(allow_none=True)
+    downloads = fields.Integer()
+    package = fields.Nested(PackageDoc)
+
+
+class VersionListDoc(_Doc):
+    data = fields.List(fields.Nested(VersionDoc))
+    pagination = fields.Nested(PaginationDoc)
+    links = fields.Nested(LinksDoc)
+    metadata = fields.Nested(MetadataDoc)
+
+
+class PluginDetailDataDoc(PluginSummaryDoc):
+    longDescription = fields.String()
+    screenshots = fields.List(fields.String())
+    videos = fields.List(fields.String())
+    repository = fields.String(allow_none=True)
+    homepage = fields.String(allow_none=True)
+    documentation = fields.String(allow_none=True)
+    changelog = fields.String(allow_none=True)
+    license = fields.String()
+    status = fields.String()
+    rating = fields.Dict()
+    downloads = fields.Dict()
+    versions = fields.List(fields.Nested(VersionDoc))
+    dependencies = fields.List(fields.Dict())
+    configuration = fields.Dict()
+    permissions = fields.List(fields.String())
+    features = fields.List(fields.String())
+    support = fields.Dict()
+    stats = fields.Dict()
+
+
+class PluginDetailDoc(_Doc):
+    data = fields.Nested(PluginDetailDataDoc)
+    links = fields.Dict()
+
+
+class CountDoc(_Doc):
+    name = fields.String()
+    count = fields.Integer()
+
+
+class CountListDoc(_Doc):
+    data = fields.List(fields.Nested(CountDoc))
+    metadata = fields.Nested(MetadataDoc)
+
+
+class StatsDoc(_Doc):
+    data = fields.Dict(metadata={"description": "usage, performance, trends (and downloads)"})

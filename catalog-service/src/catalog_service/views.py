@@ -16,14 +16,19 @@ from .blobs import blob_store_from_config, iter_blob
 from .models import PluginImage
 from .representations import plugin_detail, plugin_links, plugin_summary, sorted_versions, version_dict
 from .schemas import (
+    CountListDoc,
     DeprecateSchema,
     ListArgsSchema,
     PageArgsSchema,
     PluginCreateSchema,
+    PluginDetailDoc,
+    PluginListDoc,
     PluginUpdateSchema,
     ReasonSchema,
     SearchSchema,
+    StatsDoc,
     TelemetrySchema,
+    VersionListDoc,
     VersionMetadataSchema,
 )
 
@@ -84,6 +89,7 @@ def load_json_part(name: str, schema: ma.Schema, required_message: str | None = 
 # --- discovery -----------------------------------------------------------------------------------
 
 @blp.route("/plugins", methods=["GET"])
+@blp.alt_response(200, schema=PluginListDoc, success=True)
 @blp.arguments(ListArgsSchema, location="query")
 def list_plugins(args):
     """List plugins"""
@@ -96,6 +102,7 @@ def list_plugins(args):
 
 
 @blp.route("/plugins/search", methods=["POST"])
+@blp.alt_response(200, schema=PluginListDoc, success=True)
 @blp.arguments(SearchSchema)
 def search_plugins(body):
     """Search plugins (full text, filters, relevance)"""
@@ -114,18 +121,21 @@ def search_plugins(body):
 
 
 @blp.route("/categories", methods=["GET"])
+@blp.alt_response(200, schema=CountListDoc, success=True)
 def list_categories():
     """Categories of the public catalog, with plugin counts"""
     return {"data": search.categories(request_session()), "metadata": response_metadata()}
 
 
 @blp.route("/tags", methods=["GET"])
+@blp.alt_response(200, schema=CountListDoc, success=True)
 def list_tags():
     """Tags of the public catalog, with plugin counts"""
     return {"data": search.tag_counts(request_session()), "metadata": response_metadata()}
 
 
 @blp.route("/plugins/<plugin_id>", methods=["GET"])
+@blp.alt_response(200, schema=PluginDetailDoc, success=True)
 def get_plugin(plugin_id):
     """Get plugin details (by id or name)"""
     session = request_session()
@@ -134,6 +144,7 @@ def get_plugin(plugin_id):
 
 
 @blp.route("/plugins/<plugin_id>/versions", methods=["GET"])
+@blp.alt_response(200, schema=VersionListDoc, success=True)
 @blp.arguments(PageArgsSchema, location="query")
 def list_versions(args, plugin_id):
     """List a plugin's versions, newest first (yanked ones included, marked)"""
@@ -206,6 +217,7 @@ def get_image(plugin_id, name):
 
 
 @blp.route("/plugins/<plugin_id>/stats", methods=["GET"])
+@blp.alt_response(200, schema=StatsDoc, success=True)
 def get_stats(plugin_id):
     """Usage, performance and trend statistics of a plugin"""
     session = request_session()
@@ -216,6 +228,7 @@ def get_stats(plugin_id):
 # --- publishing ----------------------------------------------------------------------------------
 
 @blp.route("/plugins", methods=["POST"])
+@blp.alt_response(201, schema=PluginDetailDoc, success=True)
 @blp.arguments(PluginCreateSchema)
 def create_plugin(body):
     """Create a plugin (publisher or admin)"""
@@ -227,6 +240,7 @@ def create_plugin(body):
 
 
 @blp.route("/plugins/<plugin_id>", methods=["PATCH"])
+@blp.alt_response(200, schema=PluginDetailDoc, success=True)
 @blp.arguments(PluginUpdateSchema)
 def update_plugin(body, plugin_id):
     """Change a plugin's metadata (owner or admin; verified/featured: admin only)"""
@@ -302,6 +316,7 @@ def delete_image(plugin_id, name):
 
 
 @blp.route("/plugins/<plugin_id>/publish", methods=["POST"])
+@blp.alt_response(200, schema=PluginDetailDoc, success=True)
 def publish_plugin(plugin_id):
     """Publish a plugin again after it was unpublished (owner or admin)"""
     identity = require_identity("user")
@@ -312,6 +327,7 @@ def publish_plugin(plugin_id):
 
 
 @blp.route("/plugins/<plugin_id>/unpublish", methods=["POST"])
+@blp.alt_response(200, schema=PluginDetailDoc, success=True)
 def unpublish_plugin(plugin_id):
     """Remove a plugin from the public catalog (owner or admin)"""
     identity = require_identity("user")
@@ -322,6 +338,7 @@ def unpublish_plugin(plugin_id):
 
 
 @blp.route("/plugins/<plugin_id>/deprecate", methods=["POST"])
+@blp.alt_response(200, schema=PluginDetailDoc, success=True)
 @blp.arguments(DeprecateSchema)
 def deprecate_plugin(body, plugin_id):
     """Mark a plugin deprecated, with a reason and an optional replacement (owner or admin)"""
