@@ -13,6 +13,9 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+# Imported here, not lazily by `limits` in a request thread: two threads importing it at once
+# would let one see a half-initialised module (limits then reports "redis version 0.0.0").
+import redis  # noqa: F401
 from limits import RateLimitItem, RateLimitItemPerHour, parse
 from limits.storage import RedisStorage, Storage
 
@@ -150,11 +153,16 @@ class RateLimiter:
         self._enterprise: dict[int, RateLimitItem] = {}
         self._storage = None
         self._storage_pid = None
+        self._storage_lock = threading.Lock()
         self._last_error_log = 0.0
 
     @property
     def storage(self):
-        if self._storage is None or self._storage_pid != os.getpid():
+        if self._storage is not None and self._storage_pid == os.getpid():
+            return self._storage
+        with self._storage_lock:
+            if self._storage is not None and self._storage_pid == os.getpid():
+                return self._storage
             if self.config.REDIS_URL:
                 self._storage = RedisCounterStorage(self.config.REDIS_URL, socket_timeout=1,
                                                     socket_connect_timeout=1)
@@ -162,12 +170,10 @@ class RateLimiter:
                 os.makedirs(os.path.dirname(os.path.abspath(self.config.RATE_LIMIT_SQLITE_PATH)), exist_ok=True)
                 self._storage = SQLiteStorage(f"gateway-sqlite://{self.config.RATE_LIMIT_SQLITE_PATH}")
             self._storage_pid = os.getpid()
-        return self._storage
+            return self._storage
 
     def limit_for(self, principal) -> tuple[str, RateLimitItem, str]:
-        """(policy name, limit, counter identity) for a Principal, or None for an anonymous caller."""
-        if principal is None:
-            raise ValueError("use limit_for_address for anonymous callers")
+        """(policy name, limit, counter identity) for a signed-in caller."""
         if principal.tier == "enterprise" and principal.rate_limit_per_hour:
             amount = principal.rate_limit_per_hour
             item = self._enterprise.get(amount)
