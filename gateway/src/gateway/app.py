@@ -71,21 +71,21 @@ def _install_hooks(app: Flask, gateway: Gateway) -> None:
 
     @app.before_request
     def _gateway():
-        path = request.path
+        req = request._get_current_object()
+        path, method = req.path, req.method
         if path in UNLIMITED_PATHS:
             return None
-        if request.method == "OPTIONS":
+        if method == "OPTIONS":
             return app.response_class(status=204)
         target = route_for(path)
-        g.client_address = gateway.addresses.client_address(request.remote_addr,
-                                                            request.headers.get("X-Forwarded-For"))
+        headers = req.headers
+        g.client_address = gateway.addresses.client_address(req.remote_addr, headers.get("X-Forwarded-For"))
         principal, pending, spooled = None, None, None
         try:
-            credential = credential_from(request.headers)
-            if credential is None and target == "catalog" and request.method == "POST" \
-                    and path.startswith(PUBLISHER_PREFIX):
-                spooled = g.spooled = spool_publisher_body(request.stream, request.content_length,
-                                                           config.MAX_CONTENT_LENGTH, request.content_type)
+            credential = credential_from(headers)
+            if credential is None and target == "catalog" and method == "POST" and path.startswith(PUBLISHER_PREFIX):
+                spooled = g.spooled = spool_publisher_body(req.stream, req.content_length,
+                                                           config.MAX_CONTENT_LENGTH, req.content_type)
                 if spooled.outcome == KEY_FOUND:
                     credential = spooled.api_key
                 elif spooled.outcome == KEY_ABSENT:
@@ -106,7 +106,7 @@ def _install_hooks(app: Flask, gateway: Gateway) -> None:
         if target is None or target == GATEWAY:
             return None
         # A publisher upload whose json part cannot be read goes on: the catalog explains what is wrong.
-        if principal is None and request.method not in SAFE_METHODS and not is_public_write(request.method, path) \
+        if principal is None and method not in SAFE_METHODS and not is_public_write(method, path) \
                 and (spooled is None or spooled.outcome != JSON_UNREADABLE):
             raise unauthorized("Authentication required: send an API key or a bearer token")
         identity = principal.identity if principal is not None else ANONYMOUS_IDENTITY
@@ -116,6 +116,7 @@ def _install_hooks(app: Flask, gateway: Gateway) -> None:
 
     @app.after_request
     def _headers(response):
+        req = request._get_current_object()
         headers = response.headers
         decision = g.get("rate_decision")
         if decision is not None:
@@ -124,20 +125,20 @@ def _install_hooks(app: Flask, gateway: Gateway) -> None:
         headers["X-Frame-Options"] = "DENY"
         headers["Referrer-Policy"] = "no-referrer"
         headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
-        if _is_https(gateway):
+        if _is_https(gateway, req):
             headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-        path = request.path
+        path = req.path
         if path.startswith(API_PREFIX) and path[len(API_PREFIX):].startswith(NO_STORE_HEADS):
             headers["Cache-Control"] = "no-store"
-        origin = request.headers.get("Origin")
+        origin = req.headers.get("Origin")
         if origin and (gateway.cors_any or origin in gateway.cors_origins):
             headers["Access-Control-Allow-Origin"] = "*" if gateway.cors_any else origin
             if not gateway.cors_any:
                 headers.add("Vary", "Origin")
             headers["Access-Control-Expose-Headers"] = CORS_EXPOSED_HEADERS
-            if request.method == "OPTIONS":
+            if req.method == "OPTIONS":
                 headers["Access-Control-Allow-Methods"] = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
-                headers["Access-Control-Allow-Headers"] = (request.headers.get("Access-Control-Request-Headers")
+                headers["Access-Control-Allow-Headers"] = (req.headers.get("Access-Control-Request-Headers")
                                                            or CORS_ALLOWED_HEADERS)
                 headers["Access-Control-Max-Age"] = "600"
         return response
@@ -149,8 +150,7 @@ def _install_hooks(app: Flask, gateway: Gateway) -> None:
             spooled.close()
 
 
-def _is_https(gateway: Gateway) -> bool:
-    if request.is_secure:
+def _is_https(gateway: Gateway, req) -> bool:
+    if req.is_secure:
         return True
-    return gateway.addresses.is_trusted(request.remote_addr) and \
-        request.headers.get("X-Forwarded-Proto", "").lower() == "https"
+    return gateway.addresses.is_trusted(req.remote_addr) and req.headers.get("X-Forwarded-Proto", "").lower() == "https"

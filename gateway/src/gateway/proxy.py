@@ -17,6 +17,7 @@ import urllib3
 from flask import Response, g, request
 from prometheus_client import Counter, Histogram
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, ProtocolError, ReadTimeoutError
+from urllib3.util.retry import Retry
 from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 
@@ -35,10 +36,13 @@ HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy
                         "trailers", "transfer-encoding", "upgrade", "proxy-connection"})
 # Credentials end at the gateway: services trust only its signed identity token.
 _CREDENTIAL_HEADERS = frozenset({"authorization", "x-api-key", "api-key"})
-# Anything a client might send hoping a service takes it for an identity.
-_IDENTITY_PREFIXES = ("x-marketplace-", "x-user", "x-account", "x-auth", "x-identity", "x-remote-user",
-                      "x-forwarded-user", "x-forwarded-email", "x-forwarded-groups", "remote-user",
-                      "x-authenticated", "x-consumer", "x-jwt", "x-role")
+# Anything a client might send hoping a service takes it for an identity, and the X-Forwarded-* we set.
+_SKIP_REQUEST_PREFIXES = ("x-marketplace-", "x-user", "x-account", "x-auth", "x-identity", "x-remote-user",
+                          "x-forwarded-", "remote-user", "x-consumer", "x-jwt", "x-role")
+_SKIP_REQUEST_HEADERS = HOP_BY_HOP | _CREDENTIAL_HEADERS | {"host", "forwarded", "content-length", "expect",
+                                                            "x-request-id"}
+# No retries (a POST must never be sent twice), built once rather than per request.
+NO_RETRIES = Retry(total=False, redirect=False, raise_on_redirect=False)
 _RESPONSE_DROP = HOP_BY_HOP | {"server", "date", "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset",
                                "ratelimit", "ratelimit-policy", "retry-after"}
 
@@ -154,13 +158,13 @@ class Forwarder:
         pool = self._pools.get(name)
         if pool is None:
             pool = urllib3.connection_from_url(self.bases[name][0], maxsize=self.config.UPSTREAM_POOL_SIZE,
-                                               block=False, timeout=self.timeout, retries=False)
+                                               block=False, timeout=self.timeout, retries=NO_RETRIES)
             self._pools[name] = pool
         return pool
 
     def get_json(self, name: str, path: str, timeout: float = 3.0):
         """A small GET for the gateway's own use (the services' OpenAPI documents)."""
-        response = self.pool(name).urlopen("GET", self.bases[name][1] + path, retries=False, redirect=False,
+        response = self.pool(name).urlopen("GET", self.bases[name][1] + path, retries=NO_RETRIES, redirect=False,
                                            timeout=urllib3.Timeout(connect=min(timeout, 2.0), read=timeout),
                                            headers={"Accept": "application/json"})
         if response.status != 200:
@@ -168,50 +172,54 @@ class Forwarder:
         return response.json()
 
     # -- the request ---------------------------------------------------------
-    def outgoing_headers(self, identity_token: str) -> dict[str, str]:
-        environ_headers = request.headers
-        connection_tokens = {token.strip().lower() for token in environ_headers.get("Connection", "").split(",")}
+    def outgoing_headers(self, req, identity_token: str) -> dict[str, str]:
+        """The client's headers minus hop-by-hop, credential and identity ones, plus X-Forwarded-* and ours."""
+        environ = req.environ
+        connection_tokens = _connection_tokens(environ.get("HTTP_CONNECTION"))
         headers = {}
-        for name, value in environ_headers.items():
-            lower = name.lower()
-            if (lower in HOP_BY_HOP or lower in connection_tokens or lower in _CREDENTIAL_HEADERS
-                    or lower == "host" or lower.startswith(_IDENTITY_PREFIXES)
-                    or lower.startswith("x-forwarded-") or lower in ("forwarded", "content-length", "expect")):
+        for key, value in environ.items():
+            if not key.startswith("HTTP_"):
                 continue
-            headers[name] = value
-        remote = request.remote_addr or "unknown"
+            lower = key[5:].lower().replace("_", "-")
+            if lower in _SKIP_REQUEST_HEADERS or lower.startswith(_SKIP_REQUEST_PREFIXES) or lower in connection_tokens:
+                continue
+            headers[lower] = value
+        if environ.get("CONTENT_TYPE"):
+            headers["content-type"] = environ["CONTENT_TYPE"]
+        remote = environ.get("REMOTE_ADDR") or "unknown"
         trusted = self.addresses.is_trusted(remote)
-        incoming_for = environ_headers.get("X-Forwarded-For")
+        incoming_for = environ.get("HTTP_X_FORWARDED_FOR")
         headers["X-Forwarded-For"] = f"{incoming_for}, {remote}" if trusted and incoming_for else remote
-        headers["X-Forwarded-Proto"] = (trusted and environ_headers.get("X-Forwarded-Proto")) or request.scheme
-        headers["X-Forwarded-Host"] = (trusted and environ_headers.get("X-Forwarded-Host")) or request.host
+        headers["X-Forwarded-Proto"] = (trusted and environ.get("HTTP_X_FORWARDED_PROTO")) or environ.get(
+            "wsgi.url_scheme", "http")
+        headers["X-Forwarded-Host"] = (trusted and environ.get("HTTP_X_FORWARDED_HOST")) or req.host
         headers[REQUEST_ID_HEADER] = g.request_id
         headers[IDENTITY_HEADER] = identity_token
         return headers
 
-    def _request_body(self, headers: dict, spooled=None):
+    def _request_body(self, req, headers: dict, spooled=None):
         """The body to send: the spooled file, or the client's stream read in chunks (never whole)."""
         if spooled is not None:
             file, length = spooled
             file.seek(0)
             headers["Content-Length"] = str(length)
             return _read_chunks(file, length, self.max_body)
-        length = request.content_length
-        chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+        length = req.content_length
         if length is not None:
             if length > self.max_body:
                 raise payload_too_large(self.max_body)
             headers["Content-Length"] = str(length)
-            return _read_chunks(request.stream, length, self.max_body) if length else None
-        if chunked:
-            return _read_chunks(request.stream, None, self.max_body)
+            return _read_chunks(req.stream, length, self.max_body) if length else None
+        if "chunked" in req.environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+            return _read_chunks(req.stream, None, self.max_body)
         return None
 
     def forward(self, name: str, identity_token: str, spooled=None) -> Response:
-        headers = self.outgoing_headers(identity_token)
-        body = self._request_body(headers, spooled)
-        url = self.bases[name][1] + _request_target()
-        method = request.method
+        req = request._get_current_object()
+        headers = self.outgoing_headers(req, identity_token)
+        body = self._request_body(req, headers, spooled)
+        url = self.bases[name][1] + _request_target(req.environ)
+        method = req.method
         pool = self.pool(name)
         started = time.perf_counter()
         try:
@@ -226,7 +234,7 @@ class Forwarder:
     def _send(self, pool, name, method, url, body, headers):
         for attempt in (1, 2):
             try:
-                return pool.urlopen(method, url, body=body, headers=headers, retries=False, redirect=False,
+                return pool.urlopen(method, url, body=body, headers=headers, retries=NO_RETRIES, redirect=False,
                                     assert_same_host=False, preload_content=False, decode_content=False,
                                     timeout=self.timeout)
             except NewConnectionError as exc:
@@ -250,7 +258,7 @@ class Forwarder:
 
     def _response(self, name: str, method: str, upstream) -> Response:
         headers = []
-        connection_tokens = {token.strip().lower() for token in upstream.headers.get("Connection", "").split(",")}
+        connection_tokens = _connection_tokens(upstream.headers.get("Connection"))
         content_type = None
         for key, value in upstream.headers.items():
             lower = key.lower()
@@ -279,11 +287,17 @@ class Forwarder:
         return response
 
 
-def _request_target() -> str:
+def _request_target(environ) -> str:
     """The path and query exactly as the client sent them (percent-encoding preserved)."""
-    path = quote(request.environ.get("PATH_INFO", "").encode("latin-1"), safe="/:@!$&'()*+,;=-._~%")
-    query = request.environ.get("QUERY_STRING")
+    path = quote(environ.get("PATH_INFO", "").encode("latin-1"), safe="/:@!$&'()*+,;=-._~%")
+    query = environ.get("QUERY_STRING")
     return f"{path}?{query}" if query else path
+
+
+def _connection_tokens(value: str | None) -> frozenset[str]:
+    if not value:
+        return frozenset()
+    return frozenset(token.strip().lower() for token in value.split(","))
 
 
 def _read_chunks(stream, length: int | None, limit: int):
