@@ -240,3 +240,13 @@ def test_others_get_404_and_admins_see_everything(client, config, catalog):
     assert [row["installationId"] for row in listed["data"]] == [installation_id]
     assert client.get(f"{PREFIX}/installations?status=bogus", headers=admin).status_code == 400
     assert client.get(f"{PREFIX}/installations/{installation_id}").status_code == 401
+
+
+def test_openapi_documents_every_route(client):
+    paths = client.get("/openapi.json").get_json()["paths"]
+    assert {"/api/marketplace/v1/plugins/{plugin_id}/install", "/api/marketplace/v1/installations",
+            "/api/marketplace/v1/installations/{installation_id}",
+            "/api/marketplace/v1/installations/{installation_id}/logs",
+            "/api/marketplace/v1/installations/{installation_id}/cancel",
+            "/api/marketplace/v1/environments", "/api/marketplace/v1/environments/{name}"} <= set(paths)
+    assert {"get", "patch", "delete"} <= set(paths["/api/marketplace/v1/installations/{installation_id}"])
