@@ -147,7 +147,7 @@ class MarketplaceClient:
                                                 files=files, headers=send_headers, stream=stream,
                                                 timeout=self.timeout if timeout is None else timeout)
             except requests.RequestException as error:
-                refused = isinstance(error, requests.ConnectionError) and not isinstance(error, requests.ReadTimeout)
+                refused = isinstance(error, requests.ConnectionError)
                 if attempt < self.max_retries and (replay_safe or _connect_failed(error)):
                     self._sleep(self._backoff(attempt))
                     attempt += 1
