@@ -1,10 +1,15 @@
 """Sends pending deliveries: database-driven, concurrent, with a limit per subscription.
 
-A scheduler thread claims due deliveries (pushing `next_attempt_at` forward as a lease, so a
-crash only delays them), a pool of threads sends them, and one writer thread records the
-attempts in batches. `wake()` is called after the consumer commits new deliveries; the table is
-polled too, for retries and for deliveries queued by the API process. The threads use only the
-database and HTTP, never the worker's broker connection.
+A scheduler thread claims due deliveries, pushing `next_attempt_at` forward as a lease so that a
+crash only delays them, and queues them in memory per subscription. Sender threads take jobs
+from those queues, never more than WEBHOOK_ENDPOINT_CONCURRENCY at once for one subscription, so
+a slow receiver only ever holds its own slots. One recorder thread writes the attempts in
+batches. A job whose lease could run out before its send would end is dropped unsent, to be
+claimed again later, so two dispatchers never send the same delivery at the same time.
+
+`wake()` is called after the consumer commits new deliveries; the table is also polled, for
+retries and for deliveries queued by the API process. These threads use only the database and
+HTTP, never the worker's broker connection.
 """
 
 import logging
@@ -12,12 +17,12 @@ import queue
 import random
 import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, update
 
 from marketplace_shared.outbox import utcnow
 
@@ -26,6 +31,9 @@ from .models import Delivery, Webhook
 from .sender import HttpSender, SendResult
 
 log = logging.getLogger(__name__)
+
+# How many jobs per allowed concurrent send may wait in memory (fewer database round trips).
+PREFETCH = 4
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,7 @@ class Job:
     event: str
     timestamp: str
     data: object
+    lease_ends: float = 0.0  # time.monotonic() when the claim's lease runs out
 
 
 def sendable():
@@ -52,10 +61,15 @@ class Dispatcher:
             config.WEBHOOK_TIMEOUT_SECONDS, config.WEBHOOK_ALLOWED_NETWORKS, resolver,
             body_limit=config.WEBHOOK_RESPONSE_BODY_LIMIT, pool_size=config.WEBHOOK_ENDPOINT_CONCURRENCY)
         self.rng = rng or random.Random()
+        # A lease must outlast a whole send; a job is only started while that much of it is left.
+        self.lease_seconds = max(config.WEBHOOK_LEASE_SECONDS, config.WEBHOOK_TIMEOUT_SECONDS + 2)
+        self.lease_needed = config.WEBHOOK_TIMEOUT_SECONDS + 0.5
+        self.dropped = 0
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._lock = threading.Lock()
-        self._in_flight: Counter[str] = Counter()
+        self._in_flight: Counter[str] = Counter()  # sends under way, per subscription
+        self._queued: OrderedDict[str, deque[Job]] = OrderedDict()  # claimed, not yet sent
         self._results: queue.Queue = queue.Queue()
         self._executor: ThreadPoolExecutor | None = None
         self._threads: list[threading.Thread] = []
@@ -70,14 +84,19 @@ class Dispatcher:
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop claiming, let sends in progress finish (briefly), record what came back."""
+        """Stop claiming and starting sends; wait briefly for those under way; record what came back.
+
+        Jobs still queued keep their lease and are sent after it runs out (by this or another worker).
+        """
         self._stopping.set()
         self._wake.set()
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            self._queued.clear()
         deadline = time.monotonic() + timeout
         while self.in_flight() and time.monotonic() < deadline:
             time.sleep(0.02)
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
         self._results.put(None)
         for thread in self._threads:
             thread.join(max(0.1, deadline - time.monotonic()))
@@ -93,36 +112,59 @@ class Dispatcher:
 
     # -- claiming ----------------------------------------------------------------------------
     def claim(self, now: datetime | None = None) -> tuple[list[Job], bool]:
-        """Take due deliveries within the free capacity; returns the jobs and whether more may be due."""
-        limit_per_endpoint = self.config.WEBHOOK_ENDPOINT_CONCURRENCY
+        """Lease due deliveries within the free room; returns the jobs and whether more may be due."""
+        per_endpoint = self.config.WEBHOOK_ENDPOINT_CONCURRENCY * PREFETCH
         with self._lock:
-            free = self.config.WEBHOOK_MAX_CONCURRENCY - sum(self._in_flight.values())
-            busy = [key for key, count in self._in_flight.items() if count >= limit_per_endpoint]
-            taken_per_endpoint = Counter(self._in_flight)
+            held = Counter(self._in_flight)
+            for webhook_id, jobs in self._queued.items():
+                held[webhook_id] += len(jobs)
+        free = self.config.WEBHOOK_MAX_CONCURRENCY * PREFETCH - sum(held.values())
+        busy = [webhook_id for webhook_id, count in held.items() if count >= per_endpoint]
         if free <= 0:
             return [], False
-        batch = min(500, free * 2)
+        batch = min(1000, free * 2)
         now = now or utcnow()
-        jobs: list[Job] = []
+        lease = self.lease_seconds
         with self.database.session() as session, session.begin():
-            query = (select(Delivery, Webhook).join(Webhook, Delivery.webhook_id == Webhook.id)
+            # Pick without locking, then take the picks with one conditional UPDATE: a delivery another
+            # dispatcher leased meanwhile no longer matches `next_attempt_at <= now` and is left out.
+            query = (select(Delivery.id, Delivery.webhook_id).join(Webhook, Delivery.webhook_id == Webhook.id)
                      .where(Delivery.status == services.PENDING, Delivery.next_attempt_at <= now, sendable())
                      .order_by(Delivery.next_attempt_at).limit(batch))
             if busy:
                 query = query.where(Delivery.webhook_id.not_in(busy))
-            if not self.database.is_sqlite:
-                query = query.with_for_update(of=Delivery, skip_locked=True)
-            rows = session.execute(query).all()
-            lease_until = now + timedelta(seconds=self.config.WEBHOOK_LEASE_SECONDS)
-            for delivery, webhook in rows:
-                if len(jobs) >= free or taken_per_endpoint[webhook.id] >= limit_per_endpoint:
-                    continue
-                taken_per_endpoint[webhook.id] += 1
-                delivery.next_attempt_at = lease_until
-                payload = delivery.payload
-                jobs.append(Job(delivery.id, webhook.id, webhook.url, tuple(services.secrets_in_use(webhook, now)),
-                                payload["event"], payload["timestamp"], payload["data"]))
-        return jobs, len(rows) >= batch
+            candidates = session.execute(query).all()
+            picked = []
+            for delivery_id, webhook_id in candidates:
+                if len(picked) >= free:
+                    break
+                if held[webhook_id] < per_endpoint:
+                    held[webhook_id] += 1
+                    picked.append(delivery_id)
+            if not picked:
+                return [], False
+            lease_ends = time.monotonic() + lease
+            claimed = session.scalars(
+                update(Delivery).where(Delivery.id.in_(picked), Delivery.status == services.PENDING,
+                                       Delivery.next_attempt_at <= now)
+                .values(next_attempt_at=now + timedelta(seconds=lease)).returning(Delivery.id),
+                execution_options={"synchronize_session": False}).all()
+            if not claimed:
+                return [], True
+            rows = session.execute(
+                select(Delivery.id, Delivery.webhook_id, Delivery.payload, Delivery.next_attempt_at, Webhook.url,
+                       Webhook.secret, Webhook.previous_secret, Webhook.previous_secret_expires_at)
+                .join(Webhook, Delivery.webhook_id == Webhook.id).where(Delivery.id.in_(claimed))
+                .order_by(Delivery.created_at)).all()
+        jobs = []
+        for row in rows:
+            secrets = [row.secret]
+            if row.previous_secret and row.previous_secret_expires_at and row.previous_secret_expires_at > now:
+                secrets.append(row.previous_secret)
+            payload = row.payload
+            jobs.append(Job(row.id, row.webhook_id, row.url, tuple(secrets), payload["event"], payload["timestamp"],
+                            payload["data"], lease_ends))
+        return jobs, len(candidates) >= batch
 
     def next_due(self, now: datetime) -> datetime | None:
         with self.database.session() as session:
@@ -143,8 +185,11 @@ class Dispatcher:
 
     def record(self, outcomes: list[tuple[Job, SendResult, datetime]]) -> None:
         with self.database.session() as session, session.begin():
-            for job, result, attempted_at in outcomes:
-                services.record_attempt(session, self.config, job.delivery_id, result, attempted_at, self.rng)
+            loaded = services.load_for_recording(session, [job.delivery_id for job, _, _ in outcomes])
+            with session.no_autoflush:  # one flush at commit: the updates and inserts go out in batches
+                for job, result, attempted_at in outcomes:
+                    services.record_attempt(session, self.config, job.delivery_id, result, attempted_at, self.rng)
+            del loaded
 
     def process_once(self) -> int:
         """Claim, send and record in the calling thread (tests, tools); returns how many were sent."""
@@ -158,19 +203,52 @@ class Dispatcher:
         return len(outcomes)
 
     # -- threads -----------------------------------------------------------------------------
+    def _next_job_locked(self) -> Job | None:
+        """The next job whose subscription has a free slot (round robin); call with the lock held."""
+        limit = self.config.WEBHOOK_ENDPOINT_CONCURRENCY
+        if self._stopping.is_set() or sum(self._in_flight.values()) >= self.config.WEBHOOK_MAX_CONCURRENCY:
+            return None
+        needed = self.lease_needed
+        for webhook_id in list(self._queued):
+            if self._in_flight[webhook_id] >= limit:
+                continue
+            jobs = self._queued[webhook_id]
+            while jobs and jobs[0].lease_ends - time.monotonic() < needed:
+                jobs.popleft()
+                self.dropped += 1
+            if not jobs:
+                del self._queued[webhook_id]
+                continue
+            job = jobs.popleft()
+            if jobs:
+                self._queued.move_to_end(webhook_id)
+            else:
+                del self._queued[webhook_id]
+            self._in_flight[webhook_id] += 1
+            return job
+        return None
+
+    def _start_sends(self) -> None:
+        while True:
+            with self._lock:
+                job = self._next_job_locked()
+            if job is None:
+                return
+            self._executor.submit(self._run, job)
+
     def _schedule_loop(self) -> None:
         poll = self.config.WEBHOOK_POLL_SECONDS
         while not self._stopping.is_set():
             self._wake.clear()
-            more = False
             try:
                 jobs, more = self.claim()
-                for job in jobs:
+                if jobs:
                     with self._lock:
-                        self._in_flight[job.webhook_id] += 1
-                    self._executor.submit(self._send, job)
-                if jobs and more:
-                    continue
+                        for job in jobs:
+                            self._queued.setdefault(job.webhook_id, deque()).append(job)
+                    self._start_sends()
+                    if more:
+                        continue
                 now = utcnow()
                 due = self.next_due(now)
                 timeout = poll if due is None else min(poll, max(0.005, (due - now).total_seconds()))
@@ -179,17 +257,18 @@ class Dispatcher:
                 timeout = poll
             self._wake.wait(timeout)
 
-    def _send(self, job: Job) -> None:
-        attempted_at = utcnow()
-        try:
+    def _run(self, job: Job) -> None:
+        """Send jobs one after another in this thread, as long as there are some it may take."""
+        while job is not None:
+            attempted_at = utcnow()
             result = self.attempt(job)
-        finally:
+            self._results.put((job, result, attempted_at))
             with self._lock:
                 self._in_flight[job.webhook_id] -= 1
                 if self._in_flight[job.webhook_id] <= 0:
                     del self._in_flight[job.webhook_id]
-        self._results.put((job, result, attempted_at))
-        self._wake.set()  # a slot is free
+                job = self._next_job_locked()
+        self._wake.set()  # room to claim more
 
     def _record_loop(self) -> None:
         while True:

@@ -75,7 +75,7 @@ class Delivery(Base):
     last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
     attempts: Mapped[list["DeliveryAttempt"]] = relationship(
-        order_by="DeliveryAttempt.number", lazy="selectin", passive_deletes=True, cascade="all, delete-orphan")
+        order_by="DeliveryAttempt.number", passive_deletes=True, cascade="all, delete-orphan")
 
 
 class DeliveryAttempt(Base):

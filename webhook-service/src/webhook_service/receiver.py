@@ -1,5 +1,11 @@
-"""A webhook receiver on loopback for tests and the benchmark: records what arrives, answers as told."""
+"""A webhook receiver on loopback for tests and the benchmark: records what arrives, answers as told.
 
+`python -m webhook_service.receiver PORT` runs one in its own process (the benchmark's), which
+answers 200 to every POST and reports `GET /stats` -> {"count", "arrivals": {webhook-id: time}}.
+"""
+
+import json
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -24,7 +30,7 @@ def always(status: int = 200, headers: dict | None = None, body: bytes = b"ok") 
 
 
 class Receiver:
-    def __init__(self, behaviour: Behaviour | None = None, record: bool = True):
+    def __init__(self, behaviour: Behaviour | None = None, record: bool = True, port: int = 0):
         self.behaviour = behaviour or always()
         self.record = record
         self.received: list[Received] = []
@@ -34,6 +40,10 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Without these the headers and body leave as two small segments, and Nagle plus delayed ACKs
+            # hold the second one back ~40 ms.
+            disable_nagle_algorithm = True
+            wbufsize = 64 * 1024
 
             def do_POST(self):  # noqa: N802 - http.server's naming
                 length = int(self.headers.get("Content-Length") or 0)
@@ -55,10 +65,29 @@ class Receiver:
                 except OSError:
                     pass  # the sender gave up (a timeout): nothing to answer
 
+            def do_GET(self):  # noqa: N802
+                with receiver._lock:
+                    stats = {"count": receiver.count,
+                             "arrivals": {r.headers.get("webhook-id", ""): r.at for r in receiver.received}}
+                body = json.dumps(stats).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_DELETE(self):  # noqa: N802 - forget what arrived
+                with receiver._lock:
+                    receiver.count = 0
+                    receiver.received.clear()
+                self.send_response(204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
             def log_message(self, *_args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
@@ -73,3 +102,8 @@ class Receiver:
     def __exit__(self, *_exc) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+if __name__ == "__main__":
+    with Receiver(port=int(sys.argv[1])) as running:
+        running.thread.join()

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from marketplace_shared.errors import ApiError, validation_error
 from marketplace_shared.identity import Identity
@@ -174,8 +174,8 @@ def list_deliveries(session: Session, identity: Identity, webhook_id: str, page:
     if event:
         query = query.where(Delivery.event_type == event)
     total = session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = session.scalars(query.order_by(Delivery.created_at.desc(), Delivery.id)
-                           .offset((page - 1) * limit).limit(limit)).all()
+    rows = session.scalars(query.order_by(Delivery.created_at.desc(), Delivery.id).options(
+        selectinload(Delivery.attempts)).offset((page - 1) * limit).limit(limit)).all()
     return list(rows), total
 
 
@@ -304,6 +304,17 @@ def disable_webhook(session: Session, config, webhook: Webhook, reason: str, now
     record_event(session, OutboxEvent, events.WEBHOOK_DISABLED, config.SERVICE_NAME,
                  {"webhookId": webhook.id, "ownerId": webhook.owner_id, "url": webhook.url, "reason": reason},
                  subject=webhook.id)
+
+
+def load_for_recording(session: Session, delivery_ids: list[str]) -> list:
+    """Bring a batch's deliveries and subscriptions into the session at once (record_attempt then finds them).
+
+    Keep the returned list while recording: the session only holds its objects weakly.
+    """
+    deliveries = session.scalars(select(Delivery).where(Delivery.id.in_(delivery_ids))).all()
+    webhook_ids = {delivery.webhook_id for delivery in deliveries}
+    webhooks = session.scalars(select(Webhook).where(Webhook.id.in_(webhook_ids))).all() if webhook_ids else []
+    return [*deliveries, *webhooks]
 
 
 def record_attempt(session: Session, config, delivery_id: str, result: SendResult, attempted_at: datetime,

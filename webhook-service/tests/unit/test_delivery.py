@@ -304,17 +304,43 @@ def test_a_deleted_subscription_drops_its_deliveries(database, consume, dispatch
         assert session.get(Delivery, delivery_id) is None
 
 
-def test_claim_respects_the_limit_per_endpoint_and_leases(config, database, consume, dispatcher):
-    config.WEBHOOK_ENDPOINT_CONCURRENCY = 2
+def test_claim_takes_a_bounded_number_per_endpoint_and_leases_them(config, database, consume, dispatcher):
+    from webhook_service.dispatcher import PREFETCH
+
+    config.WEBHOOK_ENDPOINT_CONCURRENCY = 1
     webhook_id = add_webhook(database)
-    for _ in range(5):
+    for _ in range(PREFETCH + 2):
         consume(install_event())
     claimer = dispatcher()
     jobs, _ = claimer.claim()
-    assert len(jobs) == 2 and {job.webhook_id for job in jobs} == {webhook_id}
+    assert len(jobs) == PREFETCH and {job.webhook_id for job in jobs} == {webhook_id}
     # Claimed rows are leased (not due); the rest are still due.
     jobs_again, _ = claimer.claim()
     assert len(jobs_again) == 2 and not {j.delivery_id for j in jobs} & {j.delivery_id for j in jobs_again}
+    assert claimer.claim()[0] == []
     with database.session() as session:
         leased = session.get(Delivery, jobs[0].delivery_id)
-        assert seconds_until(leased.next_attempt_at) == pytest.approx(config.WEBHOOK_LEASE_SECONDS, abs=1.5)
+        assert seconds_until(leased.next_attempt_at) == pytest.approx(claimer.lease_seconds, abs=1.5)
+
+
+def test_jobs_start_within_the_endpoint_limit_and_never_on_a_short_lease(config, dispatcher):
+    import time
+    from collections import deque
+
+    from webhook_service.dispatcher import Job
+
+    config.WEBHOOK_ENDPOINT_CONCURRENCY = 2
+    claimer = dispatcher()
+    fresh = time.monotonic() + claimer.lease_seconds
+
+    def job(name, webhook_id, lease_ends=fresh):
+        return Job(name, webhook_id, "u", ("s",), "plugin.installed", "t", {}, lease_ends)
+
+    claimer._queued["wh_slow"] = deque([job("a1", "wh_slow"), job("a2", "wh_slow"), job("a3", "wh_slow")])
+    claimer._queued["wh_fast"] = deque([job("b0", "wh_fast", time.monotonic() + 1), job("b1", "wh_fast")])
+    started = []
+    with claimer._lock:
+        while (next_job := claimer._next_job_locked()) is not None:
+            started.append(next_job.delivery_id)
+    assert started == ["a1", "b1", "a2"]  # round robin, two at most for wh_slow, b0's lease too short
+    assert claimer.dropped == 1 and [j.delivery_id for j in claimer._queued["wh_slow"]] == ["a3"]
