@@ -1,3 +1,5 @@
+import shutil
+
 import pytest
 
 from install_service import testing as factories
@@ -16,9 +18,17 @@ def config(tmp_path):
     return Config(DATABASE_URL=f"sqlite:///{tmp_path}/install.db", INSTALL_ROOT=str(tmp_path / "installs"))
 
 
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory):
+    """Migrate one SQLite file per run; each test starts from a copy (migrating per test is slow)."""
+    path = tmp_path_factory.mktemp("template") / "install.db"
+    migrate(Config(DATABASE_URL=f"sqlite:///{path}"))
+    return path
+
+
 @pytest.fixture
-def app(config):
-    migrate(config)
+def app(config, migrated_template):
+    shutil.copyfile(migrated_template, config.DATABASE_URL.removeprefix("sqlite:///"))
     return create_app(config)
 
 
