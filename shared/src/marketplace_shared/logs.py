@@ -42,3 +42,5 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root.handlers[:] = [h for h in root.handlers if not isinstance(h.formatter, JsonFormatter)] + [handler]
     root.setLevel(level)
     logging.getLogger("pika").setLevel(logging.WARNING)
+    # The outbox relay handles returned (unroutable) events itself; pika's warning is noise.
+    logging.getLogger("pika.adapters.blocking_connection").setLevel(logging.ERROR)
