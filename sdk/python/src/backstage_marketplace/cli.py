@@ -49,11 +49,14 @@ def config_path() -> Path:
 def load_config() -> dict[str, Any]:
     path = config_path()
     try:
-        return json.loads(path.read_text())
+        values = json.loads(path.read_text())
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as error:
         raise UsageError(f"cannot read {path}: {error}") from error
+    if not isinstance(values, dict):
+        raise UsageError(f"{path} does not hold a JSON object")
+    return values
 
 
 def save_config(values: dict[str, Any]) -> Path:
@@ -234,7 +237,7 @@ class ProgressReporter:
 
 def follow_installation(client: MarketplaceClient, args: argparse.Namespace, installation: dict[str, Any]) -> int:
     """Follow an installation until it ends; print the outcome; the exit code says how it ended."""
-    ident = installation.get("installationId") or installation.get("id")
+    ident = str(installation.get("installationId") or installation.get("id"))
     live = sys.stderr.isatty() and not args.no_progress
     reporter = ProgressReporter(sys.stderr if args.json else sys.stdout, sys.stderr, live=live,
                                 show_logs=not args.quiet)
@@ -259,9 +262,9 @@ def follow_installation(client: MarketplaceClient, args: argparse.Namespace, ins
         summary = f"installation {ident} {status}"
         if final.get("duration") is not None:
             summary += f" in {final['duration']}s"
-        error = final.get("error")
-        if isinstance(error, dict) and error.get("message"):
-            summary += f": {error.get('code', '')} {error['message']}".replace(":  ", ": ")
+        failure = final.get("error")
+        if isinstance(failure, dict) and failure.get("message"):
+            summary += f": {failure.get('code', '')} {failure['message']}".replace(":  ", ": ")
         print(summary, file=sys.stderr if status in FAILED_STATUSES else sys.stdout)
     return EXIT_FAILED if status in FAILED_STATUSES else EXIT_OK
 
@@ -608,7 +611,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     def add(group: Any, name: str, func: Callable[[argparse.Namespace], int], help_text: str,
             **kwargs: Any) -> argparse.ArgumentParser:
-        sub = group.add_parser(name, parents=[common], help=help_text, description=help_text, **kwargs)
+        sub: argparse.ArgumentParser = group.add_parser(name, parents=[common], help=help_text,
+                                                        description=help_text, **kwargs)
         sub.set_defaults(func=func)
         return sub
 
@@ -744,7 +748,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not hasattr(args, name):
             setattr(args, name, default)
     try:
-        return args.func(args)
+        code: int = args.func(args)
+        return code
     except UsageError as error:
         print(f"marketplace: {error}", file=sys.stderr)
         return EXIT_USAGE

@@ -170,7 +170,7 @@ class MarketplaceClient:
 
     def _backoff(self, attempt: int) -> float:
         delay = self.backoff_factor * (2 ** attempt)
-        return min(self.max_retry_wait, delay * random.uniform(1.0, 1.25))
+        return float(min(self.max_retry_wait, delay * random.uniform(1.0, 1.25)))
 
     def _retry_delay(self, response: requests.Response, attempt: int) -> float | None:
         """How long to wait before retrying, or None when the server asks for more than ``max_retry_wait``."""

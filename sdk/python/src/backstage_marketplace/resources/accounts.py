@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from datetime import datetime
 from typing import Any
 
@@ -15,16 +16,16 @@ class AccountsResource(Resource):
 
     def me(self) -> Item:
         """``GET /me``: the account the key belongs to."""
-        return self._client.data("GET", "/me")
+        return self._item("GET", "/me")
 
-    def api_keys(self) -> list[Item]:
+    def api_keys(self) -> builtins.list[Item]:
         """``GET /me/api-keys``: your keys (never their secret part)."""
-        return self._client.data("GET", "/me/api-keys")
+        return self._items("GET", "/me/api-keys")
 
     def create_api_key(self, name: str, *, expires_at: datetime | str | None = None) -> Item:
         """``POST /me/api-keys``: a new key; ``key`` in the result is shown only this once."""
         expires = iso(expires_at) if isinstance(expires_at, datetime) else expires_at
-        return self._client.data("POST", "/me/api-keys", json=camel_keys({"name": name, "expires_at": expires}))
+        return self._item("POST", "/me/api-keys", json=camel_keys({"name": name, "expires_at": expires}))
 
     def revoke_api_key(self, key_id: str) -> None:
         """``DELETE /api-keys/{id}``."""
@@ -36,7 +37,7 @@ class AccountsResource(Resource):
         The result has the account's ``id``; give it a key with :meth:`create_account_key`.
         """
         body = camel_keys({"name": name, "email": email, "role": role, **fields})
-        return self._client.data("POST", "/admin/accounts", json=body)
+        return self._item("POST", "/admin/accounts", json=body)
 
     def list(self, *, page: int | None = None, limit: int | None = None, **extra: Any) -> Page:
         """``GET /admin/accounts`` (admin)."""
@@ -44,14 +45,14 @@ class AccountsResource(Resource):
 
     def get(self, account_id: str) -> Item:
         """``GET /admin/accounts/{id}`` (admin)."""
-        return self._client.data("GET", f"/admin/accounts/{seg(account_id)}")
+        return self._item("GET", f"/admin/accounts/{seg(account_id)}")
 
     def update(self, account_id: str, **fields: Any) -> Item:
         """``PATCH /admin/accounts/{id}`` (admin)."""
-        return self._client.data("PATCH", f"/admin/accounts/{seg(account_id)}", json=camel_keys(fields))
+        return self._item("PATCH", f"/admin/accounts/{seg(account_id)}", json=camel_keys(fields))
 
     def create_account_key(self, account_id: str, name: str, *, expires_at: datetime | str | None = None) -> Item:
         """``POST /admin/accounts/{id}/api-keys`` (admin): a key for another account, shown once as ``key``."""
         expires = iso(expires_at) if isinstance(expires_at, datetime) else expires_at
-        return self._client.data("POST", f"/admin/accounts/{seg(account_id)}/api-keys",
+        return self._item("POST", f"/admin/accounts/{seg(account_id)}/api-keys",
                                  json=camel_keys({"name": name, "expires_at": expires}))

@@ -29,7 +29,7 @@ class InstallationsResource(Resource):
 
     def get(self, installation: str | Mapping[str, Any]) -> Item:
         """``GET /installations/{installationId}``: status, progress and, on failure, the error."""
-        return self._client.data("GET", f"/installations/{seg(installation_id(installation))}")
+        return self._item("GET", f"/installations/{seg(installation_id(installation))}")
 
     def list(self, *, plugin_id: str | None = None, environment: str | None = None, namespace: str | None = None,
              status: str | None = None, page: int | None = None, limit: int | None = None, **extra: Any) -> Page:
@@ -70,17 +70,17 @@ class InstallationsResource(Resource):
 
         Raises :class:`~backstage_marketplace.Conflict` once the installation has finished.
         """
-        return self._client.data("POST", f"/installations/{seg(installation_id(installation))}/cancel")
+        return self._item("POST", f"/installations/{seg(installation_id(installation))}/cancel")
 
     def upgrade(self, installation: str | Mapping[str, Any], version: str | None = None, *,
                 configuration: Mapping[str, Any] | None = None, **fields: Any) -> Item:
         """``PATCH /installations/{installationId}``: move to another version (and/or configuration)."""
         body = camel_keys({"version": version, "configuration": configuration, **fields})
-        return self._client.data("PATCH", f"/installations/{seg(installation_id(installation))}", json=body)
+        return self._item("PATCH", f"/installations/{seg(installation_id(installation))}", json=body)
 
     def uninstall(self, installation: str | Mapping[str, Any]) -> Item | None:
         """``DELETE /installations/{installationId}``: remove the plugin from its environment."""
-        return self._client.data("DELETE", f"/installations/{seg(installation_id(installation))}")
+        return self._item("DELETE", f"/installations/{seg(installation_id(installation))}")
 
     def wait(self, installation: str | Mapping[str, Any], *, poll_interval: float = 1.0,
              timeout: float | None = 600.0, progress: Callable[[Item], None] | None = None,
@@ -141,8 +141,8 @@ class EnvironmentsResource(Resource):
         """``POST /environments``."""
         body = camel_keys({"name": name, "backstage_version": backstage_version, "node_version": node_version,
                            **fields})
-        return self._client.data("POST", "/environments", json=body)
+        return self._item("POST", "/environments", json=body)
 
     def update(self, name: str, **fields: Any) -> Item:
         """``PATCH /environments/{name}`` with snake_case fields (``backstage_version=…``)."""
-        return self._client.data("PATCH", f"/environments/{seg(name)}", json=camel_keys(fields))
+        return self._item("PATCH", f"/environments/{seg(name)}", json=camel_keys(fields))

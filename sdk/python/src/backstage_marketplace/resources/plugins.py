@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import base64
+import builtins
 import hashlib
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
+
+import requests
 
 from .._util import camel_keys
 from ..errors import MarketplaceError
@@ -59,7 +62,7 @@ class PluginsResource(Resource):
 
         Raises :class:`~backstage_marketplace.PluginNotFound` when it does not exist.
         """
-        return self._client.data("GET", f"/plugins/{seg(plugin_id)}")
+        return self._item("GET", f"/plugins/{seg(plugin_id)}")
 
     def versions(self, plugin_id: str, *, page: int | None = None, limit: int | None = None) -> Page:
         """``GET /plugins/{pluginId}/versions``: its versions, newest first (yanked ones carry their reason)."""
@@ -67,7 +70,7 @@ class PluginsResource(Resource):
 
     def get_version(self, plugin_id: str, version: str) -> Item:
         """``GET /plugins/{pluginId}/versions/{version}``: one version with its package (size, sha256, integrity)."""
-        return self._client.data("GET", f"/plugins/{seg(plugin_id)}/versions/{seg(version)}")
+        return self._item("GET", f"/plugins/{seg(plugin_id)}/versions/{seg(version)}")
 
     def search(self, query: str | None = None, *, filters: Mapping[str, Any] | None = None,
                sort: str | Mapping[str, Any] | None = None, order: str | None = None,
@@ -100,15 +103,15 @@ class PluginsResource(Resource):
 
     def stats(self, plugin_id: str) -> Item:
         """``GET /plugins/{pluginId}/stats``: usage, performance and trends."""
-        return self._client.data("GET", f"/plugins/{seg(plugin_id)}/stats")
+        return self._item("GET", f"/plugins/{seg(plugin_id)}/stats")
 
-    def categories(self) -> list[Item]:
+    def categories(self) -> builtins.list[Item]:
         """``GET /categories``: every category with its plugin count."""
-        return self._client.data("GET", "/categories")
+        return self._items("GET", "/categories")
 
-    def tags(self) -> list[Item]:
+    def tags(self) -> builtins.list[Item]:
         """``GET /tags``: every tag with its plugin count."""
-        return self._client.data("GET", "/tags")
+        return self._items("GET", "/tags")
 
     def install(self, plugin_id: str, options: Mapping[str, Any] | None = None, *,
                 idempotency_key: str | None = None, **fields: Any) -> Item:
@@ -121,11 +124,11 @@ class PluginsResource(Resource):
         """
         body = {**(options or {}), **camel_keys(fields)}
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
-        return self._client.data("POST", f"/plugins/{seg(plugin_id)}/install", json=body, headers=headers)
+        return self._item("POST", f"/plugins/{seg(plugin_id)}/install", json=body, headers=headers)
 
     def telemetry(self, plugin_id: str, metrics: Mapping[str, Any]) -> Any:
         """``POST /plugins/{pluginId}/telemetry``: report usage figures from an installation."""
-        return self._client.data("POST", f"/plugins/{seg(plugin_id)}/telemetry", json=dict(metrics))
+        return self._item("POST", f"/plugins/{seg(plugin_id)}/telemetry", json=dict(metrics))
 
     def download(self, plugin_id: str, version: str | None = None,
                  dest: str | os.PathLike[str] | IO[bytes] | None = None, *, chunk_size: int = 65536,
@@ -181,7 +184,7 @@ class PluginsResource(Resource):
         return result
 
 
-def _file_name(response: Any, plugin_name: str, version: str) -> str:
+def _file_name(response: requests.Response, plugin_name: str, version: str) -> str:
     disposition = response.headers.get("Content-Disposition", "")
     for part in disposition.split(";"):
         key, _, value = part.strip().partition("=")

@@ -28,12 +28,12 @@ class PublisherResource(Resource):
         merged into ``metadata``.
         """
         body = {**(metadata or {}), **camel_keys(fields)}
-        return self._client.data("POST", "/plugins", json=body)
+        return self._item("POST", "/plugins", json=body)
 
     def update_plugin(self, plugin_id: str, metadata: Mapping[str, Any] | None = None, **fields: Any) -> Item:
         """``PATCH /plugins/{pluginId}``: change metadata (admins also set ``verified`` and ``featured``)."""
         body = {**(metadata or {}), **camel_keys(fields)}
-        return self._client.data("PATCH", f"/plugins/{seg(plugin_id)}", json=body)
+        return self._item("PATCH", f"/plugins/{seg(plugin_id)}", json=body)
 
     def publish_version(self, plugin_id: str, package: FileInput, metadata: Mapping[str, Any] | None = None,
                         **fields: Any) -> Item:
@@ -46,7 +46,7 @@ class PublisherResource(Resource):
         body = {**(metadata or {}), **camel_keys(fields)}
         with ExitStack() as stack:
             part = _file_part(package, "package.tgz", stack)
-            return self._client.data("POST", f"/plugins/{seg(plugin_id)}/versions",
+            return self._item("POST", f"/plugins/{seg(plugin_id)}/versions",
                                      data={"metadata": json.dumps(body)}, files=[("package", part)],
                                      rewind=[part[1]] if not isinstance(part[1], bytes) else None)
 
@@ -61,7 +61,7 @@ class PublisherResource(Resource):
                 files.append(("screenshots", _file_part(shot, f"screenshot{index}.png", stack)))
             if not files:
                 raise ValueError("give an icon and/or screenshots")
-            return self._client.data("POST", f"/plugins/{seg(plugin_id)}/images", files=files,
+            return self._item("POST", f"/plugins/{seg(plugin_id)}/images", files=files,
                                      rewind=[f[1][1] for f in files if not isinstance(f[1][1], bytes)])
 
     def delete_image(self, plugin_id: str, name: str) -> None:
@@ -70,21 +70,21 @@ class PublisherResource(Resource):
 
     def yank(self, plugin_id: str, version: str, reason: str | None = None) -> Item:
         """``POST /plugins/{pluginId}/versions/{version}/yank``: stays visible with the reason, cannot be installed."""
-        return self._client.data("POST", f"/plugins/{seg(plugin_id)}/versions/{seg(version)}/yank",
+        return self._item("POST", f"/plugins/{seg(plugin_id)}/versions/{seg(version)}/yank",
                                  json=camel_keys({"reason": reason}))
 
     def deprecate(self, plugin_id: str, reason: str | None = None, replacement: str | None = None) -> Item:
         """``POST /plugins/{pluginId}/deprecate``: mark the plugin deprecated, optionally naming its replacement."""
-        return self._client.data("POST", f"/plugins/{seg(plugin_id)}/deprecate",
+        return self._item("POST", f"/plugins/{seg(plugin_id)}/deprecate",
                                  json=camel_keys({"reason": reason, "replacement": replacement}))
 
     def unpublish(self, plugin_id: str) -> Item:
         """``POST /plugins/{pluginId}/unpublish``: hide it from the public catalog."""
-        return self._client.data("POST", f"/plugins/{seg(plugin_id)}/unpublish")
+        return self._item("POST", f"/plugins/{seg(plugin_id)}/unpublish")
 
     def publish(self, plugin_id: str) -> Item:
         """``POST /plugins/{pluginId}/publish``: show an unpublished plugin again."""
-        return self._client.data("POST", f"/plugins/{seg(plugin_id)}/publish")
+        return self._item("POST", f"/plugins/{seg(plugin_id)}/publish")
 
 
 def _file_part(value: FileInput, default_name: str, stack: ExitStack) -> tuple[str, Any, str]:

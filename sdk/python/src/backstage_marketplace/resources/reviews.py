@@ -27,15 +27,15 @@ class ReviewsResource(Resource):
                **fields: Any) -> Item:
         """``POST /plugins/{pluginId}/reviews``: one review per account and plugin (a second is a Conflict)."""
         body = camel_keys({"rating": rating, "title": title, "review": review, **fields})
-        return self._client.data("POST", f"/plugins/{seg(plugin_id)}/reviews", json=body)
+        return self._item("POST", f"/plugins/{seg(plugin_id)}/reviews", json=body)
 
     def get(self, review_id: str) -> Item:
         """``GET /reviews/{reviewId}``."""
-        return self._client.data("GET", f"/reviews/{seg(review_id)}")
+        return self._item("GET", f"/reviews/{seg(review_id)}")
 
     def update(self, review_id: str, **fields: Any) -> Item:
         """``PATCH /reviews/{reviewId}``: change your own review's ``rating``, ``title`` or ``review``."""
-        return self._client.data("PATCH", f"/reviews/{seg(review_id)}", json=camel_keys(fields))
+        return self._item("PATCH", f"/reviews/{seg(review_id)}", json=camel_keys(fields))
 
     def delete(self, review_id: str) -> None:
         """``DELETE /reviews/{reviewId}``: remove your own review."""
@@ -43,17 +43,17 @@ class ReviewsResource(Resource):
 
     def helpful(self, review_id: str) -> Item:
         """``POST /reviews/{reviewId}/helpful``: vote once (never on your own review)."""
-        return self._client.data("POST", f"/reviews/{seg(review_id)}/helpful")
+        return self._item("POST", f"/reviews/{seg(review_id)}/helpful")
 
     def report(self, review_id: str, reason: str, **fields: Any) -> Item:
         """``POST /reviews/{reviewId}/report``: flag a review for the moderators."""
-        return self._client.data("POST", f"/reviews/{seg(review_id)}/report",
+        return self._item("POST", f"/reviews/{seg(review_id)}/report",
                                  json=camel_keys({"reason": reason, **fields}))
 
     def hide(self, review_id: str, reason: str | None = None) -> Item:
         """``POST /reviews/{reviewId}/hide`` (admin)."""
-        return self._client.data("POST", f"/reviews/{seg(review_id)}/hide", json=camel_keys({"reason": reason}))
+        return self._item("POST", f"/reviews/{seg(review_id)}/hide", json=camel_keys({"reason": reason}))
 
     def restore(self, review_id: str) -> Item:
         """``POST /reviews/{reviewId}/restore`` (admin)."""
-        return self._client.data("POST", f"/reviews/{seg(review_id)}/restore")
+        return self._item("POST", f"/reviews/{seg(review_id)}/restore")

@@ -23,7 +23,7 @@ class WebhooksResource(Resource):
         body = camel_keys({"url": url, "events": list(events), "secret": secret, "description": description,
                            "plugin_ids": list(plugin_ids) if plugin_ids is not None else None, "active": active,
                            **fields})
-        return self._client.data("POST", "/webhooks", json=body)
+        return self._item("POST", "/webhooks", json=body)
 
     def list(self, *, page: int | None = None, limit: int | None = None, **extra: Any) -> Page:
         """``GET /webhooks``: your subscriptions (every one for admins)."""
@@ -34,11 +34,11 @@ class WebhooksResource(Resource):
 
     def get(self, webhook_id: str) -> Item:
         """``GET /webhooks/{webhookId}``."""
-        return self._client.data("GET", f"/webhooks/{seg(webhook_id)}")
+        return self._item("GET", f"/webhooks/{seg(webhook_id)}")
 
     def update(self, webhook_id: str, **fields: Any) -> Item:
         """``PATCH /webhooks/{webhookId}`` with snake_case fields (``url``, ``events``, ``active``, ``plugin_ids``…)."""
-        return self._client.data("PATCH", f"/webhooks/{seg(webhook_id)}", json=camel_keys(fields))
+        return self._item("PATCH", f"/webhooks/{seg(webhook_id)}", json=camel_keys(fields))
 
     def delete(self, webhook_id: str) -> None:
         """``DELETE /webhooks/{webhookId}``."""
@@ -51,11 +51,11 @@ class WebhooksResource(Resource):
         The result holds the new ``secret`` (generated when none is given), shown only this once.
         """
         body = camel_keys({"secret": secret, "grace_period_seconds": grace_period_seconds}) or None
-        return self._client.data("POST", f"/webhooks/{seg(webhook_id)}/rotate-secret", json=body)
+        return self._item("POST", f"/webhooks/{seg(webhook_id)}/rotate-secret", json=body)
 
     def ping(self, webhook_id: str) -> Item:
         """``POST /webhooks/{webhookId}/ping``: send a test delivery."""
-        return self._client.data("POST", f"/webhooks/{seg(webhook_id)}/ping")
+        return self._item("POST", f"/webhooks/{seg(webhook_id)}/ping")
 
     def deliveries(self, webhook_id: str, *, status: str | None = None, event: str | None = None,
                    page: int | None = None,
@@ -69,11 +69,11 @@ class WebhooksResource(Resource):
 
     def delivery(self, webhook_id: str, delivery_id: str) -> Item:
         """``GET /webhooks/{webhookId}/deliveries/{deliveryId}``: one delivery with its attempts."""
-        return self._client.data("GET", f"/webhooks/{seg(webhook_id)}/deliveries/{seg(delivery_id)}")
+        return self._item("GET", f"/webhooks/{seg(webhook_id)}/deliveries/{seg(delivery_id)}")
 
     def redeliver(self, webhook_id: str, delivery_id: str) -> Item:
         """``POST /webhooks/{webhookId}/deliveries/{deliveryId}/redeliver``."""
-        return self._client.data("POST", f"/webhooks/{seg(webhook_id)}/deliveries/{seg(delivery_id)}/redeliver")
+        return self._item("POST", f"/webhooks/{seg(webhook_id)}/deliveries/{seg(delivery_id)}/redeliver")
 
     def recover(self, webhook_id: str, since: datetime | str, until: datetime | str | None = None) -> Item:
         """``POST /webhooks/{webhookId}/recover``: resend every failed delivery created since a moment.
@@ -83,4 +83,4 @@ class WebhooksResource(Resource):
         body = {"since": iso(since) if isinstance(since, datetime) else since}
         if until is not None:
             body["until"] = iso(until) if isinstance(until, datetime) else until
-        return self._client.data("POST", f"/webhooks/{seg(webhook_id)}/recover", json=body)
+        return self._item("POST", f"/webhooks/{seg(webhook_id)}/recover", json=body)
