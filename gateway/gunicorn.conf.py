@@ -13,3 +13,5 @@ graceful_timeout = 10
 keepalive = 15
 accesslog = None  # the app writes JSON access lines itself
 wsgi_app = "gateway.app:create_app()"
+# Gunicorn 27's control socket defaults to one path per user: many gunicorns on a host would fight over it.
+control_socket_disable = True
