@@ -48,6 +48,15 @@ class Job:
     lease_ends: float = 0.0  # time.monotonic() when the claim's lease runs out
 
 
+def make_job(delivery_id: str, webhook_id: str, payload: dict, webhook, now: datetime, lease_ends: float) -> Job:
+    """A job from a delivery's payload and its subscription's URL and secrets (a row or a Webhook)."""
+    secrets = [webhook.secret]
+    if webhook.previous_secret and webhook.previous_secret_expires_at and webhook.previous_secret_expires_at > now:
+        secrets.append(webhook.previous_secret)
+    return Job(delivery_id, webhook_id, webhook.url, tuple(secrets), payload["event"], payload["timestamp"],
+               payload["data"], lease_ends)
+
+
 def sendable():
     """Deliveries whose subscription is switched on (pings go out regardless)."""
     return or_(and_(Webhook.active.is_(True), Webhook.disabled.is_(False)), Delivery.event_type == events.PING)
@@ -156,15 +165,29 @@ class Dispatcher:
                        Webhook.secret, Webhook.previous_secret, Webhook.previous_secret_expires_at)
                 .join(Webhook, Delivery.webhook_id == Webhook.id).where(Delivery.id.in_(claimed))
                 .order_by(Delivery.created_at)).all()
-        jobs = []
-        for row in rows:
-            secrets = [row.secret]
-            if row.previous_secret and row.previous_secret_expires_at and row.previous_secret_expires_at > now:
-                secrets.append(row.previous_secret)
-            payload = row.payload
-            jobs.append(Job(row.id, row.webhook_id, row.url, tuple(secrets), payload["event"], payload["timestamp"],
-                            payload["data"], lease_ends))
+        jobs = [make_job(row.id, row.webhook_id, row.payload, row, now, lease_ends) for row in rows]
         return jobs, len(candidates) >= batch
+
+    # -- hand-over from the consumer -----------------------------------------------------------
+    def handoff_lease(self) -> float | None:
+        """The lease for deliveries the consumer is about to create, or None when there is no room."""
+        if self._executor is None or self._stopping.is_set():
+            return None
+        with self._lock:
+            held = sum(self._in_flight.values()) + sum(len(jobs) for jobs in self._queued.values())
+        return self.lease_seconds if held < self.config.WEBHOOK_MAX_CONCURRENCY * PREFETCH else None
+
+    def jobs_for(self, deliveries: list[Delivery], lease_seconds: float) -> list[Job]:
+        now, lease_ends = utcnow(), time.monotonic() + lease_seconds
+        return [make_job(delivery.id, delivery.webhook.id, delivery.payload, delivery.webhook, now,
+                         lease_ends) for delivery in deliveries]
+
+    def accept(self, jobs: list[Job]) -> None:
+        """Take deliveries the consumer created leased to us (called once they are committed)."""
+        with self._lock:
+            for job in jobs:
+                self._queued.setdefault(job.webhook_id, deque()).append(job)
+        self._start_sends()
 
     def next_due(self, now: datetime) -> datetime | None:
         with self.database.session() as session:

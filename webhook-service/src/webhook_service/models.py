@@ -74,6 +74,7 @@ class Delivery(Base):
     last_status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
+    webhook: Mapped[Webhook] = relationship()
     attempts: Mapped[list["DeliveryAttempt"]] = relationship(
         order_by="DeliveryAttempt.number", passive_deletes=True, cascade="all, delete-orphan")
 

@@ -21,6 +21,11 @@ class Received:
     at: float  # time.time() when it arrived
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 512  # many senders connect at once in the benchmark
+    daemon_threads = True
+
+
 # behaviour(received, count) -> (status, headers, body); may sleep to play a slow receiver.
 Behaviour = Callable[[Received, int], tuple[int, dict, bytes]]
 
@@ -87,8 +92,7 @@ class Receiver:
             def log_message(self, *_args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", port), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property

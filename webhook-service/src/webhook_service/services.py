@@ -244,8 +244,11 @@ def matches(webhook: Webhook, event_type: str, data: dict, plugin_owner_id: str 
     return may_receive(webhook.owner_id, webhook.owner_role, plugin_owner_id, data.get("accountId"))
 
 
-def create_deliveries(session: Session, event: dict) -> list[Delivery]:
-    """One pending delivery per subscription that may receive this event (none twice)."""
+def create_deliveries(session: Session, event: dict, lease_seconds: float | None = None) -> list[Delivery]:
+    """One pending delivery per subscription that may receive this event (none twice).
+
+    With `lease_seconds` they are created already leased to the caller's dispatcher.
+    """
     event_type = event.get("type")
     if event_type not in events.PUBLIC_EVENTS:
         return []
@@ -263,14 +266,15 @@ def create_deliveries(session: Session, event: dict) -> list[Delivery]:
     ids = {webhook.id: delivery_id_for(webhook.id, event["id"]) for webhook in chosen}
     existing = set(session.scalars(select(Delivery.id).where(Delivery.id.in_(list(ids.values())))))
     now = utcnow()
+    due = now + timedelta(seconds=lease_seconds) if lease_seconds else now
     payload = {"event": event_type, "timestamp": event.get("time") or iso(now), "data": data}
     created = []
     for webhook in chosen:
         if ids[webhook.id] in existing:
             continue
-        delivery = Delivery(id=ids[webhook.id], webhook_id=webhook.id, event_id=event["id"], event_type=event_type,
+        delivery = Delivery(id=ids[webhook.id], webhook=webhook, event_id=event["id"], event_type=event_type,
                             payload=payload, status=PENDING, attempt_count=0, round_attempts=0,
-                            next_attempt_at=now, created_at=now)
+                            next_attempt_at=due, created_at=now)
         session.add(delivery)
         created.append(delivery)
     return created

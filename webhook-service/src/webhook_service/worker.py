@@ -28,9 +28,9 @@ def build_worker(config: Config | None = None, database: Database | None = None)
 
 
 def build_dispatcher(config: Config, database: Database, **kwargs) -> Dispatcher:
-    """A dispatcher woken by the consumer whenever it commits new deliveries."""
+    """A dispatcher the consumer hands its new deliveries to (detach it with handlers.detach)."""
     dispatcher = Dispatcher(config, database, **kwargs)
-    handlers.delivery_listeners.append(dispatcher.wake)
+    handlers.attach(dispatcher)
     return dispatcher
 
 

@@ -50,7 +50,7 @@ class Stack:
     def stop_dispatcher(self):
         if self.dispatcher is not None:
             self.dispatcher.stop()
-            handlers.delivery_listeners.remove(self.dispatcher.wake)
+            handlers.detach(self.dispatcher)
             self.dispatcher = None
 
     def headers(self, account_id="acct_ann", role="user"):

@@ -109,23 +109,52 @@ def test_the_same_event_twice_gives_one_delivery_with_a_stable_id(database, cons
     assert delivery.payload == {"event": "plugin.installed", "timestamp": event["time"], "data": event["data"]}
 
 
-def test_consumer_wakes_the_dispatcher_after_commit(config, database, consume):
+class FakeDispatcher:
+    """Stands in for the worker's dispatcher; checks that what it is given is committed."""
+
+    def __init__(self, database, lease):
+        self.database, self.lease, self.woken, self.accepted = database, lease, [], []
+
+    def committed(self):
+        with self.database.session() as session:
+            return [(d.id, d.next_attempt_at) for d in session.scalars(select(Delivery))]
+
+    def handoff_lease(self):
+        return self.lease
+
+    def jobs_for(self, deliveries, lease):
+        return [d.id for d in deliveries]
+
+    def accept(self, jobs):
+        self.accepted.append((jobs, self.committed()))
+
+    def wake(self):
+        self.woken.append(self.committed())
+
+
+def test_new_deliveries_go_to_the_dispatcher_after_commit(database, consume):
     from webhook_service import handlers
 
     add_webhook(database)
-    seen = []
-
-    def listener():
-        with database.session() as session:
-            seen.append(len(session.scalars(select(Delivery)).all()))
-
-    handlers.delivery_listeners.append(listener)
+    full = FakeDispatcher(database, None)
+    handlers.attach(full)
     try:
         consume(install_event())
         consume(new_event("plugin.unpublished", "catalog-service", {"pluginId": "p", "ownerId": "x"}))
     finally:
-        handlers.delivery_listeners.remove(listener)
-    assert seen == [1]  # once, and the rows were visible to another session
+        handlers.detach(full)
+    [rows] = full.woken  # once, and the row was visible to another session, due now
+    assert len(rows) == 1 and seconds_until(rows[0][1]) <= 0
+
+    with_room = FakeDispatcher(database, 30.0)
+    handlers.attach(with_room)
+    try:
+        consume(install_event())
+    finally:
+        handlers.detach(with_room)
+    [(jobs, rows)] = with_room.accepted
+    leased = dict(rows)[jobs[0]]
+    assert seconds_until(leased) == pytest.approx(30, abs=2)  # leased to the dispatcher it was handed to
 
 
 # -- attempts ---------------------------------------------------------------------------------
