@@ -6,12 +6,15 @@ delay and, once it has failed `CONSUMER_MAX_ATTEMPTS` times, dead-lettered to `<
 
 Job queues (`job_queues`) are for long work such as an installation: their handlers are
 `handler(event)`, manage their own transactions and idempotency, and take one message at a time.
+A job runs on a thread of its own while the loop keeps the connection alive (heartbeats, other
+consumers, the relay); the ack goes back to the loop's thread, since pika is not thread-safe.
 """
 
 import json
 import logging
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -63,6 +66,7 @@ class Worker:
         # Touched while the loop runs, for container health checks (HEARTBEAT_FILE).
         self.heartbeat_file = Path(os.environ["HEARTBEAT_FILE"]) if os.environ.get("HEARTBEAT_FILE") else None
         self.last_heartbeat = 0.0
+        self.job_threads: set[threading.Thread] = set()
 
     # -- lifecycle ---------------------------------------------------------
     def install_signal_handlers(self) -> None:
@@ -85,6 +89,9 @@ class Worker:
                 self._close()
                 time.sleep(backoff)
                 backoff = min(backoff * 2, 15)
+        for thread in list(self.job_threads):
+            # A job cut short here is redelivered, and job handlers resume or roll back.
+            thread.join(timeout=10)
         self._close()
 
     def _connect(self) -> None:
@@ -154,32 +161,51 @@ class Worker:
         def run_job(event: dict) -> None:
             for function in handlers_for(job_handlers, event["type"]):
                 function(event)
-            self.relay_outbox()
 
         def on_job(channel, method, properties, body: bytes) -> None:
-            self._dispatch(channel, method, properties, body, queue, run_job)
+            connection = self.connection
+
+            def settle(outcome) -> None:
+                # Back on the loop's thread; a channel lost meanwhile means the job is redelivered.
+                if channel.is_open and connection is self.connection:
+                    outcome()
+
+            def work() -> None:
+                try:
+                    outcome = self._run_handler(channel, method, properties, body, queue, run_job)
+                    connection.add_callback_threadsafe(lambda: settle(outcome))
+                except Exception:  # noqa: BLE001 - the connection is gone: the broker redelivers
+                    log.warning("job finished after its connection closed; it will be redelivered")
+                finally:
+                    self.job_threads.discard(threading.current_thread())
+
+            thread = threading.Thread(target=work, name=f"job-{queue}", daemon=True)
+            self.job_threads.add(thread)
+            thread.start()
 
         return on_job
 
     def _dispatch(self, channel, method, properties, body: bytes, queue: str, handle) -> None:
+        self._run_handler(channel, method, properties, body, queue, handle)()
+
+    def _run_handler(self, channel, method, properties, body: bytes, queue: str, handle):
+        """Run the handler; return what settles the message (ack, retry or dead-letter)."""
         try:
             event = json.loads(body)
             event_type = event["type"]
             event_id = event["id"]
         except (ValueError, KeyError, TypeError):
             log.error("dropping a message that is not an event envelope to the dead-letter queue")
-            channel.basic_nack(method.delivery_tag, requeue=False)
-            return
+            return lambda: channel.basic_nack(method.delivery_tag, requeue=False)
         token = current_request_id.set(event.get("requestid"))
         try:
             handle(event)
         except Exception:  # noqa: BLE001 - any handler failure is retried, then dead-lettered
             log.exception("handler failed", extra={"eventId": event_id, "eventType": event_type})
-            self._retry_or_dead_letter(channel, method, properties, body, queue)
-            return
+            return lambda: self._retry_or_dead_letter(channel, method, properties, body, queue)
         finally:
             current_request_id.reset(token)
-        channel.basic_ack(method.delivery_tag)
+        return lambda: channel.basic_ack(method.delivery_tag)
 
     def handle(self, event: dict) -> bool:
         """Run the event's handlers once per event id; returns False for a duplicate."""
