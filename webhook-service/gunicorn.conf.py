@@ -10,3 +10,6 @@ timeout = 60
 graceful_timeout = 10
 accesslog = None  # the app writes JSON access lines itself
 wsgi_app = "webhook_service.app:create_app()"
+keepalive = 15
+# Gunicorn 27's control socket defaults to one path per user: many gunicorns on a host would fight over it.
+control_socket_disable = True
