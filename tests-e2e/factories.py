@@ -1,6 +1,11 @@
 """Small factories for the end-to-end tests: plugins with versions, published through the gateway."""
 
+import base64
+import gzip
+import hashlib
+import io
 import json
+import tarfile
 
 from api_client import ApiClient, expect
 from marketplace_shared.testing import unique_name, wait_for
@@ -59,3 +64,70 @@ def wait_for_installation(client: ApiClient, installation_id: str, statuses=("co
     data = wait_for(done, timeout=timeout, interval=0.1, message=f"installation {installation_id} to finish")
     assert data["status"] in statuses, data
     return data
+
+
+# -- installations ---------------------------------------------------------------------------------
+
+def package_bytes(name: str, version: str, big_megabytes: int = 0) -> bytes:
+    """A deterministic npm-style .tgz (same bytes every call): package.json, dist/index.js and, with
+    `big_megabytes`, a zero-filled dist/big.bin that compresses to almost nothing but takes the install
+    worker measurable time to unpack and hash (to act in the middle of a job without slowing the stack)."""
+    files = [
+        ("package/package.json", json.dumps({"name": f"@e2e/plugin-{name}", "version": version,
+                                             "main": "dist/index.js"}, indent=2).encode()),
+        ("package/dist/index.js", f"export const plugin = {{ id: '{name}', version: '{version}' }};\n".encode()),
+    ]
+    if big_megabytes:
+        files.append(("package/dist/big.bin", bytes(big_megabytes * 1024 * 1024)))
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as archive:
+        for path, content in files:
+            info = tarfile.TarInfo(path)
+            info.size = len(content)
+            info.mtime = 1_700_000_000
+            archive.addfile(info, io.BytesIO(content))
+    return gzip.compress(raw.getvalue(), compresslevel=1, mtime=0)
+
+
+def integrity_of(data: bytes) -> str:
+    """npm's integrity string of a package: sha512-<base64>."""
+    return "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
+
+
+def ensure_environment(admin: ApiClient, name: str, backstage: str, node: str) -> dict:
+    """Create an environment (admin), or return it if it already exists."""
+    response = admin.post("/environments", json={"name": name, "backstageVersion": backstage, "nodeVersion": node})
+    if response.status_code == 409:
+        return expect(admin.get(f"/environments/{name}"), 200)["data"]
+    return expect(response, 201)["data"]
+
+
+ANCIENT_ENVIRONMENT = "e2e-ancient-portal"
+
+
+def wait_until_known(admin: ApiClient, client: ApiClient, plugin_id: str, version: str) -> dict:
+    """Wait until the install service knows this version of the plugin, without installing anything:
+    an install into an environment no plugin is compatible with answers 404 while the plugin or version is
+    unknown, and another refusal (409 INCOMPATIBLE_ENVIRONMENT, 409 VERSION_YANKED, 400 ...) once known."""
+    ensure_environment(admin, ANCIENT_ENVIRONMENT, "0.1.0", "0.1.0")
+
+    def attempt():
+        response = client.post(f"/plugins/{plugin_id}/install",
+                               json={"environment": ANCIENT_ENVIRONMENT, "version": version})
+        assert response.status_code != 202, f"installed into {ANCIENT_ENVIRONMENT}: {response.text}"
+        return None if response.status_code == 404 else response.json()
+
+    return wait_for(attempt, timeout=30, interval=0.1, message=f"install service to know {plugin_id} {version}")
+
+
+def wait_until_reviewable(client: ApiClient, plugin_id: str, **review) -> dict:
+    """The review service learns of a plugin through events: post the review once it knows it (404 until then)."""
+    body = {"rating": 5, "title": "Good", "review": "Works for us", **review}
+
+    def attempt():
+        response = client.post(f"/plugins/{plugin_id}/reviews", json=body)
+        if response.status_code == 404:
+            return None
+        return expect(response, 201)["data"]
+
+    return wait_for(attempt, timeout=30, interval=0.1, message=f"review service to know {plugin_id}")
