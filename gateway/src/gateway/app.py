@@ -2,7 +2,7 @@
 
 import logging
 
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 
 from marketplace_shared.api import API_PREFIX, SAFE_METHODS, create_service_app
 from marketplace_shared.db import Database
@@ -51,11 +51,18 @@ class Gateway:
         self.cors_origins = frozenset(config.CORS_ORIGINS)
 
 
+def _rate_limit_store_ready() -> None:
+    limiter = current_app.extensions["gateway"].limiter
+    if limiter is not None and not limiter.storage.check():
+        raise ConnectionError("the rate-limit store does not answer")
+
+
 def create_app(config: Config | None = None) -> Flask:
     config = config or Config()
     database = Database(config.DATABASE_URL)
     app, api = create_service_app(config, database, "Plugin Marketplace gateway", [blp],
-                                  uses_broker=False, guard_writes=False)
+                                  uses_broker=False, guard_writes=False,
+                                  readiness_checks={"rateLimitStore": _rate_limit_store_ready})
     gateway = Gateway(config, database, api)
     app.extensions["gateway"] = gateway
     app.add_url_rule(f"{API_PREFIX}/openapi.json", "merged_openapi", openapi_view)

@@ -62,8 +62,12 @@ def response_metadata() -> dict:
 
 
 def create_service_app(config, database: Database, title: str, blueprints=(),
-                       uses_broker: bool = True, guard_writes: bool = True) -> tuple[Flask, Api]:
-    """Build a Flask app with the shared plumbing; the service registers its blueprints."""
+                       uses_broker: bool = True, guard_writes: bool = True,
+                       readiness_checks: dict | None = None) -> tuple[Flask, Api]:
+    """Build a Flask app with the shared plumbing; the service registers its blueprints.
+
+    `readiness_checks` adds {name: callable raising when not ready} to `/readyz`.
+    """
     # root_path given: the service name is not an importable module (e.g. under pytest's importlib mode).
     app = Flask(config.SERVICE_NAME, root_path=os.path.dirname(__file__))
     app.config.update(
@@ -85,7 +89,7 @@ def create_service_app(config, database: Database, title: str, blueprints=(),
         api.register_blueprint(blueprint)
     errors.register_error_handlers(app)
     _install_request_hooks(app, config.SERVICE_NAME, guard_writes)
-    _install_health_routes(app, database, config if uses_broker else None)
+    _install_health_routes(app, database, config if uses_broker else None, readiness_checks or {})
     return app, api
 
 
@@ -122,7 +126,7 @@ def _install_request_hooks(app: Flask, service: str, guard_writes: bool) -> None
             current_request_id.reset(token)
 
 
-def _install_health_routes(app: Flask, database: Database, broker_config) -> None:
+def _install_health_routes(app: Flask, database: Database, broker_config, extra_checks: dict) -> None:
     @app.get("/healthz")
     def healthz():
         return jsonify({"status": "ok"})
@@ -141,6 +145,12 @@ def _install_health_routes(app: Flask, database: Database, broker_config) -> Non
                 checks["broker"] = "ok"
             except (pika.exceptions.AMQPError, OSError) as exc:
                 checks["broker"] = f"error: {exc.__class__.__name__}"
+        for name, check in extra_checks.items():
+            try:
+                check()
+                checks[name] = "ok"
+            except Exception as exc:  # noqa: BLE001 - any failure means not ready
+                checks[name] = f"error: {exc.__class__.__name__}"
         ready = all(value == "ok" for value in checks.values())
         if not ready:
             return errors.error_response(503, errors.SERVICE_UNAVAILABLE, "Service is not ready", {"checks": checks})
