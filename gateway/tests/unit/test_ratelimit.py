@@ -132,3 +132,12 @@ def test_an_upstream_error_still_counts_and_carries_headers(limited, config):
     client = create_app(config).test_client()
     response = client.get(f"{API}/webhooks")
     assert response.status_code == 503 and response.headers["X-RateLimit-Remaining"] == "4"
+
+
+def test_readyz_reports_the_rate_limit_store(client, app):
+    body = client.get("/readyz").get_json()
+    assert body["checks"]["rateLimitStore"] == "ok"
+    app.extensions["gateway"].limiter.storage.check = lambda: False
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json()["error"]["details"]["checks"]["rateLimitStore"].startswith("error")
