@@ -89,9 +89,9 @@ def package_bytes(name: str, version: str, big_megabytes: int = 0) -> bytes:
     return gzip.compress(raw.getvalue(), compresslevel=1, mtime=0)
 
 
-def integrity_of(data: bytes) -> str:
-    """npm's integrity string of a package: sha512-<base64>."""
-    return "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
+def integrity_of(data: bytes, algorithm: str = "sha512") -> str:
+    """The Subresource-Integrity string of a package (npm uses sha512-<base64>)."""
+    return f"{algorithm}-" + base64.b64encode(hashlib.new(algorithm, data).digest()).decode()
 
 
 def ensure_environment(admin: ApiClient, name: str, backstage: str, node: str) -> dict:
