@@ -1,7 +1,8 @@
 """A webhook receiver on loopback for tests and the benchmark: records what arrives, answers as told.
 
 `python -m webhook_service.receiver PORT` runs one in its own process (the benchmark's), which
-answers 200 to every POST and reports `GET /stats` -> {"count", "arrivals": {webhook-id: time}}.
+answers 200 to every POST and reports `GET /stats` -> {"count", "arrivals": {webhook-id: time},
+"installations": {installationId: time}}.
 """
 
 import json
@@ -72,8 +73,17 @@ class Receiver:
 
             def do_GET(self):  # noqa: N802
                 with receiver._lock:
-                    stats = {"count": receiver.count,
-                             "arrivals": {r.headers.get("webhook-id", ""): r.at for r in receiver.received}}
+                    received = list(receiver.received)
+                    count = receiver.count
+                stats = {"count": count, "arrivals": {r.headers.get("webhook-id", ""): r.at for r in received},
+                         "installations": {}}
+                for item in received:
+                    try:
+                        installation_id = json.loads(item.body)["data"].get("installationId")
+                    except (ValueError, KeyError, TypeError, AttributeError):
+                        continue
+                    if installation_id:
+                        stats["installations"][installation_id] = item.at
                 body = json.dumps(stats).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
