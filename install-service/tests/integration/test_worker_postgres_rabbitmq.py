@@ -62,13 +62,21 @@ class PackageServer:
         self.server.shutdown()
 
 
+# The simulated crash escapes the job's thread on purpose.
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+
+
 class Crash(BaseException):
     """Stands for SIGKILL in the middle of a deploy: nothing after it runs."""
 
 
 class CrashingDeployer(FilesystemDeployer):
+    worker = None
+
     def deploy(self, target, spec, strategy):
         super().deploy(target, spec, strategy)
+        # The process dies: its loop stops, its connection closes, the job's message is unacked.
+        self.worker.stopping = True
         raise Crash()
 
 
@@ -151,8 +159,10 @@ def test_install_completes_and_a_crashed_job_is_redelivered_and_completed(env):
     config, database, server, workers = env
     root = Path(config.INSTALL_ROOT)
     # Worker A: its deployer "dies" right after deploying, holding the job's lease and message.
-    killed = build_worker(config, database, runner=KilledRunner(config, database, CrashingDeployer(root),
+    crashing = CrashingDeployer(root)
+    killed = build_worker(config, database, runner=KilledRunner(config, database, crashing,
                                                                 make_downloader(config), owner=dead_owner()))
+    crashing.worker = killed
     thread_a = start(killed)
     workers.append((killed, thread_a))
     observer = f"{config.EVENT_PREFIX}observer"
