@@ -124,12 +124,6 @@ class DeliverySchema(ma.Schema):
     attempts = fields.List(fields.Nested(AttemptSchema))
 
 
-class _ListSchema(ma.Schema):
-    pagination = fields.Dict()
-    links = fields.Dict()
-    metadata = fields.Dict()
-
-
 class WebhookResponseSchema(ma.Schema):
     data = fields.Nested(WebhookSchema)
 
@@ -138,16 +132,22 @@ class WebhookWithSecretResponseSchema(ma.Schema):
     data = fields.Nested(WebhookWithSecretSchema)
 
 
-class WebhookListSchema(_ListSchema):
+class WebhookListSchema(ma.Schema):
     data = fields.List(fields.Nested(WebhookSchema))
+    pagination = fields.Dict()
+    links = fields.Dict()
+    metadata = fields.Dict()
 
 
 class DeliveryResponseSchema(ma.Schema):
     data = fields.Nested(DeliverySchema)
 
 
-class DeliveryListSchema(_ListSchema):
+class DeliveryListSchema(ma.Schema):
     data = fields.List(fields.Nested(DeliverySchema))
+    pagination = fields.Dict()
+    links = fields.Dict()
+    metadata = fields.Dict()
 
 
 class RecoverResultSchema(ma.Schema):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import urllib3
-from urllib3.exceptions import HTTPError
+from urllib3.exceptions import HTTPError, NewConnectionError
 from urllib3.exceptions import TimeoutError as UrllibTimeoutError
 
 from .ssrf import Resolver, Target, UnsafeUrl, check_url, parse_networks
@@ -103,6 +103,8 @@ class HttpSender:
                 response.release_conn()
         except UnsafeUrl as exc:
             result.error = f"refused: {exc}"
+        except NewConnectionError as exc:  # a subclass of the timeout error, but not a timeout
+            result.error = f"could not connect: {exc.__class__.__name__}: {exc}"[:500]
         except UrllibTimeoutError:
             result.error = f"timed out after {self.timeout:g}s"
         except (HTTPError, OSError) as exc:

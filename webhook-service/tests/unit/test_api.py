@@ -83,6 +83,7 @@ def test_owners_see_their_own_admins_see_all(client, auth):
     mine = create(client, auth("acct_ann")).get_json()["data"]["id"]
     theirs = create(client, auth("acct_bob")).get_json()["data"]["id"]
     ann = client.get(f"{PREFIX}/webhooks", headers=auth("acct_ann")).get_json()
+    assert list(ann) == ["data", "pagination", "links", "metadata"]
     assert [w["id"] for w in ann["data"]] == [mine]
     assert ann["pagination"]["total"] == 1
     admin = client.get(f"{PREFIX}/webhooks", headers=auth("acct_root", "admin")).get_json()

@@ -1,6 +1,11 @@
 """The real HTTP sender against a receiver on loopback."""
 
+import shutil
+import ssl
+import subprocess
 import time
+
+import pytest
 
 from webhook_service.receiver import Receiver, always
 from webhook_service.sender import HttpSender
@@ -61,7 +66,28 @@ def test_connection_refused_is_an_error_result():
     with Receiver() as receiver:
         url = receiver.url
     result = HttpSender(1, LOOPBACK).send(url, {}, b"{}")
-    assert result.status_code is None and result.error
+    assert result.status_code is None and result.error.startswith("could not connect")
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_https_connects_to_the_checked_address_and_verifies_the_name(tmp_path, monkeypatch):
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", tmp_path / "key.pem",
+                    "-out", tmp_path / "cert.pem", "-days", "1", "-subj", "/CN=hooks.test",
+                    "-addext", "subjectAltName=DNS:hooks.test"], capture_output=True, check=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    with Receiver() as receiver:
+        receiver.server.socket = context.wrap_socket(receiver.server.socket, server_side=True)
+        port = receiver.server.server_address[1]
+        resolver = lambda host, _port: ["127.0.0.1"]  # noqa: E731
+        untrusted = HttpSender(5, LOOPBACK, resolver).send(f"https://hooks.test:{port}/", {}, b"{}")
+        assert "CERTIFICATE_VERIFY_FAILED" in untrusted.error
+        monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "cert.pem"))
+        trusted = HttpSender(5, LOOPBACK, resolver).send(f"https://hooks.test:{port}/", {}, b"{}")
+        assert trusted.success, trusted.error
+        wrong_name = HttpSender(5, LOOPBACK, resolver).send(f"https://other.test:{port}/", {}, b"{}")
+        assert "doesn't match" in wrong_name.error
+        assert [r.headers["host"] for r in receiver.received] == [f"hooks.test:{port}"]
 
 
 def test_retry_after_and_keep_alive():
