@@ -208,11 +208,7 @@ class Dispatcher:
 
     def record(self, outcomes: list[tuple[Job, SendResult, datetime]]) -> None:
         with self.database.session() as session, session.begin():
-            loaded = services.load_for_recording(session, [job.delivery_id for job, _, _ in outcomes])
-            with session.no_autoflush:  # one flush at commit: the updates and inserts go out in batches
-                for job, result, attempted_at in outcomes:
-                    services.record_attempt(session, self.config, job.delivery_id, result, attempted_at, self.rng)
-            del loaded
+            services.record_attempts(session, self.config, outcomes, self.rng)
 
     def process_once(self) -> int:
         """Claim, send and record in the calling thread (tests, tools); returns how many were sent."""

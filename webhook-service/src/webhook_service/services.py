@@ -3,9 +3,10 @@
 import hashlib
 import random
 import uuid
+from collections import Counter
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from marketplace_shared.errors import ApiError, validation_error
@@ -308,6 +309,44 @@ def disable_webhook(session: Session, config, webhook: Webhook, reason: str, now
     record_event(session, OutboxEvent, events.WEBHOOK_DISABLED, config.SERVICE_NAME,
                  {"webhookId": webhook.id, "ownerId": webhook.owner_id, "url": webhook.url, "reason": reason},
                  subject=webhook.id)
+
+
+def record_attempts(session: Session, config, outcomes: list, rng: random.Random | None = None) -> None:
+    """Record a batch of (job, result, attempted_at): successes in three statements, the rest one by one."""
+    ids = [job.delivery_id for job, _, _ in outcomes]
+    repeated = {delivery_id for delivery_id, count in Counter(ids).items() if count > 1}
+    rows = {row.id: row for row in session.execute(
+        select(Delivery.id, Delivery.webhook_id, Delivery.event_type, Delivery.attempt_count, Delivery.round_attempts)
+        .where(Delivery.id.in_(ids)))}
+    slow = [outcome for outcome in outcomes
+            if outcome[0].delivery_id in rows and (not outcome[1].success or outcome[0].delivery_id in repeated)]
+    if slow:
+        loaded = load_for_recording(session, [job.delivery_id for job, _, _ in slow])
+        with session.no_autoflush:
+            for job, result, attempted_at in slow:
+                record_attempt(session, config, job.delivery_id, result, attempted_at, rng)
+        session.flush()
+        del loaded
+    now = utcnow()
+    attempts, updates, recovered = [], [], set()
+    for job, result, attempted_at in outcomes:
+        row = rows.get(job.delivery_id)
+        if row is None or not result.success or job.delivery_id in repeated:
+            continue
+        attempts.append({"delivery_id": row.id, "number": row.attempt_count + 1, "attempted_at": attempted_at,
+                         "success": True, "status_code": result.status_code, "duration_ms": result.duration_ms,
+                         "response_body": result.body, "error": None})
+        updates.append({"id": row.id, "status": SUCCEEDED, "attempt_count": row.attempt_count + 1,
+                        "round_attempts": row.round_attempts + 1, "next_attempt_at": None, "delivered_at": now,
+                        "last_attempt_at": attempted_at, "last_status_code": result.status_code, "last_error": None})
+        if row.event_type != events.PING:
+            recovered.add(row.webhook_id)
+    if attempts:
+        session.execute(insert(DeliveryAttempt), attempts)
+        session.execute(update(Delivery), updates)
+    if recovered:
+        session.execute(update(Webhook).where(Webhook.id.in_(recovered), Webhook.failing_since.is_not(None))
+                        .values(failing_since=None), execution_options={"synchronize_session": False})
 
 
 def load_for_recording(session: Session, delivery_ids: list[str]) -> list:

@@ -373,3 +373,23 @@ def test_jobs_start_within_the_endpoint_limit_and_never_on_a_short_lease(config,
             started.append(next_job.delivery_id)
     assert started == ["a1", "b1", "a2"]  # round robin, two at most for wh_slow, b0's lease too short
     assert claimer.dropped == 1 and [j.delivery_id for j in claimer._queued["wh_slow"]] == ["a3"]
+
+
+def test_a_batch_of_outcomes_is_recorded_whatever_its_mix(config, database, consume, dispatcher):
+    first, second = add_webhook(database), add_webhook(database, events=["plugin.installed"])
+    consume(install_event())
+    [ok] = deliveries(database, first)
+    [twice] = deliveries(database, second)
+    claimer = dispatcher()
+    jobs = {job.delivery_id: job for job in claimer.claim()[0]}
+    now = utcnow()
+    claimer.record([(jobs[ok.id], SendResult(status_code=200, body="fine", duration_ms=4), now),
+                    (jobs[twice.id], SendResult(status_code=500, body="no"), now),
+                    (jobs[twice.id], SendResult(status_code=202, body="yes"), now)])
+    delivery, webhook, attempts = state(database, ok.id)
+    assert (delivery.status, delivery.attempt_count, delivery.last_status_code) == ("succeeded", 1, 200)
+    assert [(a.number, a.status_code, a.response_body, a.duration_ms) for a in attempts] == [(1, 200, "fine", 4)]
+    assert webhook.failing_since is None
+    delivery, webhook, attempts = state(database, twice.id)
+    assert (delivery.status, delivery.attempt_count) == ("succeeded", 2)
+    assert [(a.number, a.status_code) for a in attempts] == [(1, 500), (2, 202)]
