@@ -15,6 +15,6 @@ class Config(BaseConfig):
         self.MAX_PACKAGE_BYTES = env_int("MAX_PACKAGE_BYTES", 20 * 1024 * 1024)
         self.MAX_IMAGE_BYTES = env_int("MAX_IMAGE_BYTES", 5 * 1024 * 1024)
         self.MAX_SCREENSHOTS = env_int("MAX_SCREENSHOTS", 20)
-        # Telemetry reports older than this are ignored by the stats (and may be pruned).
-        self.MAX_TELEMETRY_SAMPLES = env_int("MAX_TELEMETRY_SAMPLES", 1000)
+        # How many of a plugin's most recent telemetry reports the response-time percentiles read.
+        self.MAX_TELEMETRY_REPORTS = env_int("MAX_TELEMETRY_REPORTS", 5000)
         super().__init__(**overrides)

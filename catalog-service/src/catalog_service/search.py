@@ -3,7 +3,7 @@
 import difflib
 import re
 
-from sqlalchemy import Float, String, and_, case, exists, false, func, literal, literal_column, or_, select, text
+from sqlalchemy import Float, String, and_, case, exists, false, func, literal, literal_column, or_, select, text, true
 from sqlalchemy.orm import Session
 
 from .models import Plugin, PluginTag
@@ -57,8 +57,8 @@ def _sqlite_match(session: Session, query: str):
             .columns(plugin_id=String, score=Float).subquery("fts"))
 
 
-def _postgres_match(query: str):
-    """(condition, score) on the generated tsvector and trigram similarity of the names."""
+def _postgres_match(query: str, fuzzy: bool):
+    """(condition, score) on the generated tsvector, plus trigram similarity of the names when `fuzzy`."""
     words = terms(query)
     if not words:
         return None, None
@@ -67,7 +67,9 @@ def _postgres_match(query: str):
     q = literal(" ".join(words))
     name_similarity = func.word_similarity(q, Plugin.name)
     display_similarity = func.word_similarity(q, func.lower(Plugin.display_name))
-    condition = or_(vector.op("@@")(tsquery), q.op("<%")(Plugin.name), q.op("<%")(func.lower(Plugin.display_name)))
+    condition = vector.op("@@")(tsquery)
+    if fuzzy:
+        condition = or_(condition, q.op("<%")(Plugin.name), q.op("<%")(func.lower(Plugin.display_name)))
     # Near misses rank by how close the query is to the words of a name, then to the whole name.
     score = (func.ts_rank(vector, tsquery) + func.greatest(name_similarity, display_similarity) * 0.5
              + func.similarity(q, Plugin.name) * 0.5)
@@ -76,13 +78,25 @@ def _postgres_match(query: str):
 
 def _compat_filter(session: Session, column, wanted: str):
     """Plugins whose declared range admits `wanted` (a version) or overlaps it (a range)."""
-    ranges = session.scalars(select(column).where(Plugin.is_public.is_(True), column.is_not(None)).distinct()).all()
+    ranges = _distinct_values(session, column)
     version = normalize_version(wanted)
     if version is not None and re.match(r"^v?\d+\.\d+\.\d+", wanted.strip()):
         matching = [r for r in ranges if satisfies(version, r)]
     else:
         matching = [r for r in ranges if intersects(r, wanted)]
     return column.in_(matching) if matching else false()
+
+
+def _distinct_values(session: Session, column) -> list[str]:
+    """The distinct declared ranges (few), read from the column's index without a table scan."""
+    if _is_sqlite(session):
+        return list(session.scalars(select(column).where(column.is_not(None)).distinct()))
+    name = column.key
+    rows = session.execute(text(
+        f"WITH RECURSIVE r(v) AS (SELECT min({name}) FROM plugins UNION ALL "
+        f"SELECT (SELECT min({name}) FROM plugins WHERE {name} > r.v) FROM r WHERE r.v IS NOT NULL) "
+        "SELECT v FROM r WHERE v IS NOT NULL")).scalars()
+    return list(rows)
 
 
 def _has_tag(tag: str):
@@ -103,7 +117,7 @@ def query_plugins(session: Session, *, query: str | None = None, categories: lis
                   backstage: str | None = None, node: str | None = None, sort: str = "popularity",
                   order: str = "desc", page: int = 1, limit: int = 20) -> tuple[list[Plugin], int]:
     """One page of public plugins matching the filters, and the exact total."""
-    conditions = [Plugin.is_public.is_(True)]
+    conditions = [Plugin.is_public == true()]
     if categories:
         conditions.append(Plugin.category.in_(categories))
     for tag in tags or []:
@@ -133,9 +147,13 @@ def query_plugins(session: Session, *, query: str | None = None, categories: lis
             count = count.join(fts, fts.c.plugin_id == Plugin.id)
             score = fts.c.score
         else:
-            condition, score = _postgres_match(query)
+            condition, score = _postgres_match(query, fuzzy=False)
             if condition is None:
                 return [], 0
+            total = session.scalar(count.where(and_(*conditions, condition))) or 0
+            if total == 0:
+                # Nothing matches the words or their prefixes: look for near misses (typos) by trigrams.
+                condition, score = _postgres_match(query, fuzzy=True)
             conditions.append(condition)
     statement = statement.where(and_(*conditions))
     count = count.where(and_(*conditions))
@@ -154,13 +172,13 @@ def query_plugins(session: Session, *, query: str | None = None, categories: lis
 
 
 def categories(session: Session) -> list[dict]:
-    rows = session.execute(select(Plugin.category, func.count()).where(Plugin.is_public.is_(True))
+    rows = session.execute(select(Plugin.category, func.count()).where(Plugin.is_public == true())
                            .group_by(Plugin.category).order_by(func.count().desc(), Plugin.category)).all()
     return [{"name": name, "count": count} for name, count in rows]
 
 
 def tag_counts(session: Session) -> list[dict]:
     rows = session.execute(select(PluginTag.tag, func.count()).join(Plugin, Plugin.id == PluginTag.plugin_id)
-                           .where(Plugin.is_public.is_(True)).group_by(PluginTag.tag)
+                           .where(Plugin.is_public == true()).group_by(PluginTag.tag)
                            .order_by(func.count().desc(), PluginTag.tag)).all()
     return [{"name": name, "count": count} for name, count in rows]

@@ -222,7 +222,7 @@ def get_stats(plugin_id):
     """Usage, performance and trend statistics of a plugin"""
     session = request_session()
     plugin = services.visible_plugin(session, plugin_id, current_identity())
-    return {"data": stats.plugin_stats(session, plugin)}
+    return {"data": stats.plugin_stats(session, plugin, config().MAX_TELEMETRY_REPORTS)}
 
 
 # --- publishing ----------------------------------------------------------------------------------
