@@ -32,8 +32,12 @@ from .sender import HttpSender, SendResult
 
 log = logging.getLogger(__name__)
 
-# How many jobs per allowed concurrent send may wait in memory (fewer database round trips).
-PREFETCH = 4
+# At most this many jobs per allowed concurrent send are held in memory for a subscription (fewer
+# database round trips); fewer for a slow receiver, so that every held job starts while its lease lasts.
+PREFETCH = 8
+# Weight of the newest send in a subscription's running average duration.
+DURATION_WEIGHT = 0.2
+RECORD_GATHER_SECONDS = 0.01
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,7 @@ class Dispatcher:
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._in_flight: Counter[str] = Counter()  # sends under way, per subscription
+        self._durations: dict[str, float] = {}  # running average seconds per send, per subscription
         self._queued: OrderedDict[str, deque[Job]] = OrderedDict()  # claimed, not yet sent
         self._results: queue.Queue = queue.Queue()
         self._executor: ThreadPoolExecutor | None = None
@@ -122,13 +127,15 @@ class Dispatcher:
     # -- claiming ----------------------------------------------------------------------------
     def claim(self, now: datetime | None = None) -> tuple[list[Job], bool]:
         """Lease due deliveries within the free room; returns the jobs and whether more may be due."""
-        per_endpoint = self.config.WEBHOOK_ENDPOINT_CONCURRENCY * PREFETCH
         with self._lock:
             held = Counter(self._in_flight)
             for webhook_id, jobs in self._queued.items():
                 held[webhook_id] += len(jobs)
+            limits = {webhook_id: self._hold_limit_locked(webhook_id) for webhook_id in held}
+        default_limit = self.config.WEBHOOK_ENDPOINT_CONCURRENCY * PREFETCH
         free = self.config.WEBHOOK_MAX_CONCURRENCY * PREFETCH - sum(held.values())
-        busy = [webhook_id for webhook_id, count in held.items() if count >= per_endpoint]
+        # Refill a subscription's queue once it is half empty, so its senders never wait for a claim.
+        busy = [webhook_id for webhook_id, count in held.items() if count >= max(1, limits[webhook_id] // 2)]
         if free <= 0:
             return [], False
         batch = min(1000, free * 2)
@@ -147,7 +154,7 @@ class Dispatcher:
             for delivery_id, webhook_id in candidates:
                 if len(picked) >= free:
                     break
-                if held[webhook_id] < per_endpoint:
+                if held[webhook_id] < limits.get(webhook_id, default_limit):
                     held[webhook_id] += 1
                     picked.append(delivery_id)
             if not picked:
@@ -222,6 +229,15 @@ class Dispatcher:
         return len(outcomes)
 
     # -- threads -----------------------------------------------------------------------------
+    def _hold_limit_locked(self, webhook_id: str) -> int:
+        """How many jobs a subscription may hold (sending or queued): as many as can start within the lease."""
+        concurrency = self.config.WEBHOOK_ENDPOINT_CONCURRENCY
+        average = self._durations.get(webhook_id)
+        if not average:
+            return concurrency * PREFETCH
+        slack = self.lease_seconds - self.lease_needed
+        return max(concurrency, min(concurrency * PREFETCH, int(concurrency * slack / average)))
+
     def _next_job_locked(self) -> Job | None:
         """The next job whose subscription has a free slot (round robin); call with the lock held."""
         limit = self.config.WEBHOOK_ENDPOINT_CONCURRENCY
@@ -259,6 +275,7 @@ class Dispatcher:
         poll = self.config.WEBHOOK_POLL_SECONDS
         while not self._stopping.is_set():
             self._wake.clear()
+            timeout = poll
             try:
                 jobs, more = self.claim()
                 if jobs:
@@ -268,25 +285,36 @@ class Dispatcher:
                     self._start_sends()
                     if more:
                         continue
-                now = utcnow()
-                due = self.next_due(now)
-                timeout = poll if due is None else min(poll, max(0.005, (due - now).total_seconds()))
+                    # Sends and records under way wake this loop; when they are done it looks again.
+                else:
+                    now = utcnow()
+                    due = self.next_due(now)
+                    if due is not None:
+                        timeout = min(poll, max(0.005, (due - now).total_seconds()))
             except Exception:  # noqa: BLE001 - a database hiccup must not end the scheduler
                 log.exception("claiming webhook deliveries failed")
-                timeout = poll
             self._wake.wait(timeout)
 
     def _run(self, job: Job) -> None:
         """Send jobs one after another in this thread, as long as there are some it may take."""
         while job is not None:
             attempted_at = utcnow()
+            started = time.monotonic()
             result = self.attempt(job)
             self._results.put((job, result, attempted_at))
             with self._lock:
-                self._in_flight[job.webhook_id] -= 1
-                if self._in_flight[job.webhook_id] <= 0:
-                    del self._in_flight[job.webhook_id]
+                webhook_id = job.webhook_id
+                took = time.monotonic() - started
+                average = self._durations.get(webhook_id)
+                self._durations[webhook_id] = took if average is None else average + DURATION_WEIGHT * (took - average)
+                self._in_flight[webhook_id] -= 1
+                held = self._in_flight[webhook_id] + len(self._queued.get(webhook_id, ()))
+                refill_at = max(1, self._hold_limit_locked(webhook_id) // 2)
+                if self._in_flight[webhook_id] <= 0:
+                    del self._in_flight[webhook_id]
                 job = self._next_job_locked()
+            if held == refill_at - 1:
+                self._wake.set()  # this subscription's queue just fell below half: claim more
         self._wake.set()  # room to claim more
 
     def _record_loop(self) -> None:
@@ -294,9 +322,11 @@ class Dispatcher:
             item = self._results.get()
             batch = [] if item is None else [item]
             stop = item is None
-            while len(batch) < 500:
+            # Gather for a few milliseconds: fewer, larger transactions (the receivers already have them).
+            gather_until = time.monotonic() + RECORD_GATHER_SECONDS
+            while len(batch) < 500 and not stop:
                 try:
-                    extra = self._results.get_nowait()
+                    extra = self._results.get(timeout=max(0.0, gather_until - time.monotonic()))
                 except queue.Empty:
                     break
                 if extra is None:

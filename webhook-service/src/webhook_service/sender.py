@@ -18,6 +18,8 @@ from urllib3.exceptions import TimeoutError as UrllibTimeoutError
 from .ssrf import Resolver, Target, UnsafeUrl, check_url, parse_networks
 
 READ_LIMIT = 64 * 1024
+# How long a checked URL (its resolved, allowed address) is reused: we still connect only to that address.
+CHECK_CACHE_SECONDS = 5.0
 
 
 @dataclass
@@ -61,7 +63,19 @@ class HttpSender:
         self.pool_size = pool_size
         self.max_pools = max_pools
         self._pools: OrderedDict[tuple, urllib3.HTTPConnectionPool] = OrderedDict()
+        self._checked: dict[str, tuple[Target, float]] = {}
         self._lock = threading.Lock()
+
+    def _check(self, url: str) -> Target:
+        now = time.monotonic()
+        cached = self._checked.get(url)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        target = check_url(url, self.allowed, self.resolver)
+        if len(self._checked) > 4096:
+            self._checked.clear()
+        self._checked[url] = (target, now + CHECK_CACHE_SECONDS)
+        return target
 
     def _pool(self, target: Target) -> urllib3.HTTPConnectionPool:
         key = (target.scheme, target.address, target.port, target.host)
@@ -87,7 +101,7 @@ class HttpSender:
         started = time.perf_counter()
         result = SendResult()
         try:
-            target = check_url(url, self.allowed, self.resolver)
+            target = self._check(url)
             response = self._pool(target).urlopen(
                 "POST", target.path, body=body, headers={"Host": target.host_header, **headers},
                 redirect=False, retries=False, assert_same_host=False, preload_content=False,

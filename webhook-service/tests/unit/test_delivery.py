@@ -393,3 +393,17 @@ def test_a_batch_of_outcomes_is_recorded_whatever_its_mix(config, database, cons
     delivery, webhook, attempts = state(database, twice.id)
     assert (delivery.status, delivery.attempt_count) == ("succeeded", 2)
     assert [(a.number, a.status_code) for a in attempts] == [(1, 500), (2, 202)]
+
+
+def test_a_slow_receiver_holds_only_what_can_start_within_the_lease(config, dispatcher):
+    from webhook_service.dispatcher import PREFETCH
+
+    config.WEBHOOK_ENDPOINT_CONCURRENCY = 4
+    claimer = dispatcher()
+    slack = claimer.lease_seconds - claimer.lease_needed
+    with claimer._lock:
+        assert claimer._hold_limit_locked("wh_new") == 4 * PREFETCH
+        claimer._durations.update({"wh_fast": 0.002, "wh_slow": slack / 3, "wh_hanging": 30.0})
+        assert claimer._hold_limit_locked("wh_fast") == 4 * PREFETCH
+        assert claimer._hold_limit_locked("wh_slow") == 12
+        assert claimer._hold_limit_locked("wh_hanging") == 4
