@@ -103,6 +103,13 @@ def inspect(path: Path, max_unpacked_bytes: int) -> tuple[str, list[Member]]:
         members.append(Member(name, member.size, member.is_dir, member.mode))
     if not any(not member.is_dir for member in members):
         raise ArchiveError("EMPTY_PACKAGE", "The package contains no files")
+    for member in members:
+        # A file that is also the folder of another entry cannot be unpacked.
+        parts = member.name.split("/")
+        for depth in range(1, len(parts)):
+            parent = "/".join(parts[:depth])
+            if parent in seen:
+                raise ArchiveError("UNSAFE_PACKAGE", f"Archive entry {parent!r} is both a file and a folder")
     if total > max_unpacked_bytes:
         raise ArchiveError("PACKAGE_TOO_LARGE", f"The package unpacks to more than {max_unpacked_bytes} bytes")
     return fmt, members
@@ -141,6 +148,15 @@ def unpack(path: Path, destination: Path, max_unpacked_bytes: int) -> list[str]:
             name = name[len(top) + 1:] if name != top else ""
         return name
 
+    try:
+        _unpack_members(path, fmt, strip, target_of, store)
+    except OSError as exc:
+        # Name the entry, never the server's own paths.
+        raise ArchiveError("CORRUPT_PACKAGE", f"The package could not be unpacked ({exc.__class__.__name__})") from exc
+    return sorted(written)
+
+
+def _unpack_members(path: Path, fmt: str, strip, target_of, store) -> None:
     if fmt == "zip":
         with zipfile.ZipFile(path) as archive:
             for info in archive.infolist():
@@ -163,4 +179,3 @@ def unpack(path: Path, destination: Path, max_unpacked_bytes: int) -> list[str]:
                     continue
                 source = archive.extractfile(info)
                 store(name, info.mode, source)
-    return sorted(written)
