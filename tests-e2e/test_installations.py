@@ -520,8 +520,9 @@ def test_upgrade_then_uninstall_announce_plugin_updated_and_plugin_uninstalled(
 
 
 def package_failing_to_deploy(version: str) -> bytes:
-    """A package the catalog accepts (safe paths) whose unpacking fails half-way: `dist` is first a file, then
-    the folder of `dist/index.js`. The install worker gets past download and validation and fails in deploy."""
+    """A package the catalog accepts (safe paths) that cannot be unpacked: `dist` is first a file, then the
+    folder of `dist/index.js`. The install worker refuses it while validating, after the download.
+    (Rollback of a deploy that fails half-way is proven for each strategy by install-service's unit tests.)"""
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as archive:
         for path, content in (("package/package.json", json.dumps({"name": "broken", "version": version}).encode()),
@@ -554,7 +555,8 @@ def test_a_failed_upgrade_leaves_the_previous_deployment_exactly_as_it_was(
            202)
     failed = wait_for_installation(user, installation_id, statuses=("failed",))
     assert failed["error"]["code"] and failed["error"]["message"], failed
-    assert failed["error"]["step"] == "deploy", failed
+    assert failed["error"]["step"] == "validate", failed
+    assert failed["error"]["code"] == "UNSAFE_PACKAGE", failed
     # The installation describes what is live again: the previous version and configuration.
     assert (failed["installedVersion"], failed["version"], failed["configuration"]) == ("1.0.0", "1.0.0",
                                                                                        {"release": 1})
@@ -563,11 +565,11 @@ def test_a_failed_upgrade_leaves_the_previous_deployment_exactly_as_it_was(
     assert deployed.plugin_folders() == [plugin["name"]]
     deployed.assert_settled()
     messages = [line["message"] for line in all_logs(user, installation_id)]
-    assert any(message.startswith("Rolled back") for message in messages), messages
+    assert any("both a file and a folder" in message for message in messages), messages
 
     error = received_event(receiver, "plugin.error", installation_id)
     assert error["pluginId"] == plugin["id"] and error["error"]["code"] == failed["error"]["code"]
-    assert error["error"]["step"] == "deploy"
+    assert error["error"]["step"] == "validate"
     # The health check still finds the previous deployment intact.
     checked = wait_for_status(user, installation_id,
                               lambda d: d["healthCheckedAt"] and d["healthCheckedAt"] > failed["completedAt"],
