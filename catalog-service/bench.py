@@ -1,0 +1,397 @@
+"""Catalog at scale (`make bench` runs it): `python bench.py [--sizes 10000,100000] [--requests 240]`.
+
+p50/p95 of `GET /plugins` (filters + sort) and `POST /plugins/search` through the real gateway, at 10,000 and
+then 100,000 plugins, on PostgreSQL, in one run:
+
+1. random PostgreSQL databases for every service, a unique broker prefix and rate-limit key prefix;
+2. the whole stack as real processes (scripts/stack.py: gunicorn per service, the workers);
+3. synthetic plugins (versions, tags, categories, ratings, compatibility ranges) bulk-loaded with COPY
+   straight into the catalog's tables, then VACUUM ANALYZE (what autovacuum does in production);
+4. 4 concurrent clients (threads, one keep-alive connection each, loopback only) send a bounded number of
+   requests per query, after a warm-up; the same queries at each size;
+5. a table with the goals (list p95 <= 25 ms, search p95 <= 50 ms at 100,000; each p95 at 100,000 at most
+   1.5 x its p95 at 10,000) and PASS/MISS; then everything is stopped, dropped and deleted.
+"""
+
+import argparse
+import ipaddress
+import json
+import os
+import random
+import secrets
+import socket
+import sys
+import tempfile
+import threading
+import time
+from contextlib import ExitStack
+from datetime import datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+import psycopg
+import urllib3
+
+from marketplace_shared.testing import delete_broker_objects, free_port, temporary_postgres_database, unique_name
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(REPO / "scripts"))
+
+from stack import ALL, Stack  # noqa: E402
+
+API = "/api/marketplace/v1"
+CONCURRENCY = 4
+LIST_P95_GOAL_MS = 25.0
+SEARCH_P95_GOAL_MS = 50.0
+GROWTH_GOAL = 1.5
+
+# --- synthetic catalog -----------------------------------------------------------------------------------
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+CATEGORIES = ["backend", "catalog", "documentation", "productivity", "infrastructure", "ci-cd", "quality",
+              "collaboration", "monitoring", "observability", "cost", "security", "frontend", "analytics",
+              "integration", "data"]
+TECH = _words("kubernetes github gitlab jenkins circleci azure aws gcp terraform ansible helm argocd tekton sonarqube "
+        "grafana prometheus datadog newrelic dynatrace sentry jaeger pagerduty opsgenie splunk elastic kibana "
+        "vault consul nomad docker podman openshift rancher istio linkerd envoy nginx kafka rabbitmq redis "
+        "postgres mysql mongodb snowflake bigquery airflow spark dbt looker tableau jira confluence slack teams "
+        "discord zoom notion miro figma storybook lighthouse cypress playwright jest sonar snyk trivy dependabot "
+        "renovate backstage techdocs scaffolder catalog search openapi graphql grpc asyncapi swagger okta auth0 "
+        "keycloak ldap saml oidc firebase supabase vercel netlify heroku cloudflare fastly akamai stripe twilio "
+        "sendgrid mailgun segment amplitude mixpanel posthog launchdarkly unleash flagsmith bitbucket gitea "
+        "gerrit buildkite drone spinnaker flux crossplane pulumi cdk serverless lambda fargate ecs eks gke aks "
+        "linode digitalocean hetzner openstack vmware proxmox ceph minio s3 opencost kubecost infracost "
+        "finops xray falco kyverno gatekeeper opa cosign sigstore harbor nexus artifactory npm pypi maven "
+        "gradle bazel nx lerna turborepo rust golang python java dotnet ruby php scala elixir")
+FEATURES = _words("backend frontend dashboard insights explorer monitor metrics alerts incidents pipelines builds "
+            "deployments releases costs security scanner audit docs templates actions module provider "
+            "processor integration viewer analytics reports status health scorecards tracker sync gateway "
+            "catalog graph radar notifications search")
+PHRASES = ["for your services", "across teams", "in the entity page", "with scorecards and checks",
+           "for platform engineers", "at a glance", "without leaving Backstage", "for every component",
+           "with history and trends", "in one place"]
+EXTRA_TAGS = ["ci", "cd", "gitops", "on-call", "cloud-cost", "testing", "coverage", "tracing", "logs", "apm",
+              "sre", "devex", "platform", "compliance", "secrets", "iac", "containers", "serverless", "ml", "data"]
+BACKSTAGE_RANGES = ["^1.20.0", "^1.25.0", "^1.30.0", "^1.32.0", "^1.35.0", "^1.36.0", "~1.36.0", ">=1.30.0",
+                    ">=1.20.0 <1.30.0", ">=1.33.0 <1.38.0", "1.30.0 - 1.38.0", "^1.28.0 || ^1.36.0", "1.x",
+                    ">=1.37.0-next.0", "~1.34.2", "^1.38.0", "^0.9.0"]
+NODE_RANGES = [">=18", ">=18.0.0", ">=20", "^18 || ^20", "^20.9.0", ">=16 <22", "^22.0.0"]
+PLATFORMS = [["linux"], ["linux", "darwin"], ["linux", "darwin", "win32"], []]
+LICENSES = ["Apache-2.0", "MIT", "BSD-3-Clause", "MPL-2.0"]
+
+PLUGIN_COLUMNS = _words(
+    "id name display_name description long_description owner_id author_name author_email author_url category "
+    "tags tags_text icon screenshots videos repository homepage documentation changelog license "
+    "installation_instructions features support source_stats pricing_model price currency verified featured "
+    "unpublished deprecated deprecation_reason replacement deprecated_at created_at updated_at latest_version "
+    "compat_backstage compat_node compat_platform ever_published is_public rating_average rating_count "
+    "rating_distribution top_reviews rating_sequence downloads_total installations active_installations "
+    "popularity")
+VERSION_COLUMNS = _words(
+    "plugin_id version normalized release_date changelog compatibility dependencies config_schema "
+    "config_defaults config_examples permissions yanked yank_reason yanked_at package_key package_filename "
+    "package_format package_size package_sha256 downloads")
+
+
+def _weighted(rng: random.Random, items: list, skew: float = 1.1):
+    """A Zipf-like pick: the first items are the most common, as with real tags and technologies."""
+    index = int(len(items) * (rng.random() ** (1 + skew)))
+    return items[min(index, len(items) - 1)]
+
+
+def synthetic_rows(start: int, count: int, seed: int):
+    """(plugin rows, version rows, tag rows) for plugins number start .. start+count-1; deterministic."""
+    rng = random.Random(seed + start)
+    now = datetime(2026, 11, 1)
+    plugins, versions, tags = [], [], []
+    for number in range(start, start + count):
+        tech = _weighted(rng, TECH)
+        feature = rng.choice(FEATURES)
+        name = f"{tech}-{feature}-{number}"
+        display = f"{tech.capitalize()} {feature.capitalize()} {number}"
+        description = f"{feature.capitalize()} for {tech} {rng.choice(PHRASES)}"
+        plugin_tags = list(dict.fromkeys([tech] + [_weighted(rng, TECH) for _ in range(rng.randint(0, 2))]
+                                         + ([rng.choice(EXTRA_TAGS)] if rng.random() < 0.5 else [])))
+        category = _weighted(rng, CATEGORIES, 0.5)
+        rating_count = int(rng.random() ** 3 * 400) if rng.random() < 0.8 else 0
+        rating_average = round(rng.uniform(2.5, 5.0), 2) if rating_count else 0.0
+        distribution = {str(star): 0 for star in range(1, 6)}
+        if rating_count:
+            distribution[str(max(1, min(5, round(rating_average))))] = rating_count
+        downloads = int(rng.random() ** 4 * 200_000)
+        installations = int(downloads * rng.uniform(0.01, 0.2))
+        updated = now - timedelta(minutes=rng.randint(0, 2 * 365 * 24 * 60))
+        public = rng.random() < 0.97
+        plugin_id = f"plugin_{secrets.token_hex(8)}"
+        backstage = rng.choice(BACKSTAGE_RANGES)
+        node = rng.choice(NODE_RANGES)
+        platform = rng.choice(PLATFORMS)
+        version_count = rng.choice((1, 1, 2, 3))
+        minor = rng.randint(0, 20)
+        latest = f"1.{minor + version_count - 1}.0"
+        paid = rng.random() < 0.1
+        plugins.append((
+            plugin_id, name, display, description, f"# {display}\n\n{description}.\n", f"acct_{number % 5000:06d}",
+            f"Publisher {number % 5000}", f"publisher{number % 5000}@example.com", None, category,
+            json.dumps(plugin_tags), " ".join(plugin_tags), None, "[]", "[]", f"https://github.com/example/{name}",
+            None, None, None, rng.choice(LICENSES), "", "[]", "{}", "{}", "paid" if paid else "free",
+            float(rng.choice((9, 19, 49, 99))) if paid else 0.0, "USD" if paid else None, rng.random() < 0.1,
+            rng.random() < 0.02, not public, False, None, None, None, updated - timedelta(days=30), updated,
+            latest if public else None, backstage if public else None, node if public else None,
+            json.dumps(platform if public else []), public, public, rating_average, rating_count,
+            json.dumps(distribution), "[]", -1, downloads, installations, int(installations * 0.9),
+            installations + downloads))
+        for index in range(version_count):
+            version = f"1.{minor + index}.0"
+            versions.append((
+                plugin_id, version, version, updated - timedelta(days=10 * (version_count - index)), "Fixes.",
+                json.dumps({"backstage": backstage, "node": node, "platform": platform}), "[]", "{}", "{}", "[]",
+                "[]", False, None, None, f"packages/{plugin_id}/{index}.tgz", f"{name}-{version}.tgz", "tgz", 1024,
+                "0" * 64, downloads // version_count))
+        tags.extend((plugin_id, tag) for tag in plugin_tags)
+    return plugins, versions, tags
+
+
+def load_plugins(url: str, start: int, count: int, seed: int = 4) -> float:
+    """COPY `count` synthetic plugins into the catalog's tables, then VACUUM ANALYZE; the seconds it took."""
+    started = time.perf_counter()
+    plugins, versions, tags = synthetic_rows(start, count, seed)
+    with psycopg.connect(url) as conn:
+        with conn.cursor() as cursor:
+            for table, columns, rows in (("plugins", PLUGIN_COLUMNS, plugins),
+                                         ("plugin_versions", VERSION_COLUMNS, versions),
+                                         ("plugin_tags", ["plugin_id", "tag"], tags)):
+                with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+        conn.commit()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE plugins, plugin_versions, plugin_tags")
+    return time.perf_counter() - started
+
+
+# --- the queries ---------------------------------------------------------------------------------------
+
+def list_queries() -> dict[str, list[dict]]:
+    """name -> the query strings it rotates through (filters + sort)."""
+    return {
+        "category+sort=rating": [{"category": c, "sort": "rating", "order": "desc"}
+                                 for c in ("monitoring", "ci-cd", "security", "cost")],
+        "tags+sort=popularity": [{"tags": t, "sort": "popularity"} for t in ("kubernetes", "grafana", "vault",
+                                                                            "github,ci")],
+        "minRating+verified+updated": [{"minRating": r, "verified": "true", "sort": "updated"}
+                                       for r in ("4", "4.5", "3")],
+        "compatibility+sort=name": [{"compatibility": v, "sort": "name", "order": "asc"}
+                                    for v in ("1.36.0", "1.31.2", "1.38.1")],
+        "search=+category, page 2": [{"search": s, "category": "monitoring", "page": "2"}
+                                     for s in ("grafana", "alerts", "prometheus")],
+        "default (popularity)": [{}, {"page": "3"}],
+    }
+
+
+def search_queries() -> dict[str, list[dict]]:
+    return {
+        "typo (kubernets)": [{"query": q} for q in ("kubernets", "promethus", "grafanna", "sonarqbe")],
+        "prefix (graf, kube)": [{"query": q} for q in ("graf", "kube", "terra", "sonar")],
+        "words+categories+minRating": [
+            {"query": q, "filters": {"categories": ["monitoring", "observability"], "minRating": 3}}
+            for q in ("monitor alerts", "grafana dashboard", "datadog metrics")],
+        "word+compat ranges, sort=rating": [
+            {"query": q, "filters": {"compatibility": {"backstage": "^1.35.0", "node": ">=18.0.0"}},
+             "sort": {"field": "rating", "order": "desc"}} for q in ("github", "jenkins", "vault")],
+        "filters only (tags, verified)": [
+            {"filters": {"tags": [t], "verified": True}, "sort": {"field": "popularity"}}
+            for t in ("kubernetes", "aws", "security")],
+    }
+
+
+# --- measuring -----------------------------------------------------------------------------------------
+
+def _require_loopback(url: str) -> None:
+    host = urlsplit(url).hostname or ""
+    addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    if not addresses or not all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses):
+        raise SystemExit(f"refusing to benchmark {url}: loopback addresses only")
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))]
+
+
+def requests_for(list_count: int, search_count: int) -> list[tuple]:
+    """(kind, name, method, path, body) for every request of a round, interleaved, deterministic order."""
+    plan = []
+    for kind, queries, count in (("list", list_queries(), list_count), ("search", search_queries(), search_count)):
+        for name, variants in queries.items():
+            for index in range(count):
+                params = variants[index % len(variants)]
+                if kind == "list":
+                    plan.append((kind, name, "GET", f"{API}/plugins?{urlencode(params)}", None))
+                else:
+                    plan.append((kind, name, "POST", f"{API}/plugins/search", json.dumps(params).encode()))
+    random.Random(7).shuffle(plan)
+    return plan
+
+
+def measure(base_url: str, api_key: str, per_query: int, warmup: int = 2) -> dict:
+    """4 clients share the plan; latency per query name, in milliseconds, and any failures."""
+    _require_loopback(base_url)
+    headers = {"X-API-Key": api_key, "Content-Type": "application/json"}
+    timeout = urllib3.Timeout(connect=2, read=30)
+    pools = [urllib3.connection_from_url(base_url, maxsize=1, retries=False, timeout=timeout)
+             for _ in range(CONCURRENCY)]
+    results: dict[tuple, list[float]] = {}
+    errors: dict[str, int] = {}
+    totals: dict[str, set] = {}
+    lock = threading.Lock()
+
+    def run(plan: list, record: bool) -> None:
+        cursor = iter(plan)
+
+        def client(pool) -> None:
+            while True:
+                with lock:
+                    item = next(cursor, None)
+                if item is None:
+                    return
+                kind, name, method, path, body = item
+                started = time.perf_counter()
+                try:
+                    response = pool.request(method, path, body=body, headers=headers)
+                    status, data = response.status, response.data
+                except urllib3.exceptions.HTTPError as exc:
+                    status, data = exc.__class__.__name__, b""
+                took = (time.perf_counter() - started) * 1000
+                with lock:
+                    if status != 200:
+                        errors[f"{name}: {status}"] = errors.get(f"{name}: {status}", 0) + 1
+                    elif record:
+                        results.setdefault((kind, name), []).append(took)
+                        totals.setdefault(name, set()).add(json.loads(data)["pagination"]["total"])
+
+        threads = [threading.Thread(target=client, args=(pool,)) for pool in pools]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    run(requests_for(warmup, warmup), record=False)
+    started = time.perf_counter()
+    run(requests_for(per_query, per_query), record=True)
+    elapsed = time.perf_counter() - started
+    for pool in pools:
+        pool.close()
+    rows = {}
+    for (kind, name), values in results.items():
+        rows[(kind, name)] = {"n": len(values), "p50": percentile(values, 0.5), "p95": percentile(values, 0.95)}
+    for kind in ("list", "search"):
+        values = [v for (k, _n), vs in results.items() if k == kind for v in vs]
+        if values:
+            rows[(kind, "ALL")] = {"n": len(values), "p50": percentile(values, 0.5), "p95": percentile(values, 0.95)}
+    return {"rows": rows, "errors": errors, "seconds": elapsed, "totals": totals}
+
+
+def report(sizes: list[int], measured: dict[int, dict]) -> tuple[str, bool]:
+    small, large = sizes[0], sizes[-1]
+    header = f"{'query':38} " + " ".join(f"{f'p50/p95 @{size:,}':>20}" for size in sizes) + "   growth  verdict"
+    lines = [header, "-" * len(header)]
+    ok = True
+    for kind, queries, goal in (("list", list_queries(), LIST_P95_GOAL_MS),
+                                ("search", search_queries(), SEARCH_P95_GOAL_MS)):
+        method = "GET /plugins" if kind == "list" else "POST /plugins/search"
+        lines.append(f"{method}  (goal at {large:,}: p95 <= {goal:g} ms, <= {GROWTH_GOAL}x the p95 at {small:,})")
+        for name in list(queries) + ["ALL"]:
+            cells, row_small, row_large = [], None, None
+            for size in sizes:
+                row = measured[size]["rows"].get((kind, name))
+                cells.append(f"{row['p50']:8.1f} /{row['p95']:7.1f} ms" if row else f"{'-':>20}")
+                row_small = row if size == small else row_small
+                row_large = row if size == large else row_large
+            verdict, growth = "", ""
+            if row_small and row_large and len(sizes) > 1:
+                ratio = row_large["p95"] / row_small["p95"]
+                growth = f"{ratio:5.2f}x"
+                passed = row_large["p95"] <= goal and ratio <= GROWTH_GOAL
+                verdict = "PASS" if passed else "MISS"
+                if name == "ALL":
+                    ok = ok and passed
+            label = ("  " + name) if name != "ALL" else "  ALL (every request of this kind)"
+            lines.append(f"{label:38} " + " ".join(f"{c:>20}" for c in cells) + f"   {growth:>6}  {verdict}")
+    for size in sizes:
+        result = measured[size]
+        count = sum(row["n"] for (k, n), row in result["rows"].items() if n != "ALL")
+        lines.append(f"@{size:,}: {count} requests in {result['seconds']:.1f} s, {CONCURRENCY} clients"
+                     + (f"; FAILURES {result['errors']}" if result["errors"] else ""))
+        ok = ok and not result["errors"]
+    return "\n".join(lines), ok
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000", help="catalog sizes, ascending (topped up in turn)")
+    parser.add_argument("--requests", type=int, default=60, help="measured requests per query kind and size")
+    parser.add_argument("--keep", action="store_true", help="keep the stack up at the end until Enter (debugging)")
+    args = parser.parse_args(argv)
+    sizes = sorted(int(size) for size in args.sizes.split(","))
+    run_id = unique_name("catbench")
+    prefix = f"{run_id}."
+    admin_key = f"mkp_{secrets.token_urlsafe(30)}"
+    rate_prefix = f"{run_id}-rl"
+    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+    measured: dict[int, dict] = {}
+    started = time.perf_counter()
+    print(f"catalog bench: {', '.join(f'{s:,}' for s in sizes)} plugins on PostgreSQL, through the gateway, "
+          f"{CONCURRENCY} clients; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs", flush=True)
+    with ExitStack() as cleanup:
+        var_dir = Path(cleanup.enter_context(tempfile.TemporaryDirectory()))
+        databases = {service.name: cleanup.enter_context(temporary_postgres_database(f"{run_id}_{service.package}"))
+                     for service in ALL}
+        env = {"EVENT_PREFIX": prefix, "MARKETPLACE_ADMIN_API_KEY": admin_key,
+               "INTERNAL_TOKEN_SECRET": secrets.token_urlsafe(32), "REDIS_URL": redis_url,
+               "RATE_LIMIT_KEY_PREFIX": rate_prefix, "RATE_LIMIT_ANONYMOUS": "100000000/hour",
+               "RATE_LIMIT_AUTHENTICATED": "100000000/hour", "LOG_LEVEL": "WARNING"}
+        stack = Stack(var_dir=var_dir, env=env, ports={s.name: free_port() for s in ALL}, databases=databases)
+        cleanup.callback(_delete_redis_keys, redis_url, rate_prefix)
+        cleanup.callback(delete_broker_objects, prefix,
+                         [prefix + s.name for s in ALL if s.has_worker] + [prefix + "install-service.jobs"],
+                         prefix + "marketplace.events")
+        cleanup.callback(stack.stop)
+        stack.start(timeout=180)
+        print(f"stack up in {time.perf_counter() - started:.0f} s", flush=True)
+        catalog_url = databases["catalog-service"]
+        loaded = 0
+        for size in sizes:
+            seconds = load_plugins(catalog_url, loaded, size - loaded)
+            print(f"loaded {size - loaded:,} plugins (now {size:,}) in {seconds:.1f} s", flush=True)
+            loaded = size
+            measured[size] = measure(stack.gateway_url, admin_key, args.requests)
+            print(f"measured @{size:,} in {measured[size]['seconds']:.1f} s; load average "
+                  f"{os.getloadavg()[0]:.2f}", flush=True)
+        text, ok = report(sizes, measured)
+        print("\n" + text)
+        print(f"\ntotal {time.perf_counter() - started:.0f} s; load average {os.getloadavg()[0]:.2f} "
+              f"(the machine is shared: read p95s with that in mind)")
+        if args.keep:
+            print(f"gateway {stack.gateway_url}, catalog database {catalog_url}, key {admin_key}; Enter stops")
+            input()
+    return 0 if ok else 1
+
+
+def _delete_redis_keys(redis_url: str, prefix: str) -> None:
+    try:
+        import redis
+    except ImportError:
+        return
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match=f"*{prefix}*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
