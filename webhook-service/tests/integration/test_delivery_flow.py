@@ -127,7 +127,7 @@ def test_an_installation_event_arrives_signed(stack):
         event = stack.publish_install()
         wait_for(lambda: receiver.received, timeout=10, message="the delivery")
         [received] = receiver.received
-        assert received.at - published < 2.0  # woken by the consumer, not the 5 s poll
+        assert received.at - published < 4.0  # handed over by the consumer, not found by the 5 s poll
         payload = verify(webhook["secret"], received)
         assert payload["event"] == "plugin.installed" and payload["data"] == event["data"]
         assert payload["timestamp"] == event["time"]
@@ -175,7 +175,8 @@ def test_a_hanging_receiver_does_not_delay_another(stack):
             for _ in range(6):  # more than the hanging endpoint's concurrency limit (2)
                 stack.publish_install()
             wait_for(lambda: healthy.count >= 6, timeout=10, message="the healthy receiver's deliveries")
-            assert max(r.at for r in healthy.received) - published < 1.5
+            # Sooner than the 2 s send timeout: nothing waited for the stuck receiver's slots to free.
+            assert max(r.at for r in healthy.received) - published < 1.9
             assert stuck.count <= 2  # the stuck endpoint holds at most its own slots
         finally:
             release.set()
