@@ -1,5 +1,3 @@
-import sys
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -14,12 +12,6 @@ from review_service.models import OutboxEvent
 from review_service.worker import build_worker
 
 PREFIX = "/api/marketplace/v1"
-
-# pytest's importlib mode registers this directory as a module named "review-service" without a file, and the
-# shared app calls Flask(SERVICE_NAME), which then cannot find a root path. Give the module a file.
-_module = sys.modules.get(Config.SERVICE_NAME)
-if _module is not None and getattr(_module, "__file__", None) is None:
-    _module.__file__ = str(Path(__file__).resolve().parents[1] / "src" / "review_service" / "__init__.py")
 
 
 @pytest.fixture

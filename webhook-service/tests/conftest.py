@@ -1,5 +1,3 @@
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -10,12 +8,6 @@ from webhook_service.config import Config
 from webhook_service.migrate import migrate
 
 PREFIX = "/api/marketplace/v1"
-
-# pytest's importlib mode registers this directory as a file-less module named "webhook-service", and the
-# shared app calls Flask(SERVICE_NAME), which then cannot find a root path. Give the module a file.
-_module = sys.modules.get(Config.SERVICE_NAME)
-if _module is not None and getattr(_module, "__file__", None) is None:
-    _module.__file__ = str(Path(__file__).resolve().parents[1] / "src" / "webhook_service" / "__init__.py")
 
 # Names the fake resolver knows; anything else does not resolve.
 FAKE_DNS = {
