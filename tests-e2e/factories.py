@@ -6,6 +6,10 @@ import hashlib
 import io
 import json
 import tarfile
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from api_client import ApiClient, expect
 from marketplace_shared.testing import unique_name, wait_for
@@ -131,3 +135,91 @@ def wait_until_reviewable(client: ApiClient, plugin_id: str, **review) -> dict:
         return expect(response, 201)["data"]
 
     return wait_for(attempt, timeout=30, interval=0.1, message=f"review service to know {plugin_id}")
+
+
+# -- webhook receivers -----------------------------------------------------------------------------
+
+@dataclass
+class ReceivedRequest:
+    """One request a WebhookReceiver got: lower-cased headers, the raw body, and when it came and was answered."""
+
+    path: str
+    headers: dict
+    body: bytes
+    arrived: float  # time.monotonic()
+    answered: float | None = None
+    status: int | None = None
+
+    @property
+    def json(self):
+        return json.loads(self.body)
+
+
+@dataclass
+class Answer:
+    status: int = 204
+    body: bytes = b""
+    headers: dict = field(default_factory=dict)
+
+
+class WebhookReceiver:
+    """A webhook receiver on loopback (127.0.0.1, a free port) that keeps every request.
+
+    `respond(request, number)` decides each answer (`number` counts from 1); it may block, to act as a slow
+    receiver. The default answers 204. Use as a context manager, or call close().
+    """
+
+    def __init__(self, respond=None, path: str = "/hook"):
+        self.requests: list[ReceivedRequest] = []
+        self.respond = respond or (lambda request, number: Answer())
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                request = ReceivedRequest(self.path, {k.lower(): v for k, v in self.headers.items()}, body,
+                                          time.monotonic())
+                with receiver._lock:
+                    receiver.requests.append(request)
+                    number = len(receiver.requests)
+                answer = receiver.respond(request, number)
+                self.send_response(answer.status)
+                for name, value in answer.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(answer.body)))
+                self.end_headers()
+                self.wfile.write(answer.body)
+                request.status, request.answered = answer.status, time.monotonic()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.server.block_on_close = False
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+
+    def received(self, predicate=lambda request: True) -> list[ReceivedRequest]:
+        with self._lock:
+            return [request for request in self.requests if predicate(request)]
+
+    def wait_for(self, predicate=lambda request: True, count: int = 1, timeout: float = 30,
+                 message: str = "a webhook request") -> list[ReceivedRequest]:
+        """Wait until at least `count` requests match; returns the matching ones."""
+        return wait_for(lambda: (lambda hits: hits if len(hits) >= count else None)(self.received(predicate)),
+                        timeout=timeout, interval=0.02, message=f"{message} at {self.url}")
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
