@@ -12,9 +12,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -29,6 +27,7 @@ from marketplace_shared.db import Database
 from marketplace_shared.testing import (
     delete_broker_objects,
     postgres_available,
+    serve_bytes,
     temporary_postgres_database,
     unique_name,
     wait_for,
@@ -36,23 +35,6 @@ from marketplace_shared.testing import (
 
 HERE = Path(__file__).resolve().parent
 PACKAGE_BYTES = 1024 * 1024
-
-
-def serve(packages: dict) -> ThreadingHTTPServer:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server's naming
-            body = packages.get(self.path, b"")
-            self.send_response(200 if body else 404)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
 
 
 def queue_exists(url: str, queue: str) -> bool:
@@ -65,7 +47,7 @@ def run(workers: int, installs: int, database_url: str) -> dict:
     var = Path(tempfile.mkdtemp(prefix="install-bench-"))
     prefix = unique_name("bench") + "."
     packages: dict[str, bytes] = {}
-    server = serve(packages)
+    server = serve_bytes(packages)
     env = dict(os.environ, VAR_DIR=str(var), EVENT_PREFIX=prefix, DATABASE_URL=database_url, LOG_LEVEL="WARNING",
                CATALOG_URL=f"http://127.0.0.1:{server.server_address[1]}", HEALTH_CHECK_INTERVAL="3600")
     for key in ("VAR_DIR", "EVENT_PREFIX", "DATABASE_URL", "CATALOG_URL"):

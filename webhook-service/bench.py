@@ -14,16 +14,15 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import UTC
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from marketplace_shared.broker import EventPublisher, connect
 from marketplace_shared.testing import (
     delete_broker_objects,
     free_port,
+    serve_bytes,
     temporary_postgres_database,
     unique_name,
     wait_for,
@@ -32,23 +31,6 @@ from webhook_service import bench as module_bench
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-
-
-def _package_server(packages: dict) -> ThreadingHTTPServer:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server's naming
-            body = packages.get(self.path, b"")
-            self.send_response(200 if body else 404)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
 
 
 def _queue_ready(amqp_url: str, queue: str) -> bool:
@@ -76,7 +58,7 @@ def installation_to_webhook(installs: int) -> dict:
         var = Path(cleanup.enter_context(tempfile.TemporaryDirectory()))
         install_db = cleanup.enter_context(temporary_postgres_database("whbench_install"))
         webhook_db = cleanup.enter_context(temporary_postgres_database("whbench_webhook"))
-        server = _package_server(packages)
+        server = serve_bytes(packages)
         cleanup.callback(server.shutdown)
         common = {"VAR_DIR": str(var), "EVENT_PREFIX": prefix, "LOG_LEVEL": "WARNING",
                   "CATALOG_URL": f"http://127.0.0.1:{server.server_address[1]}", "HEALTH_CHECK_INTERVAL": "3600",

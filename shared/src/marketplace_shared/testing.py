@@ -74,3 +74,24 @@ def delete_broker_objects(prefix: str, queue_names: list[str], exchange: str | N
     if exchange:
         channel.exchange_delete(exchange=exchange)
     connection.close()
+
+
+def serve_bytes(routes: dict[str, bytes]):
+    """A loopback HTTP server answering GET `path` with `routes[path]` (404 otherwise); call .shutdown()."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's naming
+            body = routes.get(self.path, b"")
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
