@@ -31,7 +31,10 @@ from urllib.parse import urlencode, urlsplit
 
 import psycopg
 import urllib3
+from sqlalchemy.orm import Session
 
+from catalog_service.search import rebuild_counts
+from marketplace_shared.db import make_engine
 from marketplace_shared.testing import delete_broker_objects, free_port, temporary_postgres_database, unique_name
 
 HERE = Path(__file__).resolve().parent
@@ -152,7 +155,7 @@ def synthetic_rows(start: int, count: int, seed: int):
                 json.dumps({"backstage": backstage, "node": node, "platform": platform}), "[]", "{}", "{}", "[]",
                 "[]", False, None, None, f"packages/{plugin_id}/{index}.tgz", f"{name}-{version}.tgz", "tgz", 1024,
                 "0" * 64, downloads // version_count))
-        tags.extend((plugin_id, tag) for tag in plugin_tags)
+        tags.extend((plugin_id, tag, public) for tag in plugin_tags)
     return plugins, versions, tags
 
 
@@ -164,11 +167,16 @@ def load_plugins(url: str, start: int, count: int, seed: int = 4) -> float:
         with conn.cursor() as cursor:
             for table, columns, rows in (("plugins", PLUGIN_COLUMNS, plugins),
                                          ("plugin_versions", VERSION_COLUMNS, versions),
-                                         ("plugin_tags", ["plugin_id", "tag"], tags)):
+                                         ("plugin_tags", ["plugin_id", "tag", "public"], tags)):
                 with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
                     for row in rows:
                         copy.write_row(row)
         conn.commit()
+    engine = make_engine(url)
+    with Session(engine) as session:  # the exact counts the catalog keeps beside its plugins
+        rebuild_counts(session)
+        session.commit()
+    engine.dispose()
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE plugins, plugin_versions, plugin_tags")
     return time.perf_counter() - started

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -39,6 +40,9 @@ class Plugin(Base):
         Index("ix_plugins_public_updated", "is_public", "updated_at", "id"),
         Index("ix_plugins_public_name", "is_public", "name"),
         Index("ix_plugins_public_category", "is_public", "category"),
+        # Counting `verified` + `minRating` lists reads only this index (index-only scan).
+        Index("ix_plugins_public_verified_rating", "verified", "rating_average", "id",
+              postgresql_where=text("is_public"), sqlite_where=text("is_public")),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("plugin"))
@@ -106,6 +110,33 @@ class PluginTag(Base):
 
     plugin_id: Mapped[str] = mapped_column(ForeignKey("plugins.id", ondelete="CASCADE"), primary_key=True)
     tag: Mapped[str] = mapped_column(String(50), primary_key=True, index=True)
+    # A copy of plugins.is_public (services keep it in step), so that a tag's public plugins are counted
+    # from the partial index alone, without visiting the plugins.
+    public: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (Index("ix_plugin_tags_public", "tag", "plugin_id", postgresql_where=text("public"),
+                            sqlite_where=text("public")),)
+
+
+class CatalogCount(Base):
+    """Exact counts of public plugins, kept in step with plugins.is_public and the compatibility ranges
+    in the same transaction (services.refresh_latest): `all`/``, `backstage`/<range>, `node`/<range>."""
+
+    __tablename__ = "catalog_counts"
+
+    dimension: Mapped[str] = mapped_column(String(20), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SearchTerm(Base):
+    """PostgreSQL: the words of the plugins' tsvectors, with a trigram index, to correct typos in queries
+    (SQLite reads its FTS5 vocabulary instead). Words are only added: a stale one can only suggest a
+    correction that finds nothing."""
+
+    __tablename__ = "search_terms"
+
+    term: Mapped[str] = mapped_column(String(100), primary_key=True)
 
 
 class PluginVersion(Base):

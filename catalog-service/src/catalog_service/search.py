@@ -3,24 +3,31 @@
 import difflib
 import re
 
-from sqlalchemy import Float, String, and_, case, exists, false, func, literal, literal_column, or_, select, text, true
+from sqlalchemy import Float, String, and_, case, false, func, literal, literal_column, or_, select, text, true
 from sqlalchemy.orm import Session
 
-from .models import Plugin, PluginTag
+from .models import CatalogCount, Plugin, PluginTag, SearchTerm
 from .semver import intersects, normalize_version, satisfies
 
 MAX_TERMS = 8
-# Word similarity (0..1) above which a name counts as a near miss of the query (typos).
-TRIGRAM_THRESHOLD = 0.5
 
 
 def _is_sqlite(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
 
 
+# The words of the catalog's tsvectors that typo correction may suggest: letters (and digits), no hyphenated
+# compounds, no bare numbers.
+_VOCABULARY_WORDS = ("SELECT DISTINCT word FROM plugins, unnest(tsvector_to_array(plugins.search_vector)) AS word "
+                     "WHERE {where} AND length(word) BETWEEN 3 AND 100 AND word ~ '^[a-z0-9]*[a-z][a-z0-9]*$'")
+
+
 def reindex(session: Session, plugin: Plugin) -> None:
-    """Keep the SQLite FTS table in step with the plugin (PostgreSQL uses a generated column)."""
+    """Keep the search structures in step with the plugin: the SQLite FTS table; on PostgreSQL (a generated
+    tsvector column) the vocabulary of search_terms."""
     if not _is_sqlite(session):
+        session.execute(text("INSERT INTO search_terms (term) " + _VOCABULARY_WORDS.format(where="plugins.id = :id")
+                             + " ON CONFLICT DO NOTHING"), {"id": plugin.id})
         return
     session.execute(text("DELETE FROM plugin_fts WHERE plugin_id = :id"), {"id": plugin.id})
     session.execute(text("INSERT INTO plugin_fts (plugin_id, name, display_name, tags, description) "
@@ -57,34 +64,102 @@ def _sqlite_match(session: Session, query: str):
             .columns(plugin_id=String, score=Float).subquery("fts"))
 
 
-def _postgres_match(query: str, fuzzy: bool):
-    """(condition, score) on the generated tsvector, plus trigram similarity of the names when `fuzzy`."""
+def _postgres_close_terms(session: Session, word: str) -> list[str]:
+    """Words of the catalog's vocabulary a few letters away from `word`, by the trigram index of search_terms."""
+    if len(word) < 4:
+        return []
+    similarity = func.similarity(SearchTerm.term, word)
+    return list(session.scalars(select(SearchTerm.term).where(SearchTerm.term.op("%")(word), SearchTerm.term != word)
+                                .order_by(similarity.desc(), SearchTerm.term).limit(5)))
+
+
+def _postgres_match(session: Session, query: str, fuzzy: bool):
+    """(condition, score, corrected) on the generated tsvector: every word or its prefix; when `fuzzy`, also
+    the catalog's words closest to each one (typos), and `corrected` the query with each word's closest one."""
     words = terms(query)
     if not words:
-        return None, None
-    tsquery = func.to_tsquery("simple", literal(" & ".join(f"{w}:*" for w in words)))
+        return None, None, None
+    groups, corrected = [], []
+    for word in words:
+        close = _postgres_close_terms(session, word) if fuzzy else []
+        groups.append("(" + " | ".join([f"{word}:*"] + close) + ")" if close else f"{word}:*")
+        corrected.append(close[0] if close else word)
+    tsquery = func.to_tsquery("simple", literal(" & ".join(groups)))
     vector = literal_column("plugins.search_vector")
-    q = literal(" ".join(words))
-    name_similarity = func.word_similarity(q, Plugin.name)
-    display_similarity = func.word_similarity(q, func.lower(Plugin.display_name))
-    condition = vector.op("@@")(tsquery)
-    if fuzzy:
-        condition = or_(condition, q.op("<%")(Plugin.name), q.op("<%")(func.lower(Plugin.display_name)))
-    # Near misses rank by how close the query is to the words of a name, then to the whole name.
-    score = (func.ts_rank(vector, tsquery) + func.greatest(name_similarity, display_similarity) * 0.5
-             + func.similarity(q, Plugin.name) * 0.5)
-    return condition, score
+    # The weighted rank: name > displayName > tags > description.
+    return vector.op("@@")(tsquery), func.ts_rank(vector, tsquery), (" ".join(corrected) if fuzzy else None)
 
 
-def _compat_filter(session: Session, column, wanted: str):
-    """Plugins whose declared range admits `wanted` (a version) or overlaps it (a range)."""
+def _matching_ranges(session: Session, column, wanted: str) -> list[str]:
+    """The declared ranges that admit `wanted` (a version) or overlap it (a range)."""
     ranges = _distinct_values(session, column)
     version = normalize_version(wanted)
     if version is not None and re.match(r"^v?\d+\.\d+\.\d+", wanted.strip()):
-        matching = [r for r in ranges if satisfies(version, r)]
-    else:
-        matching = [r for r in ranges if intersects(r, wanted)]
+        return [r for r in ranges if satisfies(version, r)]
+    return [r for r in ranges if intersects(r, wanted)]
+
+
+def _compat_filter(matching: list[str], column):
     return column.in_(matching) if matching else false()
+
+
+# --- exact counts without scanning the matches ----------------------------------------------------------------
+
+def adjust_counts(session: Session, before: tuple, after: tuple) -> None:
+    """Keep catalog_counts exact: `before`/`after` are a plugin's (is_public, backstage range, node range)."""
+    deltas: dict[tuple[str, str], int] = {}
+    for (public, backstage, node), sign in ((before, -1), (after, 1)):
+        if not public:
+            continue
+        for key in (("all", ""), ("backstage", backstage), ("node", node)):
+            if key[1] is not None:
+                deltas[key] = deltas.get(key, 0) + sign
+    for (dimension, value), delta in deltas.items():
+        if not delta:
+            continue
+        if _is_sqlite(session):
+            from sqlalchemy.dialects.sqlite import insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert
+        statement = insert(CatalogCount).values(dimension=dimension, value=value, count=delta)
+        session.execute(statement.on_conflict_do_update(
+            index_elements=[CatalogCount.dimension, CatalogCount.value],
+            set_={"count": CatalogCount.count + statement.excluded.count}))
+
+
+def rebuild_counts(session: Session) -> None:
+    """Recompute catalog_counts (and on PostgreSQL search_terms) from the plugins, after bulk loads that bypass
+    the services."""
+    if not _is_sqlite(session):
+        session.execute(text("INSERT INTO search_terms (term) " + _VOCABULARY_WORDS.format(where="true")
+                             + " ON CONFLICT DO NOTHING"))
+    session.execute(text("DELETE FROM catalog_counts"))
+    session.execute(text("INSERT INTO catalog_counts (dimension, value, count) "
+                         "SELECT 'all', '', count(*) FROM plugins WHERE is_public"))
+    for dimension, column in (("backstage", "compat_backstage"), ("node", "compat_node")):
+        session.execute(text(f"INSERT INTO catalog_counts (dimension, value, count) SELECT '{dimension}', {column}, "
+                             f"count(*) FROM plugins WHERE is_public AND {column} IS NOT NULL GROUP BY {column}"))
+
+
+def _fast_total(session: Session, kinds: set[str], tags: list[str], ranges: dict[str, list[str]]) -> int | None:
+    """The exact total from catalog_counts or the tag index when the filters allow it; None otherwise."""
+    if not kinds:
+        return session.scalar(select(CatalogCount.count).where(CatalogCount.dimension == "all")) or 0
+    if len(kinds) == 1 and kinds <= {"backstage", "node"}:
+        (dimension,) = kinds
+        if not ranges[dimension]:
+            return 0
+        return session.scalar(select(func.coalesce(func.sum(CatalogCount.count), 0)).where(
+            CatalogCount.dimension == dimension, CatalogCount.value.in_(ranges[dimension]))) or 0
+    if kinds == {"tags"}:
+        wanted = sorted(set(tags))
+        public_tags = (select(PluginTag.plugin_id).where(PluginTag.public == true(), PluginTag.tag.in_(wanted))
+                       .group_by(PluginTag.plugin_id).having(func.count() == len(wanted)).subquery())
+        if len(wanted) == 1:
+            return session.scalar(select(func.count()).select_from(PluginTag).where(
+                PluginTag.public == true(), PluginTag.tag == wanted[0])) or 0
+        return session.scalar(select(func.count()).select_from(public_tags)) or 0
+    return None
 
 
 def _distinct_values(session: Session, column) -> list[str]:
@@ -100,7 +175,8 @@ def _distinct_values(session: Session, column) -> list[str]:
 
 
 def _has_tag(tag: str):
-    return exists().where(PluginTag.plugin_id == Plugin.id, PluginTag.tag == tag)
+    # The public rows of a tag come from the partial index (tag, plugin_id) alone.
+    return Plugin.id.in_(select(PluginTag.plugin_id).where(PluginTag.tag == tag, PluginTag.public == true()))
 
 
 _SORTS = {
@@ -118,26 +194,40 @@ def query_plugins(session: Session, *, query: str | None = None, categories: lis
                   order: str = "desc", page: int = 1, limit: int = 20) -> tuple[list[Plugin], int]:
     """One page of public plugins matching the filters, and the exact total."""
     conditions = [Plugin.is_public == true()]
+    kinds: set[str] = set()  # which filters apply, for the counting shortcuts
+    ranges: dict[str, list[str]] = {}
     if categories:
         conditions.append(Plugin.category.in_(categories))
+        kinds.add("categories")
     for tag in tags or []:
         conditions.append(_has_tag(tag))
+        kinds.add("tags")
     if verified is not None:
         conditions.append(Plugin.verified.is_(verified))
+        kinds.add("verified")
     if featured is not None:
         conditions.append(Plugin.featured.is_(featured))
+        kinds.add("featured")
     if min_rating is not None:
         conditions.append(Plugin.rating_average >= min_rating)
+        kinds.add("min_rating")
     if max_price is not None:
         conditions.append(Plugin.price <= max_price)
+        kinds.add("max_price")
     if backstage:
-        conditions.append(_compat_filter(session, Plugin.compat_backstage, backstage))
+        ranges["backstage"] = _matching_ranges(session, Plugin.compat_backstage, backstage)
+        conditions.append(_compat_filter(ranges["backstage"], Plugin.compat_backstage))
+        kinds.add("backstage")
     if node:
-        conditions.append(_compat_filter(session, Plugin.compat_node, node))
+        ranges["node"] = _matching_ranges(session, Plugin.compat_node, node)
+        conditions.append(_compat_filter(ranges["node"], Plugin.compat_node))
+        kinds.add("node")
 
     statement = select(Plugin)
     count = select(func.count()).select_from(Plugin)
     score = None
+    total = None
+    corrected = None
     if query and query.strip():
         if _is_sqlite(session):
             fts = _sqlite_match(session, query)
@@ -147,26 +237,31 @@ def query_plugins(session: Session, *, query: str | None = None, categories: lis
             count = count.join(fts, fts.c.plugin_id == Plugin.id)
             score = fts.c.score
         else:
-            condition, score = _postgres_match(query, fuzzy=False)
+            condition, score, _ = _postgres_match(session, query, fuzzy=False)
             if condition is None:
                 return [], 0
             total = session.scalar(count.where(and_(*conditions, condition))) or 0
             if total == 0:
                 # Nothing matches the words or their prefixes: look for near misses (typos) by trigrams.
-                condition, score = _postgres_match(query, fuzzy=True)
+                condition, score, corrected = _postgres_match(session, query, fuzzy=True)
+                total = None
             conditions.append(condition)
+    else:
+        total = _fast_total(session, kinds, tags or [], ranges)
     statement = statement.where(and_(*conditions))
     count = count.where(and_(*conditions))
 
     if sort == "relevance" and score is not None:
-        lowered = query.strip().lower()
-        exact = case((or_(Plugin.name == lowered, Plugin.name == re.sub(r"[^a-z0-9]+", "-", lowered).strip("-"),
-                          func.lower(Plugin.display_name) == lowered), 1), else_=0)
+        exact_texts = {query.strip().lower()} | ({corrected} if corrected else set())
+        exact = case((or_(*[or_(Plugin.name == lowered, Plugin.name == re.sub(r"[^a-z0-9]+", "-", lowered).strip("-"),
+                                func.lower(Plugin.display_name) == lowered) for lowered in sorted(exact_texts)]), 1),
+                     else_=0)
         ordering = [exact.desc(), score.desc(), Plugin.popularity.desc(), Plugin.id.asc()]
     else:
         columns = _SORTS.get(sort, _SORTS["popularity"])
         ordering = [c.asc() if order == "asc" else c.desc() for c in columns] + [Plugin.id.asc()]
-    total = session.scalar(count) or 0
+    if total is None:
+        total = session.scalar(count) or 0
     rows = session.scalars(statement.order_by(*ordering).offset((page - 1) * limit).limit(limit)).all()
     return list(rows), total
 

@@ -86,7 +86,7 @@ def _apply_fields(session: Session, plugin: Plugin, data: dict, identity: Identi
         plugin.tags_text = " ".join(tags)
         # Keep the rows of tags that stay: re-inserting one before its delete would break the primary key.
         existing = {row.tag: row for row in plugin.plugin_tags}
-        plugin.plugin_tags = [existing.get(tag) or PluginTag(tag=tag) for tag in tags]
+        plugin.plugin_tags = [existing.get(tag) or PluginTag(tag=tag, public=bool(plugin.is_public)) for tag in tags]
     if "support" in data:
         plugin.support = {k: v for k, v in data["support"].items() if v is not None}
     if "stats" in data:
@@ -157,7 +157,8 @@ def deprecate(session: Session, plugin: Plugin, reason: str, replacement: str | 
 
 def refresh_latest(session: Session, plugin: Plugin) -> None:
     """Recompute the latest installable version and public visibility; emit the transitions."""
-    was_public = plugin.is_public
+    was_public = bool(plugin.is_public)
+    before = (was_public, plugin.compat_backstage, plugin.compat_node)
     candidates = [v for v in plugin.versions if not v.yanked]
     latest = max(candidates, key=lambda v: version_key(v.normalized)) if candidates else None
     plugin.latest_version = latest.version if latest else None
@@ -166,6 +167,10 @@ def refresh_latest(session: Session, plugin: Plugin) -> None:
     plugin.compat_node = compatibility.get("node")
     plugin.compat_platform = compatibility.get("platform") or []
     plugin.is_public = latest is not None and not plugin.unpublished
+    search.adjust_counts(session, before, (plugin.is_public, plugin.compat_backstage, plugin.compat_node))
+    if plugin.is_public != was_public:
+        for row in plugin.plugin_tags:
+            row.public = plugin.is_public
     if plugin.is_public and not was_public:
         plugin.ever_published = True
         record_event(session, OutboxEvent, "plugin.published", SOURCE, {
