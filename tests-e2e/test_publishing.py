@@ -599,6 +599,12 @@ def test_bluemind_bad_plugin_uploads_store_nothing(stack, addons, publisher):
     png = ("t.png", png_icon(51), "image/png")
     text = ("screenshot.png", b"plain text pretending to be a PNG\n", "image/png")
     before = my_plugin_names(stack, publisher)
+    images_root = Path(stack.env["ARTIFACT_ROOT"]) / "images"
+
+    def stored_images() -> set[Path]:
+        return {path for path in images_root.rglob("*") if path.is_file()} if images_root.exists() else set()
+
+    stored_before = stored_images()
 
     # The json part: missing, garbled, not an object, missing keys.
     assert field_names(addons("plugins/", files={"thumbnail": png}, header=True)) == {"json"}
@@ -628,8 +634,7 @@ def test_bluemind_bad_plugin_uploads_store_nothing(stack, addons, publisher):
 
     assert my_plugin_names(stack, publisher) == before
     assert name not in my_plugin_names(stack, publisher)
-    images_root = Path(stack.env["ARTIFACT_ROOT"]) / "images"
-    stored_before = {p.name for p in images_root.iterdir()} if images_root.exists() else set()
+    assert stored_images() == stored_before  # not one image of the refused uploads was kept
 
     # A path in a file name: accepted, and stored under a name of the catalog's own.
     target = Path(stack.env["ARTIFACT_ROOT"]).parent / f"{unique_name('escaped')}.png"
@@ -637,7 +642,8 @@ def test_bluemind_bad_plugin_uploads_store_nothing(stack, addons, publisher):
         "thumbnail": (("../" * 12) + str(target).lstrip("/"), png_icon(52), "image/png")})
     plugin = expect(created, 201)
     assert not target.exists() and ".." not in plugin["thumbnail"]
-    assert {p.name for p in images_root.iterdir()} == stored_before | {plugin["id"]}
+    [added] = stored_images() - stored_before
+    assert added.parent == images_root / plugin["id"] and added.read_bytes() == png_icon(52)
     assert my_plugin_names(stack, publisher) == before + [name]
     expect_error(addons("plugins/", plugin_fields(name)), 409, "CONFLICT")
 
@@ -689,3 +695,33 @@ def test_bluemind_bad_versions_store_nothing(stack, admin, addons, publisher):
     assert expect(addons("plugin_version/", later, key=stack.admin_key, files={"package": jar}), 201)["version"] \
         == "0.3"
     assert versions() == ["0.3", "0.2"]
+
+
+def test_the_document_script_without_images_creates_a_plugin(stack, publisher):
+    """Images are optional in the document. Without any, `requests` sends the script's form as
+    application/x-www-form-urlencoded: the `json` field and its api_key are the same."""
+    data = {'api_key': publisher.key, 'name': f"Plain plugin {unique_name('bm')}", 'shortdesc': 'A short description',
+            'description': 'A long description', 'license': 'A license',
+            'installation_instructions': 'Some instructions'}
+    files = {}
+    req = requests.post(stack.gateway_url + '/addons/api/plugins/', files=files, data={'json': json.dumps(data)},
+                        verify=False)
+    assert req.status_code == 201, req.text
+    assert req.json()["name"] == data["name"] and req.json()["screenshots"] == []
+
+
+def test_the_document_script_without_its_package_is_told_what_is_missing(stack, publisher):
+    """The version script with its `package` left out (files = {}): 400 naming the package, not a 401."""
+    name = f"Unpacked {unique_name('bm')}"
+    plugin = expect(requests.post(stack.gateway_url + '/addons/api/plugins/',
+                                  files={'thumbnail': ('t.png', png_icon(61), 'image/png')},
+                                  data={'json': json.dumps({'api_key': publisher.key, **plugin_fields(name)})}), 201)
+    data = {'api_key': publisher.key, 'plugin_name': name, 'version': '0.2', 'target_bm_versions': '3.x',
+            'release_notes': 'Brand new release'}
+    files = {}
+    req = requests.post(stack.gateway_url + '/addons/api/plugin_version/', files=files,
+                        data={'json': json.dumps(data)}, verify=False)
+    body = expect_error(req, 400, "VALIDATION_ERROR")
+    assert "package" in body["error"]["details"]["fields"]
+    shown = requests.get(f"{stack.gateway_url}/addons/api/plugin/{plugin['id']}/", headers={'api-key': publisher.key})
+    assert expect(shown, 200)["versions"] == []
