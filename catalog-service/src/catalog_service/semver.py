@@ -85,12 +85,36 @@ def _sets_overlap(a, b) -> bool:
     return lower == upper and lower_inc and upper_inc
 
 
+def _candidates(a, b):
+    """Versions that would satisfy both comparator sets if any does: the overlap's lowest ones."""
+    lower = _bounds(list(a) + list(b))[0]
+    if lower is None:
+        yield "0.0.0"
+    else:
+        version = lower.semver
+        yield version.version
+        yield f"{version.major}.{version.minor}.{version.patch + 1}"
+        if version.prerelease:
+            yield f"{version.major}.{version.minor}.{version.patch}"
+    for comparator in list(a) + list(b):
+        if comparator.semver is not None:
+            yield comparator.semver.version
+
+
 @lru_cache(maxsize=16384)
 def intersects(range_a: str, range_b: str) -> bool:
-    """True when some version satisfies both npm ranges."""
+    """True when some version satisfies both npm ranges.
+
+    The bounds overlapping is not enough: npm admits a pre-release only where a comparator of the
+    same set names a pre-release of the same major.minor.patch (so `~1.36.0` and
+    `>=1.37.0-next.0 <1.38.0` share no version). Each overlap's lowest versions are checked with
+    npm's own rules instead.
+    """
     try:
         first = nodesemver.make_range(range_a, False)
         second = nodesemver.make_range(range_b, False)
     except (ValueError, TypeError):
         return False
-    return any(_sets_overlap(a, b) for a in first.set for b in second.set)
+    return any(satisfies(candidate, range_a) and satisfies(candidate, range_b)
+               for a in first.set for b in second.set if _sets_overlap(a, b)
+               for candidate in _candidates(a, b))
