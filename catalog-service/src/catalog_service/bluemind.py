@@ -92,7 +92,9 @@ def bluemind_version(plugin: Plugin, version) -> dict:
 
 
 def _load(schema: ma.Schema) -> dict:
-    require_multipart()
+    # The document's scripts send multipart; with no file attached, `requests` sends a urlencoded form.
+    if (request.mimetype or "") != "application/x-www-form-urlencoded":
+        require_multipart()
     return load_json_part("json", schema, "The 'json' part is required (multipart/form-data)")
 
 

@@ -139,3 +139,15 @@ def test_requires_a_publisher(client, user):
 def test_duplicate_name_conflicts(client, publisher, other_publisher):
     assert create(client, publisher).status_code == 201
     assert create(client, other_publisher).status_code == 409
+
+
+def test_a_script_attaching_no_file_sends_a_urlencoded_form(client, publisher):
+    created = client.post(f"{ADDONS}/plugins/", data={"json": json.dumps(plugin_data(name="No images"))},
+                          headers=publisher, content_type="application/x-www-form-urlencoded")
+    assert created.status_code == 201, created.get_json()
+    version = client.post(f"{ADDONS}/plugin_version/", headers=publisher,
+                          data={"json": json.dumps({"plugin_name": "No images", "version": "0.1",
+                                                    "target_bm_versions": "3.x", "release_notes": "x"})},
+                          content_type="application/x-www-form-urlencoded")
+    assert version.status_code == 400
+    assert "package" in version.get_json()["error"]["message"]

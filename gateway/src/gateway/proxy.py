@@ -11,7 +11,7 @@ import os
 import tempfile
 import time
 from functools import lru_cache
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import urllib3
 from flask import Response, g, request
@@ -364,13 +364,19 @@ class SpooledBody:
 
 
 def spool_publisher_body(stream, length: int | None, limit: int, content_type: str | None) -> SpooledBody:
-    """Copy the body to disk (bounded by `limit`) and read `api_key` from its multipart part named `json`."""
+    """Copy the body to disk (bounded by `limit`) and read `api_key` from its form field named `json`.
+
+    The document's scripts send multipart; `requests` sends a plain urlencoded form when a script
+    attaches no file, so both are read.
+    """
     if length is not None and length > limit:
         raise payload_too_large(limit)
     spooled = SpooledBody()
     mimetype, options = parse_options_header(content_type or "")
     boundary = options.get("boundary") if mimetype == "multipart/form-data" else None
     reader = _JsonPartReader(boundary) if boundary else None
+    if mimetype == "application/x-www-form-urlencoded":
+        reader = _UrlencodedJsonReader()
     try:
         for chunk in _read_chunks(stream, length, limit):
             spooled.file.write(chunk)
@@ -397,6 +403,28 @@ def spool_publisher_body(stream, length: int | None, limit: int, content_type: s
             else:
                 spooled.outcome = KEY_ABSENT
     return spooled
+
+
+class _UrlencodedJsonReader:
+    """The `json` field of a small urlencoded form, read as the body is spooled."""
+
+    def __init__(self):
+        self.body = bytearray()
+        self.data = b""
+        self.done = False
+        self.failed = False
+
+    def feed(self, chunk: bytes | None) -> None:
+        if self.failed or self.done:
+            return
+        if chunk is not None:
+            self.body += chunk
+            self.failed = len(self.body) > 2 * _JSON_PART_LIMIT
+            return
+        values = parse_qs(self.body.decode("latin-1")).get("json")
+        if values:
+            self.data = values[0].encode("utf-8")
+            self.done = True
 
 
 class _JsonPartReader:

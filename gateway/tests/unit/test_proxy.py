@@ -233,3 +233,23 @@ def test_unknown_paths_are_404_in_the_envelope(client):
     response = client.get(f"{API}/nothing-here")
     assert response.status_code == 404 and response.get_json()["error"]["code"] == "NOT_FOUND"
     assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", response.headers["X-RateLimit-Reset"])
+
+
+def test_publisher_api_reads_the_key_from_a_urlencoded_form(client, upstreams):
+    """`requests.post(URL, data={'json': ...})` with no file sends a urlencoded form, not multipart."""
+    from urllib.parse import urlencode
+
+    from marketplace_shared.identity import HEADER, decode_token
+
+    from ..conftest import SECRET
+
+    account, headers = make_account(client, "publisher")
+    body = urlencode({"json": json.dumps({"api_key": headers["X-API-Key"], "name": "Süper plugin"})})
+    response = client.post("/addons/api/plugins/", data=body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 201
+    seen = upstreams["catalog"].requests[-1]
+    assert seen["body"] == body.encode()
+    assert decode_token(SECRET, seen["headers"][HEADER]).id == account["id"]
+    no_key = urlencode({"json": json.dumps({"name": "x"})})
+    assert client.post("/addons/api/plugins/", data=no_key,
+                       content_type="application/x-www-form-urlencoded").status_code == 401
