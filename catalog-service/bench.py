@@ -8,7 +8,8 @@ then 100,000 plugins, on PostgreSQL, in one run:
 3. synthetic plugins (versions, tags, categories, ratings, compatibility ranges) bulk-loaded with COPY
    straight into the catalog's tables, then VACUUM ANALYZE (what autovacuum does in production);
 4. 4 concurrent clients (threads, one keep-alive connection each, loopback only) send a bounded number of
-   requests per query, after a warm-up; the same queries at each size;
+   requests per query, after a warm-up; the same queries at each size; then, for reference, each query
+   straight into the catalog app in-process (no gateway, no HTTP, one at a time);
 5. a table with the goals (list p95 <= 25 ms, search p95 <= 50 ms at 100,000; each p95 at 100,000 at most
    1.5 x its p95 at 10,000) and PASS/MISS; then everything is stopped, dropped and deleted.
 """
@@ -304,9 +305,41 @@ def measure(base_url: str, api_key: str, per_query: int, warmup: int = 2) -> dic
     return {"rows": rows, "errors": errors, "seconds": elapsed, "totals": totals}
 
 
+def measure_in_process(database_url: str, secret: str, rounds: int = 3) -> dict:
+    """The same queries straight into the catalog app (no HTTP, one at a time): p50 per query name, in ms.
+    What the queries themselves cost, apart from the gateway, the network and contention between clients."""
+    from catalog_service.app import create_app
+    from catalog_service.config import Config
+    from marketplace_shared.identity import Identity, issue_token
+
+    app = create_app(Config(DATABASE_URL=database_url, INTERNAL_TOKEN_SECRET=secret, LOG_LEVEL="WARNING"))
+    client = app.test_client()
+    headers = {"X-Marketplace-Identity": issue_token(secret, Identity(id="acct_bench", role="user"),
+                                                     ttl_seconds=600)}
+    results: dict[tuple, list[float]] = {}
+    try:
+        for round_number in range(rounds + 1):
+            for kind, name, method, path, body in requests_for(1, 1) + requests_for(1, 1)[::-1]:
+                started = time.perf_counter()
+                response = client.open(path, method=method, data=body, headers=headers,
+                                       content_type="application/json")
+                took = (time.perf_counter() - started) * 1000
+                if response.status_code != 200:
+                    raise RuntimeError(f"{name}: {response.status_code} {response.get_data()[:300]!r}")
+                if round_number:  # the first round warms up
+                    results.setdefault((kind, name), []).append(took)
+    finally:
+        app.extensions["database"].dispose()
+    rows = {key: percentile(values, 0.5) for key, values in results.items()}
+    for kind in ("list", "search"):
+        rows[(kind, "ALL")] = percentile([v for (k, _n), vs in results.items() if k == kind for v in vs], 0.5)
+    return rows
+
+
 def report(sizes: list[int], measured: dict[int, dict]) -> tuple[str, bool]:
     small, large = sizes[0], sizes[-1]
-    header = f"{'query':38} " + " ".join(f"{f'p50/p95 @{size:,}':>20}" for size in sizes) + "   growth  verdict"
+    header = (f"{'query':38} " + " ".join(f"{f'p50/p95 @{size:,}':>20}" for size in sizes) + "   growth  verdict"
+              + "   app p50 " + " / ".join(f"@{size // 1000}k" for size in sizes))
     lines = [header, "-" * len(header)]
     ok = True
     for kind, queries, goal in (("list", list_queries(), LIST_P95_GOAL_MS),
@@ -329,7 +362,12 @@ def report(sizes: list[int], measured: dict[int, dict]) -> tuple[str, bool]:
                 if name == "ALL":
                     ok = ok and passed
             label = ("  " + name) if name != "ALL" else "  ALL (every request of this kind)"
-            lines.append(f"{label:38} " + " ".join(f"{c:>20}" for c in cells) + f"   {growth:>6}  {verdict}")
+            app_p50 = [measured[size].get("app", {}).get((kind, name)) for size in sizes]
+            app = " / ".join("-" if value is None else f"{value:.1f}" for value in app_p50)
+            lines.append(f"{label:38} " + " ".join(f"{c:>20}" for c in cells) + f"   {growth:>6}  {verdict:7}"
+                         + f"   {app} ms")
+    lines.append("(app p50: the same queries straight into the catalog app in this process, one at a time, "
+                 "no gateway or HTTP)")
     for size in sizes:
         result = measured[size]
         count = sum(row["n"] for (k, n), row in result["rows"].items() if n != "ALL")
@@ -378,6 +416,7 @@ def main(argv=None) -> int:
             print(f"loaded {size - loaded:,} plugins (now {size:,}) in {seconds:.1f} s", flush=True)
             loaded = size
             measured[size] = measure(stack.gateway_url, admin_key, args.requests)
+            measured[size]["app"] = measure_in_process(catalog_url, env["INTERNAL_TOKEN_SECRET"])
             print(f"measured @{size:,} in {measured[size]['seconds']:.1f} s; load average "
                   f"{os.getloadavg()[0]:.2f}", flush=True)
         text, ok = report(sizes, measured)

@@ -3,8 +3,25 @@
 import difflib
 import re
 
-from sqlalchemy import Float, String, and_, case, false, func, literal, literal_column, or_, select, text, true
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    String,
+    and_,
+    case,
+    column,
+    false,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    table,
+    text,
+    true,
+)
+from sqlalchemy.orm import Session, load_only
 
 from .models import CatalogCount, Plugin, PluginTag, SearchTerm
 from .semver import intersects, normalize_version, satisfies
@@ -73,21 +90,57 @@ def _postgres_close_terms(session: Session, word: str) -> list[str]:
                                 .order_by(similarity.desc(), SearchTerm.term).limit(5)))
 
 
-def _postgres_match(session: Session, query: str, fuzzy: bool):
-    """(condition, score, corrected) on the generated tsvector: every word or its prefix; when `fuzzy`, also
-    the catalog's words closest to each one (typos), and `corrected` the query with each word's closest one."""
+def _postgres_tsquery(session: Session, query: str, fuzzy: bool):
+    """(tsquery, corrected): every word or its prefix; when `fuzzy`, also the catalog's words closest to each
+    one (typos), and `corrected` the query with each word's closest one."""
     words = terms(query)
     if not words:
-        return None, None, None
+        return None, None
     groups, corrected = [], []
     for word in words:
         close = _postgres_close_terms(session, word) if fuzzy else []
         groups.append("(" + " | ".join([f"{word}:*"] + close) + ")" if close else f"{word}:*")
         corrected.append(close[0] if close else word)
-    tsquery = func.to_tsquery("simple", literal(" & ".join(groups)))
-    vector = literal_column("plugins.search_vector")
-    # The weighted rank: name > displayName > tags > description.
-    return vector.op("@@")(tsquery), func.ts_rank(vector, tsquery), (" ".join(corrected) if fuzzy else None)
+    return func.to_tsquery("simple", literal(" & ".join(groups))), (" ".join(corrected) if fuzzy else None)
+
+
+# PostgreSQL only (migration 0002): a narrow copy of the plugins' tsvector, visibility, popularity and names,
+# kept in step by triggers; text searches without other filters count and rank on it.
+_PLUGIN_SEARCH = table("plugin_search", column("plugin_id", String), column("is_public", Boolean),
+                       column("popularity", BigInteger), column("name", String), column("display_name", String),
+                       column("search_vector"))
+
+
+def _exact(name, display_name, query: str, corrected: str | None):
+    """1 when the name or display name is the query (or its corrected form), else 0."""
+    texts = sorted({query.strip().lower()} | ({corrected} if corrected else set()))
+    return case((or_(*[or_(name == lowered, name == re.sub(r"[^a-z0-9]+", "-", lowered).strip("-"),
+                           func.lower(display_name) == lowered) for lowered in texts]), 1), else_=0)
+
+
+def _postgres_total(session: Session, conditions: list, tsquery, narrow: bool) -> int:
+    if narrow:
+        search = _PLUGIN_SEARCH.c
+        return session.scalar(select(func.count()).select_from(_PLUGIN_SEARCH).where(
+            search.is_public == true(), search.search_vector.op("@@")(tsquery))) or 0
+    return session.scalar(select(func.count()).select_from(Plugin).where(
+        *conditions, literal_column("plugins.search_vector").op("@@")(tsquery))) or 0
+
+
+def _narrow_relevance_page(session: Session, query: str, corrected: str | None, tsquery, page: int,
+                           limit: int) -> list[Plugin]:
+    """One page by relevance from plugin_search alone, then those plugins' rows."""
+    search = _PLUGIN_SEARCH.c
+    ids = list(session.scalars(
+        select(search.plugin_id).where(search.is_public == true(), search.search_vector.op("@@")(tsquery))
+        .order_by(_exact(search.name, search.display_name, query, corrected).desc(),
+                  func.ts_rank(search.search_vector, tsquery).desc(), search.popularity.desc(), search.plugin_id.asc())
+        .offset((page - 1) * limit).limit(limit)))
+    if not ids:
+        return []
+    rows = {plugin.id: plugin for plugin in session.scalars(
+        select(Plugin).options(load_only(*_SUMMARY_COLUMNS)).where(Plugin.id.in_(ids)))}
+    return [rows[plugin_id] for plugin_id in ids if plugin_id in rows]
 
 
 def _matching_ranges(session: Session, column, wanted: str) -> list[str]:
@@ -136,9 +189,9 @@ def rebuild_counts(session: Session) -> None:
     session.execute(text("DELETE FROM catalog_counts"))
     session.execute(text("INSERT INTO catalog_counts (dimension, value, count) "
                          "SELECT 'all', '', count(*) FROM plugins WHERE is_public"))
-    for dimension, column in (("backstage", "compat_backstage"), ("node", "compat_node")):
-        session.execute(text(f"INSERT INTO catalog_counts (dimension, value, count) SELECT '{dimension}', {column}, "
-                             f"count(*) FROM plugins WHERE is_public AND {column} IS NOT NULL GROUP BY {column}"))
+    for dimension, name in (("backstage", "compat_backstage"), ("node", "compat_node")):
+        session.execute(text(f"INSERT INTO catalog_counts (dimension, value, count) SELECT '{dimension}', {name}, "
+                             f"count(*) FROM plugins WHERE is_public AND {name} IS NOT NULL GROUP BY {name}"))
 
 
 def _fast_total(session: Session, kinds: set[str], tags: list[str], ranges: dict[str, list[str]]) -> int | None:
@@ -178,6 +231,14 @@ def _has_tag(tag: str):
     # The public rows of a tag come from the partial index (tag, plugin_id) alone.
     return Plugin.id.in_(select(PluginTag.plugin_id).where(PluginTag.tag == tag, PluginTag.public == true()))
 
+
+_SUMMARY_COLUMNS = (
+    Plugin.id, Plugin.name, Plugin.display_name, Plugin.description, Plugin.latest_version, Plugin.author_name,
+    Plugin.author_email, Plugin.author_url, Plugin.category, Plugin.tags, Plugin.icon, Plugin.verified,
+    Plugin.featured, Plugin.rating_average, Plugin.rating_count, Plugin.downloads_total, Plugin.compat_backstage,
+    Plugin.compat_node, Plugin.compat_platform, Plugin.pricing_model, Plugin.price, Plugin.currency,
+    Plugin.deprecated, Plugin.updated_at,
+)
 
 _SORTS = {
     "name": [Plugin.name],
@@ -223,7 +284,8 @@ def query_plugins(session: Session, *, query: str | None = None, categories: lis
         conditions.append(_compat_filter(ranges["node"], Plugin.compat_node))
         kinds.add("node")
 
-    statement = select(Plugin)
+    # A page of summaries reads only the columns plugin_summary shows (not the long texts and JSON of details).
+    statement = select(Plugin).options(load_only(*_SUMMARY_COLUMNS))
     count = select(func.count()).select_from(Plugin)
     score = None
     total = None
@@ -237,25 +299,28 @@ def query_plugins(session: Session, *, query: str | None = None, categories: lis
             count = count.join(fts, fts.c.plugin_id == Plugin.id)
             score = fts.c.score
         else:
-            condition, score, _ = _postgres_match(session, query, fuzzy=False)
-            if condition is None:
+            narrow = not kinds  # only the text: count and rank on plugin_search
+            tsquery, corrected = _postgres_tsquery(session, query, fuzzy=False)
+            if tsquery is None:
                 return [], 0
-            total = session.scalar(count.where(and_(*conditions, condition))) or 0
+            total = _postgres_total(session, conditions, tsquery, narrow)
             if total == 0:
                 # Nothing matches the words or their prefixes: look for near misses (typos) by trigrams.
-                condition, score, corrected = _postgres_match(session, query, fuzzy=True)
-                total = None
-            conditions.append(condition)
+                tsquery, corrected = _postgres_tsquery(session, query, fuzzy=True)
+                total = _postgres_total(session, conditions, tsquery, narrow)
+            if narrow and sort == "relevance":
+                return _narrow_relevance_page(session, query, corrected, tsquery, page, limit), total
+            vector = literal_column("plugins.search_vector")
+            conditions.append(vector.op("@@")(tsquery))
+            # The weighted rank: name > displayName > tags > description.
+            score = func.ts_rank(vector, tsquery)
     else:
         total = _fast_total(session, kinds, tags or [], ranges)
     statement = statement.where(and_(*conditions))
     count = count.where(and_(*conditions))
 
     if sort == "relevance" and score is not None:
-        exact_texts = {query.strip().lower()} | ({corrected} if corrected else set())
-        exact = case((or_(*[or_(Plugin.name == lowered, Plugin.name == re.sub(r"[^a-z0-9]+", "-", lowered).strip("-"),
-                                func.lower(Plugin.display_name) == lowered) for lowered in sorted(exact_texts)]), 1),
-                     else_=0)
+        exact = _exact(Plugin.name, Plugin.display_name, query, corrected)
         ordering = [exact.desc(), score.desc(), Plugin.popularity.desc(), Plugin.id.asc()]
     else:
         columns = _SORTS.get(sort, _SORTS["popularity"])
