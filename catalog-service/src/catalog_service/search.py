@@ -21,7 +21,7 @@ from sqlalchemy import (
     text,
     true,
 )
-from sqlalchemy.orm import Session, load_only
+from sqlalchemy.orm import Session
 
 from .models import CatalogCount, Plugin, PluginTag, SearchTerm
 from .semver import intersects, normalize_version, satisfies
@@ -128,8 +128,8 @@ def _postgres_total(session: Session, conditions: list, tsquery, narrow: bool) -
 
 
 def _narrow_relevance_page(session: Session, query: str, corrected: str | None, tsquery, page: int,
-                           limit: int) -> list[Plugin]:
-    """One page by relevance from plugin_search alone, then those plugins' rows."""
+                           limit: int) -> list:
+    """One page by relevance from plugin_search alone, then those plugins' summary rows."""
     search = _PLUGIN_SEARCH.c
     ids = list(session.scalars(
         select(search.plugin_id).where(search.is_public == true(), search.search_vector.op("@@")(tsquery))
@@ -138,8 +138,7 @@ def _narrow_relevance_page(session: Session, query: str, corrected: str | None, 
         .offset((page - 1) * limit).limit(limit)))
     if not ids:
         return []
-    rows = {plugin.id: plugin for plugin in session.scalars(
-        select(Plugin).options(load_only(*_SUMMARY_COLUMNS)).where(Plugin.id.in_(ids)))}
+    rows = {row.id: row for row in session.execute(select(*_SUMMARY_COLUMNS).where(Plugin.id.in_(ids)))}
     return [rows[plugin_id] for plugin_id in ids if plugin_id in rows]
 
 
@@ -252,8 +251,9 @@ def query_plugins(session: Session, *, query: str | None = None, categories: lis
                   tags: list[str] | None = None, verified: bool | None = None, featured: bool | None = None,
                   min_rating: float | None = None, max_price: float | None = None,
                   backstage: str | None = None, node: str | None = None, sort: str = "popularity",
-                  order: str = "desc", page: int = 1, limit: int = 20) -> tuple[list[Plugin], int]:
-    """One page of public plugins matching the filters, and the exact total."""
+                  order: str = "desc", page: int = 1, limit: int = 20) -> tuple[list, int]:
+    """One page of public plugins matching the filters (rows of the summary columns, which plugin_summary
+    reads like plugins), and the exact total."""
     conditions = [Plugin.is_public == true()]
     kinds: set[str] = set()  # which filters apply, for the counting shortcuts
     ranges: dict[str, list[str]] = {}
@@ -284,8 +284,9 @@ def query_plugins(session: Session, *, query: str | None = None, categories: lis
         conditions.append(_compat_filter(ranges["node"], Plugin.compat_node))
         kinds.add("node")
 
-    # A page of summaries reads only the columns plugin_summary shows (not the long texts and JSON of details).
-    statement = select(Plugin).options(load_only(*_SUMMARY_COLUMNS))
+    # A page of summaries reads only the columns plugin_summary shows (not the long texts and JSON of details),
+    # as plain rows: no ORM objects to build for a read-only page.
+    statement = select(*_SUMMARY_COLUMNS)
     count = select(func.count()).select_from(Plugin)
     score = None
     total = None
@@ -327,7 +328,7 @@ def query_plugins(session: Session, *, query: str | None = None, categories: lis
         ordering = [c.asc() if order == "asc" else c.desc() for c in columns] + [Plugin.id.asc()]
     if total is None:
         total = session.scalar(count) or 0
-    rows = session.scalars(statement.order_by(*ordering).offset((page - 1) * limit).limit(limit)).all()
+    rows = session.execute(statement.order_by(*ordering).offset((page - 1) * limit).limit(limit)).all()
     return list(rows), total
 
 
