@@ -193,24 +193,24 @@ def rebuild_counts(session: Session) -> None:
                              f"count(*) FROM plugins WHERE is_public AND {name} IS NOT NULL GROUP BY {name}"))
 
 
-def _fast_total(session: Session, kinds: set[str], tags: list[str], ranges: dict[str, list[str]]) -> int | None:
-    """The exact total from catalog_counts or the tag index when the filters allow it; None otherwise."""
+def _fast_count(kinds: set[str], tags: list[str], ranges: dict[str, list[str]]):
+    """A statement giving the exact total from catalog_counts or the tag index when the filters allow it
+    (without visiting the matching plugins); None otherwise."""
     if not kinds:
-        return session.scalar(select(CatalogCount.count).where(CatalogCount.dimension == "all")) or 0
+        return select(func.coalesce(func.sum(CatalogCount.count), 0)).where(CatalogCount.dimension == "all")
     if len(kinds) == 1 and kinds <= {"backstage", "node"}:
         (dimension,) = kinds
-        if not ranges[dimension]:
-            return 0
-        return session.scalar(select(func.coalesce(func.sum(CatalogCount.count), 0)).where(
-            CatalogCount.dimension == dimension, CatalogCount.value.in_(ranges[dimension]))) or 0
+        return select(func.coalesce(func.sum(CatalogCount.count), 0)).where(
+            CatalogCount.dimension == dimension, CatalogCount.value.in_(ranges[dimension] or [""]),
+            false() if not ranges[dimension] else true())
     if kinds == {"tags"}:
         wanted = sorted(set(tags))
+        if len(wanted) == 1:
+            return select(func.count()).select_from(PluginTag).where(PluginTag.public == true(),
+                                                                     PluginTag.tag == wanted[0])
         public_tags = (select(PluginTag.plugin_id).where(PluginTag.public == true(), PluginTag.tag.in_(wanted))
                        .group_by(PluginTag.plugin_id).having(func.count() == len(wanted)).subquery())
-        if len(wanted) == 1:
-            return session.scalar(select(func.count()).select_from(PluginTag).where(
-                PluginTag.public == true(), PluginTag.tag == wanted[0])) or 0
-        return session.scalar(select(func.count()).select_from(public_tags)) or 0
+        return select(func.count()).select_from(public_tags)
     return None
 
 
@@ -309,16 +309,17 @@ def query_plugins(session: Session, *, query: str | None = None, categories: lis
                 # Nothing matches the words or their prefixes: look for near misses (typos) by trigrams.
                 tsquery, corrected = _postgres_tsquery(session, query, fuzzy=True)
                 total = _postgres_total(session, conditions, tsquery, narrow)
+            if (page - 1) * limit >= total:
+                return [], total
             if narrow and sort == "relevance":
                 return _narrow_relevance_page(session, query, corrected, tsquery, page, limit), total
             vector = literal_column("plugins.search_vector")
             conditions.append(vector.op("@@")(tsquery))
             # The weighted rank: name > displayName > tags > description.
             score = func.ts_rank(vector, tsquery)
-    else:
-        total = _fast_total(session, kinds, tags or [], ranges)
     statement = statement.where(and_(*conditions))
-    count = count.where(and_(*conditions))
+    fast = _fast_count(kinds, tags or [], ranges) if score is None else None
+    count = fast if fast is not None else count.where(and_(*conditions))
 
     if sort == "relevance" and score is not None:
         exact = _exact(Plugin.name, Plugin.display_name, query, corrected)
@@ -326,10 +327,18 @@ def query_plugins(session: Session, *, query: str | None = None, categories: lis
     else:
         columns = _SORTS.get(sort, _SORTS["popularity"])
         ordering = [c.asc() if order == "asc" else c.desc() for c in columns] + [Plugin.id.asc()]
-    if total is None:
+    if total is None and page > 1:
         total = session.scalar(count) or 0
+    if total is not None:
+        if (page - 1) * limit >= total:
+            return [], total  # past the end: no need to skip over every match
+        rows = session.execute(statement.order_by(*ordering).offset((page - 1) * limit).limit(limit)).all()
+        return list(rows), total
+    # The first page brings its total along (one round trip); an empty one counts on its own.
+    statement = statement.add_columns(count.scalar_subquery().label("total_count"))
     rows = session.execute(statement.order_by(*ordering).offset((page - 1) * limit).limit(limit)).all()
-    return list(rows), total
+    total = rows[0].total_count if rows else session.scalar(count)
+    return list(rows), int(total or 0)
 
 
 def categories(session: Session) -> list[dict]:

@@ -33,6 +33,11 @@ def test_counts_follow_publish_yank_unpublish_and_tag_edits(app, client, publish
     assert totals(client, "tags=k8s") == 2
     assert totals(client, "tags=k8s,ops") == 1
     assert totals(client, "compatibility=1.36.0") == 1 == slow_total(app, backstage=["^1.35.0"])
+    # Later pages count on their own; pages past the end are empty with the exact total.
+    for query, rows, total in (("page=2&limit=1", 1, 2), ("page=5", 0, 2), ("tags=k8s&page=3", 0, 2),
+                               ("compatibility=1.36.0&page=2&limit=1", 0, 1), ("search=alpha&page=2", 0, 1)):
+        body = client.get(f"{API}/plugins?{query}").get_json()
+        assert (len(body["data"]), body["pagination"]["total"]) == (rows, total), query
 
     # A new version changes the declared range: the old range's count goes down, the new one's up.
     assert upload_version(client, publisher, first["id"], version="2.0.0",
