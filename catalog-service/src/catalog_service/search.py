@@ -128,18 +128,22 @@ def _postgres_total(session: Session, conditions: list, tsquery, narrow: bool) -
 
 
 def _narrow_relevance_page(session: Session, query: str, corrected: str | None, tsquery, page: int,
-                           limit: int) -> list:
-    """One page by relevance from plugin_search alone, then those plugins' summary rows."""
+                           limit: int) -> tuple[list, int]:
+    """One page by relevance from plugin_search alone, with the total counted by the same scan (the ranking
+    reads every match anyway), then those plugins' summary rows."""
     search = _PLUGIN_SEARCH.c
-    ids = list(session.scalars(
-        select(search.plugin_id).where(search.is_public == true(), search.search_vector.op("@@")(tsquery))
+    matches = and_(search.is_public == true(), search.search_vector.op("@@")(tsquery))
+    found = session.execute(
+        select(search.plugin_id, func.count().over().label("total")).where(matches)
         .order_by(_exact(search.name, search.display_name, query, corrected).desc(),
                   func.ts_rank(search.search_vector, tsquery).desc(), search.popularity.desc(), search.plugin_id.asc())
-        .offset((page - 1) * limit).limit(limit)))
-    if not ids:
-        return []
+        .offset((page - 1) * limit).limit(limit)).all()
+    if not found:
+        total = session.scalar(select(func.count()).select_from(_PLUGIN_SEARCH).where(matches)) if page > 1 else 0
+        return [], total or 0
+    ids = [row.plugin_id for row in found]
     rows = {row.id: row for row in session.execute(select(*_SUMMARY_COLUMNS).where(Plugin.id.in_(ids)))}
-    return [rows[plugin_id] for plugin_id in ids if plugin_id in rows]
+    return [rows[plugin_id] for plugin_id in ids if plugin_id in rows], found[0].total
 
 
 def _matching_ranges(session: Session, column, wanted: str) -> list[str]:
@@ -300,10 +304,17 @@ def query_plugins(session: Session, *, query: str | None = None, categories: lis
             count = count.join(fts, fts.c.plugin_id == Plugin.id)
             score = fts.c.score
         else:
-            narrow = not kinds  # only the text: count and rank on plugin_search
             tsquery, corrected = _postgres_tsquery(session, query, fuzzy=False)
             if tsquery is None:
                 return [], 0
+            if not kinds and sort == "relevance":  # only the text: count and rank on plugin_search
+                rows, total = _narrow_relevance_page(session, query, None, tsquery, page, limit)
+                if total == 0:
+                    # Nothing matches the words or their prefixes: look for near misses (typos) by trigrams.
+                    tsquery, corrected = _postgres_tsquery(session, query, fuzzy=True)
+                    rows, total = _narrow_relevance_page(session, query, corrected, tsquery, page, limit)
+                return rows, total
+            narrow = not kinds
             total = _postgres_total(session, conditions, tsquery, narrow)
             if total == 0:
                 # Nothing matches the words or their prefixes: look for near misses (typos) by trigrams.
@@ -311,8 +322,6 @@ def query_plugins(session: Session, *, query: str | None = None, categories: lis
                 total = _postgres_total(session, conditions, tsquery, narrow)
             if (page - 1) * limit >= total:
                 return [], total
-            if narrow and sort == "relevance":
-                return _narrow_relevance_page(session, query, corrected, tsquery, page, limit), total
             vector = literal_column("plugins.search_vector")
             conditions.append(vector.op("@@")(tsquery))
             # The weighted rank: name > displayName > tags > description.
