@@ -1,15 +1,18 @@
-"""Catalog at scale (`make bench` runs it): `python bench.py [--sizes 10000,100000] [--requests 240]`.
+"""Catalog at scale (`make bench` runs it): `python bench.py [--sizes 10000,100000] [--requests 60]`.
 
 p50/p95 of `GET /plugins` (filters + sort) and `POST /plugins/search` through the real gateway, at 10,000 and
-then 100,000 plugins, on PostgreSQL, in one run:
+100,000 plugins, on PostgreSQL, in one run:
 
 1. random PostgreSQL databases for every service, a unique broker prefix and rate-limit key prefix;
-2. the whole stack as real processes (scripts/stack.py: gunicorn per service, the workers);
+2. the whole stack as real processes (scripts/stack.py: gunicorn per service, the workers) on the largest
+   catalog, plus one more catalog database, catalog and gateway per smaller size;
 3. synthetic plugins (versions, tags, categories, ratings, compatibility ranges) bulk-loaded with COPY
-   straight into the catalog's tables, then VACUUM ANALYZE (what autovacuum does in production);
+   straight into each catalog's tables, then VACUUM ANALYZE (what autovacuum does in production); the
+   smaller catalog holds the same first plugins as the larger one;
 4. 4 concurrent clients (threads, one keep-alive connection each, loopback only) send a bounded number of
-   requests per query, after a warm-up; the same queries at each size; then, for reference, each query
-   straight into the catalog app in-process (no gateway, no HTTP, one at a time);
+   requests per query after a warm-up, in rounds alternating between the sizes so that the shared machine's
+   background load weighs on both alike; then, for reference, each query straight into the catalog app
+   in-process (no gateway, no HTTP, one at a time);
 5. a table with the goals (list p95 <= 25 ms, search p95 <= 50 ms at 100,000; each p95 at 100,000 at most
    1.5 x its p95 at 10,000) and PASS/MISS; then everything is stopped, dropped and deleted.
 """
@@ -42,7 +45,9 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO / "scripts"))
 
-from stack import ALL, Stack  # noqa: E402
+from stack import ALL, GATEWAY, SERVICES, Stack  # noqa: E402
+
+CATALOG = next(service for service in SERVICES if service.name == "catalog-service")
 
 API = "/api/marketplace/v1"
 CONCURRENCY = 4
@@ -247,19 +252,21 @@ def requests_for(list_count: int, search_count: int) -> list[tuple]:
     return plan
 
 
-def measure(base_url: str, api_key: str, per_query: int, warmup: int = 2) -> dict:
-    """4 clients share the plan; latency per query name, in milliseconds, and any failures."""
-    _require_loopback(base_url)
+def measure(targets: dict[int, str], api_key: str, per_query: int, rounds: int = 6, warmup: int = 2) -> dict:
+    """4 clients share each round's requests; the rounds alternate between the sizes' gateways (in turn first),
+    so that the machine's background load weighs on every size alike. Latency per query name in ms, failures."""
+    for base_url in targets.values():
+        _require_loopback(base_url)
     headers = {"X-API-Key": api_key, "Content-Type": "application/json"}
     timeout = urllib3.Timeout(connect=2, read=30)
-    pools = [urllib3.connection_from_url(base_url, maxsize=1, retries=False, timeout=timeout)
-             for _ in range(CONCURRENCY)]
-    results: dict[tuple, list[float]] = {}
-    errors: dict[str, int] = {}
-    totals: dict[str, set] = {}
+    pools = {size: [urllib3.connection_from_url(url, maxsize=1, retries=False, timeout=timeout)
+                    for _ in range(CONCURRENCY)] for size, url in targets.items()}
+    results: dict[int, dict[tuple, list[float]]] = {size: {} for size in targets}
+    errors: dict[int, dict[str, int]] = {size: {} for size in targets}
+    elapsed = dict.fromkeys(targets, 0.0)
     lock = threading.Lock()
 
-    def run(plan: list, record: bool) -> None:
+    def run(size: int, plan: list, record: bool) -> None:
         cursor = iter(plan)
 
         def client(pool) -> None:
@@ -272,37 +279,48 @@ def measure(base_url: str, api_key: str, per_query: int, warmup: int = 2) -> dic
                 started = time.perf_counter()
                 try:
                     response = pool.request(method, path, body=body, headers=headers)
-                    status, data = response.status, response.data
+                    status = response.status
                 except urllib3.exceptions.HTTPError as exc:
-                    status, data = exc.__class__.__name__, b""
+                    status = exc.__class__.__name__
                 took = (time.perf_counter() - started) * 1000
                 with lock:
                     if status != 200:
-                        errors[f"{name}: {status}"] = errors.get(f"{name}: {status}", 0) + 1
+                        errors[size][f"{name}: {status}"] = errors[size].get(f"{name}: {status}", 0) + 1
                     elif record:
-                        results.setdefault((kind, name), []).append(took)
-                        totals.setdefault(name, set()).add(json.loads(data)["pagination"]["total"])
+                        results[size].setdefault((kind, name), []).append(took)
 
-        threads = [threading.Thread(target=client, args=(pool,)) for pool in pools]
+        threads = [threading.Thread(target=client, args=(pool,)) for pool in pools[size]]
+        started = time.perf_counter()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
+        if record:
+            elapsed[size] += time.perf_counter() - started
 
-    run(requests_for(warmup, warmup), record=False)
-    started = time.perf_counter()
-    run(requests_for(per_query, per_query), record=True)
-    elapsed = time.perf_counter() - started
-    for pool in pools:
-        pool.close()
-    rows = {}
-    for (kind, name), values in results.items():
-        rows[(kind, name)] = {"n": len(values), "p50": percentile(values, 0.5), "p95": percentile(values, 0.95)}
-    for kind in ("list", "search"):
-        values = [v for (k, _n), vs in results.items() if k == kind for v in vs]
-        if values:
-            rows[(kind, "ALL")] = {"n": len(values), "p50": percentile(values, 0.5), "p95": percentile(values, 0.95)}
-    return {"rows": rows, "errors": errors, "seconds": elapsed, "totals": totals}
+    for size in targets:
+        run(size, requests_for(warmup, warmup), record=False)
+    plan = requests_for(per_query, per_query)
+    sizes = list(targets)
+    for index in range(rounds):
+        chunk = plan[index::rounds]
+        for size in (sizes if index % 2 == 0 else sizes[::-1]):
+            run(size, chunk, record=True)
+    for size_pools in pools.values():
+        for pool in size_pools:
+            pool.close()
+    measured = {}
+    for size in targets:
+        rows = {}
+        for (kind, name), values in results[size].items():
+            rows[(kind, name)] = {"n": len(values), "p50": percentile(values, 0.5), "p95": percentile(values, 0.95)}
+        for kind in ("list", "search"):
+            values = [v for (k, _n), vs in results[size].items() if k == kind for v in vs]
+            if values:
+                rows[(kind, "ALL")] = {"n": len(values), "p50": percentile(values, 0.5),
+                                       "p95": percentile(values, 0.95)}
+        measured[size] = {"rows": rows, "errors": errors[size], "seconds": elapsed[size]}
+    return measured
 
 
 def measure_in_process(database_url: str, secret: str, rounds: int = 3) -> dict:
@@ -379,7 +397,7 @@ def report(sizes: list[int], measured: dict[int, dict]) -> tuple[str, bool]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="10000,100000", help="catalog sizes, ascending (topped up in turn)")
+    parser.add_argument("--sizes", default="10000,100000", help="catalog sizes (one catalog database each)")
     parser.add_argument("--requests", type=int, default=60, help="measured requests per query kind and size")
     parser.add_argument("--keep", action="store_true", help="keep the stack up at the end until Enter (debugging)")
     args = parser.parse_args(argv)
@@ -389,7 +407,6 @@ def main(argv=None) -> int:
     admin_key = f"mkp_{secrets.token_urlsafe(30)}"
     rate_prefix = f"{run_id}-rl"
     redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
-    measured: dict[int, dict] = {}
     started = time.perf_counter()
     print(f"catalog bench: {', '.join(f'{s:,}' for s in sizes)} plugins on PostgreSQL, through the gateway, "
           f"{CONCURRENCY} clients; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs", flush=True)
@@ -408,25 +425,53 @@ def main(argv=None) -> int:
                          prefix + "marketplace.events")
         cleanup.callback(stack.stop)
         stack.start(timeout=180)
+        # The largest catalog is the stack's own; each smaller one gets its database, catalog and gateway.
+        catalogs = {sizes[-1]: (stack.gateway_url, databases["catalog-service"])}
+        for size in sizes[:-1]:
+            catalogs[size] = _extra_catalog(cleanup, stack, var_dir / f"catalog-{size}",
+                                            f"{run_id}_catalog_{size}")
         print(f"stack up in {time.perf_counter() - started:.0f} s", flush=True)
-        catalog_url = databases["catalog-service"]
-        loaded = 0
         for size in sizes:
-            seconds = load_plugins(catalog_url, loaded, size - loaded)
-            print(f"loaded {size - loaded:,} plugins (now {size:,}) in {seconds:.1f} s", flush=True)
-            loaded = size
-            measured[size] = measure(stack.gateway_url, admin_key, args.requests)
-            measured[size]["app"] = measure_in_process(catalog_url, env["INTERNAL_TOKEN_SECRET"])
-            print(f"measured @{size:,} in {measured[size]['seconds']:.1f} s; load average "
-                  f"{os.getloadavg()[0]:.2f}", flush=True)
+            seconds = load_plugins(catalogs[size][1], 0, size)
+            print(f"loaded {size:,} plugins in {seconds:.1f} s", flush=True)
+        measure_started = time.perf_counter()
+        measured = measure({size: catalogs[size][0] for size in sizes}, admin_key, args.requests)
+        print(f"measured in {time.perf_counter() - measure_started:.1f} s (rounds alternating between the sizes); "
+              f"load average {os.getloadavg()[0]:.2f}", flush=True)
+        for size in sizes:
+            measured[size]["app"] = measure_in_process(catalogs[size][1], env["INTERNAL_TOKEN_SECRET"])
         text, ok = report(sizes, measured)
         print("\n" + text)
         print(f"\ntotal {time.perf_counter() - started:.0f} s; load average {os.getloadavg()[0]:.2f} "
               f"(the machine is shared: read p95s with that in mind)")
         if args.keep:
-            print(f"gateway {stack.gateway_url}, catalog database {catalog_url}, key {admin_key}; Enter stops")
+            print(f"catalogs (gateway, database) {catalogs}, key {admin_key}; Enter stops")
             input()
     return 0 if ok else 1
+
+
+def _extra_catalog(cleanup: ExitStack, stack: Stack, var_dir: Path, database_name: str) -> tuple[str, str]:
+    """Another catalog (its own database) behind another gateway, beside the stack's other services."""
+    from catalog_service.config import Config
+    from catalog_service.migrate import migrate
+
+    url = cleanup.enter_context(temporary_postgres_database(database_name))
+    migrate(Config(DATABASE_URL=url))
+    (var_dir / "log").mkdir(parents=True)
+    ports = {**stack.ports, "catalog-service": free_port(), "gateway": free_port()}
+    extra = Stack(var_dir=var_dir, env=stack.env, ports=ports, databases={**stack.databases, "catalog-service": url})
+    cleanup.callback(extra.stop)
+    for service in (CATALOG, GATEWAY):
+        extra.start_web(service)
+    deadline = time.monotonic() + 120
+    while not (extra.is_ready("catalog-service") and extra.is_ready("gateway")):
+        for name, process in extra.processes.items():
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited with {process.returncode}; see {extra.log_path(name)}")
+        if time.monotonic() > deadline:
+            raise TimeoutError("the extra catalog and gateway are not ready after 120 s")
+        time.sleep(0.2)
+    return extra.gateway_url, url
 
 
 def _delete_redis_keys(redis_url: str, prefix: str) -> None:
