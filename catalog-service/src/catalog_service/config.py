@@ -12,6 +12,12 @@ class Config(BaseConfig):
         var_dir = Path(env("VAR_DIR", str(REPO_ROOT / "var")))
         # Where the local blob store keeps packages and images.
         self.ARTIFACT_ROOT = env("ARTIFACT_ROOT", str(var_dir / "artifacts"))
+        # When ARTIFACT_S3_BUCKET is set, artifacts go to that S3-compatible bucket instead of ARTIFACT_ROOT.
+        # Credentials come from the standard AWS chain (AWS_ACCESS_KEY_ID..., ~/.aws, instance roles), never from here.
+        self.ARTIFACT_S3_BUCKET = env("ARTIFACT_S3_BUCKET")
+        self.ARTIFACT_S3_PREFIX = env("ARTIFACT_S3_PREFIX", "")
+        self.ARTIFACT_S3_ENDPOINT_URL = env("ARTIFACT_S3_ENDPOINT_URL")  # MinIO, Ceph...; unset = AWS
+        self.ARTIFACT_S3_REGION = env("ARTIFACT_S3_REGION")  # unset = the AWS chain's default region
         self.MAX_PACKAGE_BYTES = env_int("MAX_PACKAGE_BYTES", 20 * 1024 * 1024)
         self.MAX_IMAGE_BYTES = env_int("MAX_IMAGE_BYTES", 5 * 1024 * 1024)
         self.MAX_SCREENSHOTS = env_int("MAX_SCREENSHOTS", 20)
