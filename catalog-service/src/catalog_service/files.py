@@ -1,10 +1,13 @@
 """Checks on uploaded files: archives and images are recognised by their bytes, never their names."""
 
 import gzip
+import hashlib
 import io
 import re
 import tarfile
+import tempfile
 import zipfile
+from typing import BinaryIO
 
 from werkzeug.datastructures import FileStorage
 
@@ -25,6 +28,29 @@ def read_limited(file: FileStorage, limit: int, field: str) -> bytes:
     if not data:
         raise validation_error(f"'{field}' is empty", {"fields": {field: ["File is empty."]}})
     return data
+
+
+def spool_limited(file: FileStorage, limit: int, field: str) -> tuple[BinaryIO, int, str]:
+    """Copy an upload to a temporary file (kept in memory only up to 1 MiB) while hashing it.
+
+    Returns the file (rewound), its size and its SHA-256; refuses it (413) as soon as it exceeds
+    `limit` bytes. The caller closes the file.
+    """
+    spooled = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)  # noqa: SIM115 - handed to the caller
+    digest, size = hashlib.sha256(), 0
+    while chunk := file.stream.read(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            spooled.close()
+            raise ApiError(413, PAYLOAD_TOO_LARGE, f"'{field}' is larger than the limit of {limit} bytes",
+                           {"field": field, "limit": limit})
+        digest.update(chunk)
+        spooled.write(chunk)
+    if size == 0:
+        spooled.close()
+        raise validation_error(f"'{field}' is empty", {"fields": {field: ["File is empty."]}})
+    spooled.seek(0)
+    return spooled, size, digest.hexdigest()
 
 
 def safe_filename(name: str | None, default: str) -> str:
@@ -65,11 +91,22 @@ def _check_member(name: str) -> None:
         raise _bad_package(f"unsafe path '{name[:100]}' in the archive")
 
 
-def check_package(data: bytes, filename: str | None) -> str:
+def check_package(source: bytes | BinaryIO, filename: str | None) -> str:
     """The archive format ('tgz', 'zip' or 'jar') after reading the whole archive; else a 400."""
-    if data.startswith(b"\x1f\x8b"):
+    if isinstance(source, bytes | bytearray):
+        source = io.BytesIO(source)
+    head = source.read(4)
+    source.seek(0)
+    try:
+        return _archive_format(source, head, filename)
+    finally:
+        source.seek(0)
+
+
+def _archive_format(source: BinaryIO, head: bytes, filename: str | None) -> str:
+    if head.startswith(b"\x1f\x8b"):
         try:
-            with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
+            with tarfile.open(fileobj=source, mode="r:gz") as archive:
                 members = archive.getmembers()
         except (tarfile.TarError, OSError, EOFError, gzip.BadGzipFile) as exc:
             raise _bad_package("corrupt gzip/tar data") from exc
@@ -78,9 +115,9 @@ def check_package(data: bytes, filename: str | None) -> str:
         for member in members:
             _check_member(member.name)
         return "tgz"
-    if data.startswith(b"PK\x03\x04"):
+    if head.startswith(b"PK\x03\x04"):
         try:
-            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            with zipfile.ZipFile(source) as archive:
                 names = archive.namelist()
                 broken = archive.testzip()
         except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:

@@ -17,7 +17,15 @@ from marketplace_shared.outbox import record_event, utcnow
 
 from . import search
 from .blobs import BlobStore
-from .files import IMAGE_EXTENSIONS, IMAGE_TYPES, check_image, check_package, read_limited, safe_filename
+from .files import (
+    IMAGE_EXTENSIONS,
+    IMAGE_TYPES,
+    check_image,
+    check_package,
+    read_limited,
+    safe_filename,
+    spool_limited,
+)
 from .models import Download, OutboxEvent, Plugin, PluginImage, PluginTag, PluginVersion
 from .semver import normalize_version, version_key
 
@@ -227,12 +235,12 @@ def add_version(session: Session, store: BlobStore, plugin: Plugin, metadata: di
     _check_configuration(configuration)
     if package is None:
         raise validation_error("The 'package' file is required", {"fields": {"package": ["Missing file."]}})
-    data = read_limited(package, max_bytes, "package")
-    package_format = check_package(data, package.filename)
-    digest = hashlib.sha256(data).hexdigest()
-    key = f"packages/{plugin.id}/{secrets.token_hex(12)}.{package_format}"
-    store.put(key, data)
-    session.info.setdefault(NEW_BLOBS, []).append(key)
+    upload, size, digest = spool_limited(package, max_bytes, "package")
+    with upload:
+        package_format = check_package(upload, package.filename)
+        key = f"packages/{plugin.id}/{secrets.token_hex(12)}.{package_format}"
+        session.info.setdefault(NEW_BLOBS, []).append(key)
+        store.put(key, upload)
     compatibility = {k: v for k, v in (metadata.get("compatibility") or {}).items() if v not in (None, [])}
     version = PluginVersion(
         plugin_id=plugin.id, version=metadata["version"].strip(), normalized=normalized,
@@ -241,7 +249,7 @@ def add_version(session: Session, store: BlobStore, plugin: Plugin, metadata: di
         config_defaults=configuration.get("defaults") or {}, config_examples=configuration.get("examples") or [],
         permissions=list(dict.fromkeys(metadata.get("permissions") or [])), package_key=key,
         package_filename=safe_filename(package.filename, f"{plugin.name}.{package_format}"),
-        package_format=package_format, package_size=len(data), package_sha256=digest, release_date=utcnow())
+        package_format=package_format, package_size=size, package_sha256=digest, release_date=utcnow())
     plugin.versions.append(version)
     plugin.updated_at = utcnow()
     session.flush()
