@@ -172,16 +172,15 @@ class Forwarder:
         return response.json()
 
     # -- the request ---------------------------------------------------------
-    def outgoing_headers(self, req, identity_token: str) -> dict[str, str]:
+    def outgoing_headers(self, environ, host: str, request_id: str, identity_token: str) -> dict[str, str]:
         """The client's headers minus hop-by-hop, credential and identity ones, plus X-Forwarded-* and ours."""
-        environ = req.environ
-        connection_tokens = _connection_tokens(environ.get("HTTP_CONNECTION"))
+        dropped = connection_tokens(environ.get("HTTP_CONNECTION"))
         headers = {}
         for key, value in environ.items():
             if not key.startswith("HTTP_"):
                 continue
             lower = key[5:].lower().replace("_", "-")
-            if lower in _SKIP_REQUEST_HEADERS or lower.startswith(_SKIP_REQUEST_PREFIXES) or lower in connection_tokens:
+            if lower in _SKIP_REQUEST_HEADERS or lower.startswith(_SKIP_REQUEST_PREFIXES) or lower in dropped:
                 continue
             headers[lower] = value
         if environ.get("CONTENT_TYPE"):
@@ -192,8 +191,8 @@ class Forwarder:
         headers["X-Forwarded-For"] = f"{incoming_for}, {remote}" if trusted and incoming_for else remote
         headers["X-Forwarded-Proto"] = (trusted and environ.get("HTTP_X_FORWARDED_PROTO")) or environ.get(
             "wsgi.url_scheme", "http")
-        headers["X-Forwarded-Host"] = (trusted and environ.get("HTTP_X_FORWARDED_HOST")) or req.host
-        headers[REQUEST_ID_HEADER] = g.request_id
+        headers["X-Forwarded-Host"] = (trusted and environ.get("HTTP_X_FORWARDED_HOST")) or host
+        headers[REQUEST_ID_HEADER] = request_id
         headers[IDENTITY_HEADER] = identity_token
         return headers
 
@@ -216,11 +215,15 @@ class Forwarder:
 
     def forward(self, name: str, identity_token: str, spooled=None) -> Response:
         req = request._get_current_object()
-        headers = self.outgoing_headers(req, identity_token)
+        headers = self.outgoing_headers(req.environ, req.host, g.request_id, identity_token)
         body = self._request_body(req, headers, spooled)
-        url = self.bases[name][1] + _request_target(req.environ)
-        method = req.method
+        upstream = self.send(name, req.method, request_target(req.environ), body, headers)
+        return self._response(name, req.method, upstream)
+
+    def send(self, name: str, method: str, target: str, body, headers: dict):
+        """The service's response (headers read, body not yet), or 503/504/413 as an ApiError."""
         pool = self.pool(name)
+        url = self.bases[name][1] + target
         started = time.perf_counter()
         try:
             upstream = self._send(pool, name, method, url, body, headers)
@@ -229,7 +232,7 @@ class Forwarder:
         finally:
             UPSTREAM_LATENCY.labels(name).observe(time.perf_counter() - started)
         UPSTREAM_REQUESTS.labels(name, method, str(upstream.status)).inc()
-        return self._response(name, method, upstream)
+        return upstream
 
     def _send(self, pool, name, method, url, body, headers):
         for attempt in (1, 2):
@@ -258,11 +261,11 @@ class Forwarder:
 
     def _response(self, name: str, method: str, upstream) -> Response:
         headers = []
-        connection_tokens = _connection_tokens(upstream.headers.get("Connection"))
+        dropped = connection_tokens(upstream.headers.get("Connection"))
         content_type = None
         for key, value in upstream.headers.items():
             lower = key.lower()
-            if lower in _RESPONSE_DROP or lower in connection_tokens:
+            if lower in _RESPONSE_DROP or lower in dropped:
                 continue
             if lower == "content-type":
                 content_type = value
@@ -287,14 +290,14 @@ class Forwarder:
         return response
 
 
-def _request_target(environ) -> str:
+def request_target(environ) -> str:
     """The path and query exactly as the client sent them (percent-encoding preserved)."""
     path = quote(environ.get("PATH_INFO", "").encode("latin-1"), safe="/:@!$&'()*+,;=-._~%")
     query = environ.get("QUERY_STRING")
     return f"{path}?{query}" if query else path
 
 
-def _connection_tokens(value: str | None) -> frozenset[str]:
+def connection_tokens(value: str | None) -> frozenset[str]:
     if not value:
         return frozenset()
     return frozenset(token.strip().lower() for token in value.split(","))
@@ -456,3 +459,27 @@ class _JsonPartReader:
                         return
         except ValueError:
             self.failed = True
+
+
+def raw_response(name: str, method: str, upstream) -> tuple[int, list[tuple[str, str]], object]:
+    """The service's answer as WSGI parts (status, headers, body iterable), for the fast path in app.py."""
+    headers = []
+    dropped = connection_tokens(upstream.headers.get("Connection"))
+    for key, value in upstream.headers.items():
+        lower = key.lower()
+        if lower in _RESPONSE_DROP or lower == "x-request-id" or lower in dropped:
+            continue
+        headers.append((key, value))
+    length = upstream.headers.get("Content-Length")
+    if method == "HEAD" or upstream.status in (204, 304) or (length is not None and int(length) <= _BUFFER_LIMIT):
+        try:
+            data = upstream.read()
+        except (ReadTimeoutError, ProtocolError, HTTPError, OSError):
+            upstream.close()
+            upstream.release_conn()
+            raise upstream_timeout(name) from None
+        upstream.release_conn()
+        if length is None and method != "HEAD" and upstream.status not in (204, 304):
+            headers.append(("Content-Length", str(len(data))))
+        return upstream.status, headers, [data] if data else []
+    return upstream.status, headers, _stream(name, upstream)
