@@ -396,14 +396,14 @@ def test_a_batch_of_outcomes_is_recorded_whatever_its_mix(config, database, cons
 
 
 def test_a_slow_receiver_holds_only_what_can_start_within_the_lease(config, dispatcher):
-    from webhook_service.dispatcher import PREFETCH
+    from webhook_service.dispatcher import FAST_PREFETCH, PREFETCH
 
     config.WEBHOOK_ENDPOINT_CONCURRENCY = 4
     claimer = dispatcher()
     slack = claimer.lease_seconds - claimer.lease_needed
     with claimer._lock:
-        assert claimer._hold_limit_locked("wh_new") == 4 * PREFETCH
+        assert claimer._hold_limit_locked("wh_new") == 4 * PREFETCH  # speed unknown: the small prefetch
         claimer._durations.update({"wh_fast": 0.002, "wh_slow": slack / 3, "wh_hanging": 30.0})
-        assert claimer._hold_limit_locked("wh_fast") == 4 * PREFETCH
+        assert claimer._hold_limit_locked("wh_fast") == 4 * FAST_PREFETCH
         assert claimer._hold_limit_locked("wh_slow") == 12
         assert claimer._hold_limit_locked("wh_hanging") == 4
