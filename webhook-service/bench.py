@@ -30,6 +30,9 @@ from marketplace_shared.testing import (
 from webhook_service import bench as module_bench
 
 HERE = Path(__file__).resolve().parent
+DELIVERIES_GOAL = 500
+BARE_SHARE_GOAL = 0.5
+LATENCY_P95_GOAL_MS = 100.0
 REPO = HERE.parent
 
 
@@ -139,7 +142,8 @@ def main() -> int:
     parser.add_argument("--installs", type=int, default=40)
     args = parser.parse_args()
     print("deliveries per second, and broker -> webhook latency:", flush=True)
-    module_bench.main(["--deliveries", str(args.deliveries), "--latency-events", str(args.latency_events)])
+    throughput = module_bench.main(["--deliveries", str(args.deliveries),
+                                    "--latency-events", str(args.latency_events)])
     print("installation completed -> webhook arrived:", flush=True)
     try:
         result = installation_to_webhook(args.installs)
@@ -147,7 +151,27 @@ def main() -> int:
         print(f"  not measured: {exc!r}", flush=True)
         return 1
     print(f"  {result}", flush=True)
-    return 0
+    verdicts = goals(throughput, result)
+    for line in verdicts:
+        print(line, flush=True)
+    return 0 if all(line.startswith("PASS") for line in verdicts) else 1
+
+
+def goals(throughput: dict, install_latency: dict) -> list[str]:
+    """The issue's goals, one line each: >= 500 deliveries/s and at least half the bare sender, for 1 and
+    100 subscriptions, every attempt recorded; p95 from installation completed to webhook arrival <= 100 ms."""
+    bare = max(throughput["bareSender"].values())
+    lines = []
+    for run in throughput["pipeline"]:
+        rate, share = run["perSecond"], run["perSecond"] / bare
+        met = rate >= DELIVERIES_GOAL and share >= BARE_SHARE_GOAL and run["received"] >= run["deliveries"]
+        lines.append(f"{'PASS' if met else 'MISS'}  {run['subscriptions']:3d} subscription(s): {rate}/s, "
+                     f"{share:.0%} of the bare sender's {bare}/s (goal >= {DELIVERIES_GOAL}/s and "
+                     f">= {BARE_SHARE_GOAL:.0%})")
+    p95 = install_latency["p95Ms"]
+    lines.append(f"{'PASS' if p95 <= LATENCY_P95_GOAL_MS else 'MISS'}  installation completed -> webhook p95 "
+                 f"{p95} ms (goal <= {LATENCY_P95_GOAL_MS:.0f} ms)")
+    return lines
 
 
 if __name__ == "__main__":
