@@ -21,7 +21,8 @@ from marketplace_shared.testing import (
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from api_client import ApiClient, expect  # noqa: E402
+from api_client import ApiClient  # noqa: E402
+from factories import new_account  # noqa: E402
 from stack import ALL, SERVICES, Stack  # noqa: E402
 from tcp_proxy import TcpProxy  # noqa: E402
 
@@ -89,18 +90,6 @@ def anonymous(stack) -> ApiClient:
 @pytest.fixture(scope="session")
 def admin(stack) -> ApiClient:
     return ApiClient(stack.gateway_url, stack.admin_key)
-
-
-def new_account(admin: ApiClient, role: str, **fields) -> ApiClient:
-    """Create an account with a key and return a client that uses it."""
-    name = unique_name(role)
-    account = expect(admin.post("/admin/accounts", json={"name": name, "email": f"{name}@example.com",
-                                                          "role": role, **fields}), 201)["data"]
-    key = expect(admin.post(f"/admin/accounts/{account['id']}/api-keys", json={"name": "e2e"}), 201)["data"]["key"]
-    client = ApiClient(admin.base_url, key)
-    client.account = account
-    client.key = key
-    return client
 
 
 @pytest.fixture

@@ -16,6 +16,18 @@ from marketplace_shared.testing import unique_name, wait_for
 from seed import npm_package, png_icon
 
 
+def new_account(admin: ApiClient, role: str, **fields) -> ApiClient:
+    """Create an account with a key and return a client that uses it."""
+    name = unique_name(role)
+    account = expect(admin.post("/admin/accounts", json={"name": name, "email": f"{name}@example.com",
+                                                          "role": role, **fields}), 201)["data"]
+    key = expect(admin.post(f"/admin/accounts/{account['id']}/api-keys", json={"name": "e2e"}), 201)["data"]["key"]
+    client = ApiClient(admin.base_url, key)
+    client.account = account
+    client.key = key
+    return client
+
+
 def publish_plugin(publisher: ApiClient, name: str | None = None, versions=("1.0.0",), category: str = "monitoring",
                    backstage: str = "^1.30.0", schema: dict | None = None, **fields) -> dict:
     """Create a plugin and publish its versions; returns the plugin as GET /plugins/{id} shows it."""

@@ -13,10 +13,9 @@ import string
 import uuid
 
 import pytest
-from conftest import new_account
 
 from api_client import PREFIX, expect, expect_error
-from factories import wait_for_installation, wait_until_installable, wait_until_reviewable
+from factories import new_account, wait_for_installation, wait_until_installable, wait_until_reviewable
 from marketplace_shared.testing import unique_name, wait_for
 from seed import npm_package
 

@@ -15,11 +15,10 @@ from urllib.parse import urlparse
 
 import pytest
 import requests
-from conftest import new_account
 from openapi_spec_validator import validate
 
 from api_client import PREFIX, ApiClient, expect, expect_error
-from factories import ANCIENT_ENVIRONMENT, publish_plugin, wait_until_known, wait_until_reviewable
+from factories import ANCIENT_ENVIRONMENT, new_account, publish_plugin, wait_until_known, wait_until_reviewable
 from marketplace_shared.identity import HEADER as IDENTITY_HEADER
 from marketplace_shared.identity import Identity, issue_token
 from marketplace_shared.testing import unique_name, wait_for

@@ -18,11 +18,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import new_account
 
 from api_client import PREFIX, expect, expect_error
 from factories import (
     integrity_of,
+    new_account,
     package_bytes,
     publish_plugin,
     wait_for_installation,

@@ -20,10 +20,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import new_account
 
 from api_client import PREFIX, expect, expect_error
-from factories import ANCIENT_ENVIRONMENT, ensure_environment
+from factories import ANCIENT_ENVIRONMENT, ensure_environment, new_account
 from marketplace_shared.testing import unique_name, wait_for
 from seed import npm_package, png_icon
 

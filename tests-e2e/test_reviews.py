@@ -4,10 +4,9 @@ moderation moves the aggregate and visibility; bad input is a VALIDATION_ERROR n
 text; verifiedInstall appears after the reviewer installs the plugin."""
 
 import pytest
-from conftest import new_account
 
 from api_client import expect, expect_error
-from factories import publish_plugin, wait_for_installation, wait_until_installable, wait_until_reviewable
+from factories import new_account, publish_plugin, wait_for_installation, wait_until_installable, wait_until_reviewable
 from marketplace_shared.testing import unique_name, wait_for
 
 EMPTY = {"5": 0, "4": 0, "3": 0, "2": 0, "1": 0}

@@ -39,9 +39,8 @@ from backstage_marketplace import (
 from marketplace_shared.testing import free_port, unique_name, wait_for
 from stack import GATEWAY, Stack
 
-SPEC = Path("/work/shared/spec/marketplace-api.md")
-if not SPEC.exists():
-    SPEC = Path(__file__).resolve().parents[2] / "shared" / "spec" / "marketplace-api.md"
+# The repository's copy of the user's API document (docs/spec/README.md says where it comes from).
+SPEC = Path(__file__).resolve().parents[1] / "docs" / "spec" / "marketplace-api.md"
 
 
 # -- helpers -------------------------------------------------------------------------------------

@@ -23,12 +23,12 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import new_account
 
 from api_client import expect, expect_error
 from factories import (
     Answer,
     WebhookReceiver,
+    new_account,
     publish_plugin,
     publish_version,
     wait_for_installation,
