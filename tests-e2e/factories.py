@@ -201,13 +201,14 @@ class WebhookReceiver:
                     receiver.requests.append(request)
                     number = len(receiver.requests)
                 answer = receiver.respond(request, number)
+                # Recorded before the answer goes out, so that it is set by the time the sender has it.
+                request.status, request.answered = answer.status, time.monotonic()
                 self.send_response(answer.status)
                 for name, value in answer.headers.items():
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(answer.body)))
                 self.end_headers()
                 self.wfile.write(answer.body)
-                request.status, request.answered = answer.status, time.monotonic()
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
@@ -221,9 +222,13 @@ class WebhookReceiver:
             return [request for request in self.requests if predicate(request)]
 
     def wait_for(self, predicate=lambda request: True, count: int = 1, timeout: float = 30,
-                 message: str = "a webhook request") -> list[ReceivedRequest]:
-        """Wait until at least `count` requests match; returns the matching ones."""
-        return wait_for(lambda: (lambda hits: hits if len(hits) >= count else None)(self.received(predicate)),
+                 message: str = "a webhook request", answered: bool = False) -> list[ReceivedRequest]:
+        """Wait until at least `count` requests match (and, with `answered`, have their answer: a request is
+        kept as soon as it arrives); returns the matching ones."""
+        def matching(request) -> bool:
+            return predicate(request) and (not answered or request.answered is not None)
+
+        return wait_for(lambda: (lambda hits: hits if len(hits) >= count else None)(self.received(matching)),
                         timeout=timeout, interval=0.02, message=f"{message} at {self.url}")
 
     def close(self) -> None:
