@@ -18,13 +18,11 @@ p50/p95 of `GET /plugins` (filters + sort) and `POST /plugins/search` through th
 """
 
 import argparse
-import ipaddress
 import json
 import os
 import random
 import secrets
 import signal
-import socket
 import sys
 import tempfile
 import threading
@@ -32,7 +30,7 @@ import time
 from contextlib import ExitStack
 from datetime import datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import psycopg
 import urllib3
@@ -40,7 +38,13 @@ from sqlalchemy.orm import Session
 
 from catalog_service.search import rebuild_counts
 from marketplace_shared.db import make_engine
-from marketplace_shared.testing import delete_broker_objects, free_port, temporary_postgres_database, unique_name
+from marketplace_shared.testing import (
+    delete_broker_objects,
+    free_port,
+    require_loopback,
+    temporary_postgres_database,
+    unique_name,
+)
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -230,13 +234,6 @@ def search_queries() -> dict[str, list[dict]]:
 
 # --- measuring -----------------------------------------------------------------------------------------
 
-def _require_loopback(url: str) -> None:
-    host = urlsplit(url).hostname or ""
-    addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
-    if not addresses or not all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses):
-        raise SystemExit(f"refusing to benchmark {url}: loopback addresses only")
-
-
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))]
@@ -261,7 +258,7 @@ def measure(targets: dict[int, str], api_key: str, per_query: int, rounds: int =
     """4 clients share each round's requests; the rounds alternate between the sizes' gateways (in turn first),
     so that the machine's background load weighs on every size alike. Latency per query name in ms, failures."""
     for base_url in targets.values():
-        _require_loopback(base_url)
+        require_loopback(base_url)
     headers = {"X-API-Key": api_key, "Content-Type": "application/json"}
     timeout = urllib3.Timeout(connect=2, read=30)
     pools = {size: [urllib3.connection_from_url(url, maxsize=1, retries=False, timeout=timeout)

@@ -10,28 +10,20 @@ RATE_LIMIT_AUTHENTICATED raised); `--enterprise-from-admin` creates such an acco
 """
 
 import argparse
-import ipaddress
 import json
 import os
-import socket
 import statistics
 import sys
 import threading
 import time
-from urllib.parse import urlsplit
 
 import urllib3
+
+from marketplace_shared.testing import require_loopback
 
 PATH = "/api/marketplace/v1/plugins?limit=20"
 THROUGHPUT_GOAL = 0.75  # of direct throughput
 P50_OVERHEAD_GOAL_MS = 2.0
-
-
-def _require_loopback(url: str) -> None:
-    host = urlsplit(url).hostname or ""
-    addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
-    if not addresses or not all(ipaddress.ip_address(address.split("%")[0]).is_loopback for address in addresses):
-        raise SystemExit(f"refusing to benchmark {url}: loopback addresses only")
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -118,7 +110,7 @@ def run(gateway_url: str, catalog_url: str, api_key: str, duration: float = 12.0
         concurrency: int = 1, warmup: float = 1.0, internal_secret: str | None = None) -> dict:
     """Alternate rounds between the two targets; return the summary of each and their ratios."""
     for url in (gateway_url, catalog_url):
-        _require_loopback(url)
+        require_loopback(url)
     direct_headers = {"X-API-Key": api_key}
     if internal_secret:
         # What the gateway would add, so that the catalog does the same work in both cases.

@@ -8,11 +8,10 @@ import marshmallow as ma
 from flask import request
 from marshmallow import fields, validate
 from sqlalchemy import or_, select
-from sqlalchemy.exc import IntegrityError
 
 from marketplace_shared.api import API_PREFIX, Blueprint
 from marketplace_shared.db import request_session
-from marketplace_shared.errors import ApiError, conflict, forbidden, validation_error
+from marketplace_shared.errors import conflict, forbidden, validation_error
 from marketplace_shared.identity import require_identity
 
 from . import services
@@ -20,7 +19,7 @@ from .models import Plugin
 from .representations import sorted_versions
 from .schemas import SLUG
 from .services import integrity, iso, package_path
-from .views import blob_store, config, load_json_part, require_multipart
+from .views import blob_store, committed_with_blobs, config, load_json_part, require_multipart
 
 blp = Blueprint("addons", __name__, url_prefix="/addons/api", description="BlueMind-compatible publisher API")
 
@@ -139,7 +138,7 @@ def create_plugin():
     screenshots = [file for key, file in files if key != "thumbnail"]
     screenshot_fields = [key for key, _file in files if key != "thumbnail"]
     store = blob_store()
-    try:
+    with committed_with_blobs(session, store):
         plugin = services.create_plugin(session, identity, {
             "name": slug, "displayName": data["name"], "description": data["shortdesc"],
             "longDescription": data["description"], "license": data["license"],
@@ -148,11 +147,6 @@ def create_plugin():
         if thumbnails or screenshots:
             services.add_images(session, store, plugin, thumbnails[0] if thumbnails else None, screenshots, config(),
                                 icon_field="thumbnail", screenshot_fields=screenshot_fields)
-    except Exception:
-        session.rollback()
-        services.discard_new_blobs(session, store)
-        raise
-    _commit(session, store)
     return bluemind_plugin(plugin), 201
 
 
@@ -172,14 +166,9 @@ def create_version():
     metadata = {"version": data["version"], "changelog": data["release_notes"],
                 "compatibility": {"platform": platform}}
     store = blob_store()
-    try:
+    with committed_with_blobs(session, store):
         version = services.add_version(session, store, plugin, metadata, request.files["package"],
                                        config().MAX_PACKAGE_BYTES)
-    except Exception:
-        session.rollback()
-        services.discard_new_blobs(session, store)
-        raise
-    _commit(session, store)
     return {"plugin_id": plugin.id, "plugin_name": plugin.display_name, **bluemind_version(plugin, version)}, 201
 
 
@@ -194,10 +183,3 @@ def _plugin_named(session, name: str, identity) -> Plugin:
         if services.can_manage(plugin, identity) and (plugin.owner_id == identity.id or len(candidates) == 1):
             return plugin
     raise forbidden("This plugin is not yours")
-
-
-def _commit(session, store) -> None:
-    try:
-        services.commit_with_blobs(session, store)
-    except IntegrityError as exc:
-        raise ApiError(409, "CONFLICT", "The change conflicts with another one; try again") from exc

@@ -1,9 +1,11 @@
 """Catalog routes under API_PREFIX: thin views over the use cases in services.py."""
 
 import json
+from contextlib import contextmanager
 
 import marshmallow as ma
 from flask import Response, current_app, request, stream_with_context
+from sqlalchemy.exc import IntegrityError
 
 from marketplace_shared.api import API_PREFIX, Blueprint, response_metadata
 from marketplace_shared.db import request_session
@@ -261,20 +263,22 @@ def publish_version(plugin_id):
     require_multipart()
     metadata = load_json_part("metadata", VersionMetadataSchema())
     store = blob_store()
-    try:
+    with committed_with_blobs(session, store):
         version = services.add_version(session, store, plugin, metadata, request.files.get("package"),
                                        config().MAX_PACKAGE_BYTES)
+    return {"data": version_dict(plugin, version), "links": plugin_links(plugin)}, 201
+
+
+@contextmanager
+def committed_with_blobs(session, store):
+    """Around a change that writes blobs: when it fails, roll back and delete the blobs it wrote; when it
+    succeeds, commit (a conflict with a concurrent change is 409) and delete the blobs it replaced."""
+    try:
+        yield
     except Exception:
         session.rollback()
         services.discard_new_blobs(session, store)
         raise
-    _commit(session, store)
-    return {"data": version_dict(plugin, version), "links": plugin_links(plugin)}, 201
-
-
-def _commit(session, store):
-    from sqlalchemy.exc import IntegrityError
-
     try:
         services.commit_with_blobs(session, store)
     except IntegrityError as exc:
@@ -294,13 +298,8 @@ def upload_images(plugin_id):
                                {"fields": {name: ["Unknown field."] for name in unexpected}})
     screenshots = request.files.getlist("screenshots") + request.files.getlist("screenshot")
     store = blob_store()
-    try:
+    with committed_with_blobs(session, store):
         result = services.add_images(session, store, plugin, request.files.get("icon"), screenshots, config())
-    except Exception:
-        session.rollback()
-        services.discard_new_blobs(session, store)
-        raise
-    _commit(session, store)
     return {"data": result}, 201
 
 

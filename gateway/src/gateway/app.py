@@ -123,9 +123,7 @@ def _install_hooks(app: Flask, gateway: Gateway) -> None:
         if gateway.limiter is not None:
             decision = g.rate_decision = gateway.limiter.hit(principal, g.client_address)
             if not decision.allowed:
-                raise ApiError(429, RATE_LIMITED, "Rate limit exceeded, try again later",
-                               {"limit": decision.limit, "policy": decision.policy,
-                                "retryAfter": int(decision.headers()["Retry-After"])})
+                raise _rate_limited(decision)
         if pending is not None:
             raise pending
         if target is None or target == GATEWAY:
@@ -171,6 +169,12 @@ def _install_hooks(app: Flask, gateway: Gateway) -> None:
         spooled = g.pop("spooled", None)
         if spooled is not None:
             spooled.close()
+
+
+def _rate_limited(decision) -> ApiError:
+    return ApiError(429, RATE_LIMITED, "Rate limit exceeded, try again later",
+                    {"limit": decision.limit, "policy": decision.policy,
+                     "retryAfter": int(decision.headers()["Retry-After"])})
 
 
 def _is_https(gateway: Gateway, req) -> bool:
@@ -259,9 +263,7 @@ class FastProxy:
                 address = gateway.addresses.client_address(remote, environ.get("HTTP_X_FORWARDED_FOR"))
                 decision = gateway.limiter.hit(principal, address)
                 if not decision.allowed:
-                    raise ApiError(429, RATE_LIMITED, "Rate limit exceeded, try again later",
-                                   {"limit": decision.limit, "policy": decision.policy,
-                                    "retryAfter": int(decision.headers()["Retry-After"])})
+                    raise _rate_limited(decision)
             if pending is not None:
                 raise pending
             if principal is None and method not in SAFE_METHODS and not is_public_write(method, path):

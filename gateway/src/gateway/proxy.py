@@ -260,26 +260,12 @@ class Forwarder:
         raise upstream_unavailable(name)  # pragma: no cover - the loop always returns or raises
 
     def _response(self, name: str, method: str, upstream) -> Response:
-        headers = []
-        dropped = connection_tokens(upstream.headers.get("Connection"))
-        content_type = None
-        for key, value in upstream.headers.items():
-            lower = key.lower()
-            if lower in _RESPONSE_DROP or lower in dropped:
-                continue
-            if lower == "content-type":
-                content_type = value
-            headers.append((key, value))
-        length = upstream.headers.get("Content-Length")
-        if method == "HEAD" or upstream.status in (204, 304) or (length is not None and int(length) <= _BUFFER_LIMIT):
-            try:
-                data = upstream.read()
-            except (ReadTimeoutError, ProtocolError, HTTPError, OSError):
-                upstream.close()
-                upstream.release_conn()
-                raise upstream_timeout(name) from None
-            upstream.release_conn()
+        headers = _kept_headers(upstream)
+        content_type = next((value for key, value in headers if key.lower() == "content-type"), None)
+        data = _buffered_body(name, method, upstream)
+        if data is not None:
             response = Response(data, status=upstream.status, headers=headers, content_type=content_type)
+            length = upstream.headers.get("Content-Length")
             if method == "HEAD" and length is not None:
                 response.headers["Content-Length"] = length
         else:
@@ -288,6 +274,29 @@ class Forwarder:
         if content_type is None:
             response.headers.pop("Content-Type", None)
         return response
+
+
+def _kept_headers(upstream) -> list[tuple[str, str]]:
+    """The service's response headers minus hop-by-hop ones and its request id (the gateway sets its own)."""
+    dropped = connection_tokens(upstream.headers.get("Connection"))
+    return [(key, value) for key, value in upstream.headers.items()
+            if (lower := key.lower()) not in _RESPONSE_DROP and lower != "x-request-id" and lower not in dropped]
+
+
+def _buffered_body(name: str, method: str, upstream) -> bytes | None:
+    """The whole body when there is none to stream or it is small; None when it should be streamed."""
+    length = upstream.headers.get("Content-Length")
+    if not (method == "HEAD" or upstream.status in (204, 304)
+            or (length is not None and int(length) <= _BUFFER_LIMIT)):
+        return None
+    try:
+        data = upstream.read()
+    except (ReadTimeoutError, ProtocolError, HTTPError, OSError):
+        upstream.close()
+        upstream.release_conn()
+        raise upstream_timeout(name) from None
+    upstream.release_conn()
+    return data
 
 
 def request_target(environ) -> str:
@@ -463,23 +472,10 @@ class _JsonPartReader:
 
 def raw_response(name: str, method: str, upstream) -> tuple[int, list[tuple[str, str]], object]:
     """The service's answer as WSGI parts (status, headers, body iterable), for the fast path in app.py."""
-    headers = []
-    dropped = connection_tokens(upstream.headers.get("Connection"))
-    for key, value in upstream.headers.items():
-        lower = key.lower()
-        if lower in _RESPONSE_DROP or lower == "x-request-id" or lower in dropped:
-            continue
-        headers.append((key, value))
-    length = upstream.headers.get("Content-Length")
-    if method == "HEAD" or upstream.status in (204, 304) or (length is not None and int(length) <= _BUFFER_LIMIT):
-        try:
-            data = upstream.read()
-        except (ReadTimeoutError, ProtocolError, HTTPError, OSError):
-            upstream.close()
-            upstream.release_conn()
-            raise upstream_timeout(name) from None
-        upstream.release_conn()
-        if length is None and method != "HEAD" and upstream.status not in (204, 304):
-            headers.append(("Content-Length", str(len(data))))
-        return upstream.status, headers, [data] if data else []
-    return upstream.status, headers, _stream(name, upstream)
+    headers = _kept_headers(upstream)
+    data = _buffered_body(name, method, upstream)
+    if data is None:
+        return upstream.status, headers, _stream(name, upstream)
+    if upstream.headers.get("Content-Length") is None and method != "HEAD" and upstream.status not in (204, 304):
+        headers.append(("Content-Length", str(len(data))))
+    return upstream.status, headers, [data] if data else []

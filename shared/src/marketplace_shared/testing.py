@@ -1,11 +1,14 @@
-"""Helpers for the services' tests: isolated databases and broker names, and waiting on conditions."""
+"""Helpers for the services' tests and benches: isolated databases and broker names, waiting on conditions,
+loopback-only targets."""
 
+import ipaddress
 import os
 import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from urllib.parse import urlsplit
 
 import psycopg
 
@@ -21,6 +24,14 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def require_loopback(url: str) -> None:
+    """Stop a bench aimed at anything but this machine: it must never load someone else's server."""
+    host = urlsplit(url).hostname or ""
+    addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    if not addresses or not all(ipaddress.ip_address(address.split("%")[0]).is_loopback for address in addresses):
+        raise SystemExit(f"refusing to benchmark {url}: loopback addresses only")
 
 
 def wait_for(condition: Callable[[], object], timeout: float = 20.0, interval: float = 0.05,
