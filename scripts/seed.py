@@ -6,6 +6,7 @@ living marketplace. Running it twice adds nothing twice (existing plugins are sk
 """
 
 import argparse
+import gzip
 import io
 import json
 import os
@@ -114,20 +115,22 @@ def png_icon(seed: int, size: int = 16) -> bytes:
 
 
 def npm_package(name: str, version: str, padding: int = 0) -> bytes:
-    """A .tgz laid out like an npm package (package/package.json, package/dist/index.js)."""
+    """A .tgz laid out like an npm package (package/package.json, package/dist/index.js), the same bytes
+    for the same arguments."""
     files = {
         "package/package.json": json.dumps({"name": f"@backstage-community/plugin-{name}", "version": version,
                                             "main": "dist/index.js"}, indent=2).encode(),
         "package/dist/index.js": f"export const plugin = {{ id: '{name}' }};\n".encode() + b"/*" + b"x" * padding + b"*/",
     }
     buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
         for path, content in files.items():
             info = tarfile.TarInfo(path)
             info.size = len(content)
             info.mtime = 1_700_000_000
             archive.addfile(info, io.BytesIO(content))
-    return buffer.getvalue()
+    # Gzipped with a fixed header time: the same name and version always make the same bytes (and sha256).
+    return gzip.compress(buffer.getvalue(), mtime=0)
 
 
 def config_schema(name: str) -> dict:

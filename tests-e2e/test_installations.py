@@ -13,14 +13,13 @@ import io
 import json
 import signal
 import tarfile
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from api_client import PREFIX, expect, expect_error
 from factories import (
+    WebhookReceiver,
     integrity_of,
     new_account,
     package_bytes,
@@ -173,34 +172,16 @@ class Deployed:
 
 @pytest.fixture
 def receiver():
-    """A webhook receiver on loopback that keeps the JSON body of every request."""
-    received = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-        def do_POST(self):
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            received.append(json.loads(body))
-            self.send_response(204)
-            self.end_headers()
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    server.received = received
-    server.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-    yield server
-    server.shutdown()
-    server.server_close()
+    """A webhook receiver on loopback that keeps every request."""
+    with WebhookReceiver() as made:
+        yield made
 
 
 def received_event(receiver, event_type: str, installation_id: str) -> dict:
     def find():
-        return next((body["data"] for body in list(receiver.received)
-                     if body.get("event") == event_type and body["data"].get("installationId") == installation_id),
-                    None)
+        return next((request.json["data"] for request in receiver.received()
+                     if request.json.get("event") == event_type
+                     and request.json["data"].get("installationId") == installation_id), None)
 
     return wait_for(find, timeout=30, interval=0.1, message=f"{event_type} delivered for {installation_id}")
 

@@ -5,21 +5,15 @@ second gateway with a two-second window so that the SDK's retry honours Retry-Af
 example, and `marketplace install` exiting 0 on success and non-zero on failure.
 """
 
-import gzip
 import io
 import json
 import os
 import re
 import secrets
-import struct
 import subprocess
 import sys
-import tarfile
-import threading
 import time
-import zlib
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -36,7 +30,9 @@ from backstage_marketplace import (
     ValidationError,
     verify_webhook,
 )
+from factories import WebhookReceiver
 from marketplace_shared.testing import free_port, unique_name, wait_for
+from seed import npm_package, png_icon
 from stack import GATEWAY, Stack
 
 # The repository's copy of the user's API document (docs/spec/README.md says where it comes from).
@@ -62,31 +58,6 @@ def make_account(admin: MarketplaceClient, role: str, **fields) -> MarketplaceCl
 
 def slug(prefix: str = "sdk") -> str:
     return f"{prefix}-{secrets.token_hex(5)}"
-
-
-def npm_package(name: str, version: str) -> bytes:
-    """A small npm-style .tgz (package/package.json and one module), the same bytes every time."""
-    buffer = io.BytesIO()
-    files = {"package/package.json": json.dumps({"name": f"@sdk-e2e/{name}", "version": version,
-                                                 "main": "dist/index.js"}),
-             "package/dist/index.js": f"module.exports = {{ version: '{version}' }};\n"}
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
-        for path, text in files.items():
-            data = text.encode()
-            info = tarfile.TarInfo(path)
-            info.size = len(data)
-            info.mtime = 1_700_000_000
-            archive.addfile(info, io.BytesIO(data))
-    return gzip.compress(buffer.getvalue(), mtime=0)
-
-
-def png(width: int = 4, height: int = 4, red: int = 255) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    rows = b"".join(b"\x00" + bytes([red, 64, 0]) * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
 def version_metadata(version: str, **extra) -> dict:
@@ -142,27 +113,9 @@ def world(stack):
 
 @pytest.fixture
 def receiver():
-    """A webhook receiver on loopback that keeps every request (headers and raw body)."""
-    received = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-        def do_POST(self):
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            received.append((dict(self.headers.items()), body))
-            self.send_response(204)
-            self.end_headers()
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    server.received = received
-    server.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-    yield server
-    server.shutdown()
-    server.server_close()
+    """A webhook receiver on loopback that keeps every request."""
+    with WebhookReceiver() as made:
+        yield made
 
 
 # -- publisher -----------------------------------------------------------------------------------
@@ -172,8 +125,8 @@ def test_publisher_creates_plugins_versions_images_and_manages_them(world):
     plugin = world["plugin"]
     assert plugin["id"].startswith("plugin_") and plugin["category"] == "monitoring"
 
-    images = publisher.publisher.upload_images(plugin["id"], icon=("icon.png", png()),
-                                               screenshots=[("one.png", png(red=1)), ("two.png", png(red=2))])
+    images = publisher.publisher.upload_images(plugin["id"], icon=("icon.png", png_icon(0)),
+                                               screenshots=[("one.png", png_icon(1)), ("two.png", png_icon(2))])
     assert images
     details = publisher.plugins.get(plugin["id"])
     assert details["icon"] and len(details["screenshots"]) == 2
@@ -463,8 +416,8 @@ def test_webhooks_deliveries_are_signed_and_managed(world, receiver):
     assert user.webhooks.update(webhook["id"], description="renamed")["description"] == "renamed"
 
     ping = user.webhooks.ping(webhook["id"])
-    wait_for(lambda: receiver.received, timeout=30, message="the ping delivery")
-    headers, body = receiver.received[0]
+    first = receiver.wait_for(message="the ping delivery")[0]
+    headers, body = first.headers, first.body
     payload = verify_webhook(secret, headers, body)
     assert headers["webhook-id"] == ping["id"] and payload["event"]
 
@@ -477,17 +430,17 @@ def test_webhooks_deliveries_are_signed_and_managed(world, receiver):
     assert user.webhooks.delivery(webhook["id"], ping["id"])["attempts"][0]["statusCode"] == 204
 
     user.webhooks.redeliver(webhook["id"], ping["id"])
-    wait_for(lambda: len(receiver.received) >= 2, timeout=30, message="the redelivery")
-    assert receiver.received[1][0]["webhook-id"] == ping["id"]  # same delivery id, to dedupe on
-    verify_webhook(secret, *receiver.received[1])
+    redelivered = receiver.wait_for(count=2, message="the redelivery")[1]
+    assert redelivered.headers["webhook-id"] == ping["id"]  # same delivery id, to dedupe on
+    verify_webhook(secret, redelivered.headers, redelivered.body)
 
     rotated = user.webhooks.rotate_secret(webhook["id"])
     new_secret = rotated["secret"]
     assert new_secret.startswith("whsec_") and new_secret != secret
     user.webhooks.ping(webhook["id"])
-    wait_for(lambda: len(receiver.received) >= 3, timeout=30, message="a ping after the rotation")
-    verify_webhook(new_secret, *receiver.received[2])
-    verify_webhook(secret, *receiver.received[2])  # the old secret still signs during the grace period
+    rotated = receiver.wait_for(count=3, message="a ping after the rotation")[2]
+    verify_webhook(new_secret, rotated.headers, rotated.body)
+    verify_webhook(secret, rotated.headers, rotated.body)  # the old secret still signs during the grace period
 
     recovered = user.webhooks.recover(webhook["id"], datetime.now(UTC) - timedelta(hours=1))
     assert recovered["recovered"] == 0  # nothing failed
@@ -596,7 +549,7 @@ def test_cli_publish_from_files(world, tmp_path):
                                                       "category": "ci-cd"}))
     (tmp_path / "version.json").write_text(json.dumps(version_metadata("0.1.0")))
     (tmp_path / f"{name}.tgz").write_bytes(npm_package(name, "0.1.0"))
-    (tmp_path / "icon.png").write_bytes(png())
+    (tmp_path / "icon.png").write_bytes(png_icon(0))
     result = run_cli(stack, publisher.key, "publish", "--plugin-file", str(tmp_path / "plugin.json"),
                      "--metadata", str(tmp_path / "version.json"), "--package", str(tmp_path / f"{name}.tgz"),
                      "--icon", str(tmp_path / "icon.png"))
