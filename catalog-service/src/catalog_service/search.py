@@ -133,10 +133,16 @@ def _narrow_relevance_page(session: Session, query: str, corrected: str | None, 
     reads every match anyway), then those plugins' summary rows."""
     search = _PLUGIN_SEARCH.c
     matches = and_(search.is_public == true(), search.search_vector.op("@@")(tsquery))
+    # Each match's sort keys are computed before the window that counts the matches, so that the window holds
+    # narrow rows (a broad term's thousands of tsvectors would spill it to disk); OFFSET 0 keeps PostgreSQL from
+    # folding the subquery back into one plan that carries the tsvectors through the window.
+    ranked = (select(search.plugin_id, search.popularity,
+                     _exact(search.name, search.display_name, query, corrected).label("exact"),
+                     func.ts_rank(search.search_vector, tsquery).label("rank"))
+              .where(matches).offset(0).subquery("ranked"))
     found = session.execute(
-        select(search.plugin_id, func.count().over().label("total")).where(matches)
-        .order_by(_exact(search.name, search.display_name, query, corrected).desc(),
-                  func.ts_rank(search.search_vector, tsquery).desc(), search.popularity.desc(), search.plugin_id.asc())
+        select(ranked.c.plugin_id, func.count().over().label("total"))
+        .order_by(ranked.c.exact.desc(), ranked.c.rank.desc(), ranked.c.popularity.desc(), ranked.c.plugin_id.asc())
         .offset((page - 1) * limit).limit(limit)).all()
     if not found:
         total = session.scalar(select(func.count()).select_from(_PLUGIN_SEARCH).where(matches)) if page > 1 else 0

@@ -54,6 +54,8 @@ class BaseConfig:
         self.CONSUMER_MAX_ATTEMPTS = env_int("CONSUMER_MAX_ATTEMPTS", 5)
         self.CONSUMER_RETRY_DELAY_MS = env_int("CONSUMER_RETRY_DELAY_MS", 2000)
         self.OUTBOX_POLL_SECONDS = env_float("OUTBOX_POLL_SECONDS", 0.05)
+        # On PostgreSQL the relay is woken by NOTIFY and reads its outbox unprompted only this often.
+        self.OUTBOX_IDLE_POLL_SECONDS = env_float("OUTBOX_IDLE_POLL_SECONDS", 2.0)
         for key, value in overrides.items():
             setattr(self, key, value)
         if "EVENT_PREFIX" in overrides and "EVENT_EXCHANGE" not in overrides:

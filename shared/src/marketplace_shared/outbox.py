@@ -1,15 +1,20 @@
 """Transactional outbox: events are rows written with the change, and a relay publishes them."""
 
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 
 import pika.exceptions
-from sqlalchemy import JSON, DateTime, Integer, String, select
+import psycopg
+from sqlalchemy import JSON, DateTime, Integer, String, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .events import new_event
 
 log = logging.getLogger(__name__)
+# On PostgreSQL a transaction that writes an event also notifies this channel (when it commits), so that
+# an idle relay need not query its outbox every few milliseconds.
+NOTIFY_CHANNEL = "marketplace_outbox"
 
 
 def utcnow() -> datetime:
@@ -42,22 +47,66 @@ def record_event(session: Session, outbox_model, event_type: str, source: str, d
     """Write an event in the caller's transaction; it is published once that commits."""
     event = new_event(event_type, source, data, subject)
     session.add(outbox_model(event_id=event["id"], event_type=event_type, payload=event))
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
     return event
 
 
 class OutboxRelay:
     """Publishes unsent outbox rows in order, with publisher confirms, and marks them sent."""
 
-    def __init__(self, database, outbox_model, batch_size: int = 200, unroutable_grace_seconds: int = 300):
+    def __init__(self, database, outbox_model, batch_size: int = 200, unroutable_grace_seconds: int = 300,
+                 idle_poll_seconds: float = 2.0):
         self.database = database
         self.model = outbox_model
         self.batch_size = batch_size
         self.unroutable_grace = timedelta(seconds=unroutable_grace_seconds)
+        # Even with notifications the outbox is read this often: rows waiting for a retry, a notification
+        # missed while the listening connection was down.
+        self.idle_poll_seconds = idle_poll_seconds
+        self._listener: psycopg.Connection | None = None
+        self._next_poll = 0.0
+
+    def is_due(self) -> bool:
+        """Whether the outbox may hold something to publish: always on SQLite; on PostgreSQL when a
+        transaction has written an event since the last look, or the idle poll is due."""
+        if self.database.is_sqlite:
+            return True
+        try:
+            notified = self._notified()
+        except psycopg.Error as exc:
+            log.warning("outbox notifications unavailable (%s); polling", exc.__class__.__name__)
+            self.close()
+            return True
+        return notified or time.monotonic() >= self._next_poll
+
+    def _notified(self) -> bool:
+        if self._listener is None:
+            url = self.database.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+            self._listener = psycopg.connect(url, autocommit=True)
+            self._listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            return True  # whatever was committed before LISTEN sent no notification to this connection
+        notified = False
+        for _notification in self._listener.notifies(timeout=0):
+            notified = True  # drain them all: one look at the outbox serves every one
+        return notified
+
+    def close(self) -> None:
+        if self._listener is not None:
+            try:
+                self._listener.close()
+            except psycopg.Error:
+                pass
+            self._listener = None
+
+    def publish_if_due(self, publisher) -> int:
+        return self.publish_pending(publisher) if self.is_due() else 0
 
     def publish_pending(self, publisher) -> int:
         """Publish what is due; returns how many rows were marked sent."""
         model = self.model
         now = utcnow()
+        self._next_poll = 0.0  # until this look succeeds, the next one is due at once
         with self.database.session() as session, session.begin():
             query = (select(model)
                      .where(model.published_at.is_(None))
@@ -76,7 +125,10 @@ class OutboxRelay:
                     continue
                 row.published_at = now
                 sent += 1
-            return sent
+        # A full batch may have left more behind: look again at once rather than after the idle poll.
+        if len(rows) < self.batch_size:
+            self._next_poll = time.monotonic() + self.idle_poll_seconds
+        return sent
 
     def _unroutable(self, row, now: datetime) -> None:
         # No queue is bound yet (a consumer that has never started): try again for a while.

@@ -55,7 +55,8 @@ class Worker:
         self.handlers = handlers or {}
         # {queue suffix: {event type pattern: [handler(event)]}}, e.g. {"jobs": {...}}.
         self.job_queues = job_queues or {}
-        self.relay = OutboxRelay(database, outbox_model) if outbox_model is not None else None
+        self.relay = (OutboxRelay(database, outbox_model, idle_poll_seconds=config.OUTBOX_IDLE_POLL_SECONDS)
+                      if outbox_model is not None else None)
         # (interval seconds, function): housekeeping such as health checks and due retries.
         self.periodic = [[interval, function, 0.0] for interval, function in (periodic or [])]
         self.stopping = False
@@ -93,6 +94,8 @@ class Worker:
             # A job cut short here is redelivered, and job handlers resume or roll back.
             thread.join(timeout=10)
         self._close()
+        if self.relay is not None:
+            self.relay.close()
 
     def _connect(self) -> None:
         self.connection = connect(self.config.AMQP_URL)
@@ -127,7 +130,8 @@ class Worker:
         poll = self.config.OUTBOX_POLL_SECONDS
         while not self.stopping:
             self.connection.process_data_events(time_limit=poll)
-            self.relay_outbox()
+            if self.relay is not None:
+                self.relay.publish_if_due(self.publisher)
             self._run_periodic()
             self._heartbeat()
 

@@ -11,7 +11,7 @@ from marketplace_shared.broker import EventPublisher
 from marketplace_shared.config import BaseConfig
 from marketplace_shared.db import Database
 from marketplace_shared.events import new_event
-from marketplace_shared.outbox import OutboxMixin, ProcessedEventMixin, record_event
+from marketplace_shared.outbox import OutboxMixin, OutboxRelay, ProcessedEventMixin, record_event
 from marketplace_shared.testing import (
     AMQP_URL,
     delete_broker_objects,
@@ -112,3 +112,30 @@ def test_failing_event_is_retried_then_dead_lettered(stack):
     assert wait_for(dead_letters, message="message in the dead-letter queue") == 1
     with database.session() as session:
         assert session.scalar(select(Processed).where(Processed.event_type == "thing.broken")) is None
+
+
+def test_idle_relay_reads_its_outbox_only_when_an_event_is_committed():
+    with temporary_postgres_database() as url:
+        database = Database(url)
+        Base.metadata.create_all(database.engine)
+        relay = OutboxRelay(database, Outbox, idle_poll_seconds=3600)
+        try:
+            assert relay.is_due()  # the first look, which starts listening
+            assert relay.publish_pending(publisher=None) == 0  # nothing to publish: no broker needed
+            assert not relay.is_due()
+
+            with database.session() as session, session.begin():
+                record_event(session, Outbox, "thing.happened", "test", {"name": "rolled back"})
+                session.rollback()
+            with database.session() as session, session.begin():
+                session.add(Tally(name="no event", count=1))
+            assert not relay.is_due()
+
+            with database.session() as session, session.begin():
+                record_event(session, Outbox, "thing.happened", "test", {"name": "a"})
+                record_event(session, Outbox, "thing.happened", "test", {"name": "b"})
+            wait_for(relay.is_due, message="woken by the commit")
+            assert not relay.is_due()  # one look serves every notification received so far
+        finally:
+            relay.close()
+            database.dispose()
