@@ -10,7 +10,7 @@ from werkzeug.sansio.utils import get_host
 from marketplace_shared import api as shared_api
 from marketplace_shared.api import API_PREFIX, REQUEST_ID_HEADER, SAFE_METHODS, create_service_app, new_request_id
 from marketplace_shared.db import Database
-from marketplace_shared.errors import RATE_LIMITED, ApiError, unauthorized
+from marketplace_shared.errors import RATE_LIMITED, ApiError, unauthorized, validation_error
 from marketplace_shared.logs import current_request_id
 
 from . import services
@@ -46,6 +46,9 @@ CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'"
 CORS_ALLOWED_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
 # Set by the fast path on a request it hands to Flask: (rate decision or None, the ApiError to answer with).
 HANDED_OVER = "gateway.handed_over"
+# Bodies up to this size (a search, a review, an install request) are read whole by the fast path; larger
+# or chunked ones are streamed by the Flask path.
+FAST_BODY_LIMIT = 64 * 1024
 
 
 class Gateway:
@@ -196,7 +199,7 @@ class _EnvironHeaders:
 
 
 class FastProxy:
-    """A thin WSGI layer in front of Flask for the hot path: a bodiless request forwarded to a service.
+    """A thin WSGI layer in front of Flask for the hot path: a request with no body or a small one, forwarded.
 
     It does what the Flask hooks would (request id, authentication from the in-process cache, one rate-limit
     round trip, the cached identity token, the forward, the same response headers, metrics and access line)
@@ -211,9 +214,10 @@ class FastProxy:
         self.upstreams = frozenset(gateway.config.upstreams)
 
     def _takes(self, environ, method: str, path: str) -> str | None:
-        if method == "OPTIONS" or path.startswith(PUBLISHER_PREFIX):
+        if method == "OPTIONS" or path.startswith(PUBLISHER_PREFIX) or "HTTP_TRANSFER_ENCODING" in environ:
             return None
-        if environ.get("CONTENT_LENGTH", "") not in ("", "0") or "HTTP_TRANSFER_ENCODING" in environ:
+        length = environ.get("CONTENT_LENGTH", "")
+        if length and not (length.isdigit() and int(length) <= FAST_BODY_LIMIT):
             return None
         target = route_for(path)
         return target if target in self.upstreams else None
@@ -276,7 +280,8 @@ class FastProxy:
             forwarder = gateway.forwarder
             outgoing = forwarder.outgoing_headers(environ, host, request_id,
                                                   gateway.authenticator.internal_token(identity))
-            upstream = forwarder.send(target, method, request_target(environ), None, outgoing)
+            body = _small_body(environ, outgoing)
+            upstream = forwarder.send(target, method, request_target(environ), body, outgoing)
             status, headers, body = raw_response(target, method, upstream)
         except ApiError as error:
             environ[HANDED_OVER] = (decision, error)
@@ -303,3 +308,16 @@ class FastProxy:
                 headers.append(("Vary", "Origin"))
             headers.append(("Access-Control-Expose-Headers", CORS_EXPOSED_HEADERS))
         headers.append((REQUEST_ID_HEADER, request_id))
+
+
+def _small_body(environ, outgoing: dict) -> bytes | None:
+    """The body of a request the fast path took (at most FAST_BODY_LIMIT bytes), read whole."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    if not length:
+        return None
+    body = environ["wsgi.input"].read(length)
+    if len(body) != length:
+        raise validation_error("The request body is shorter than its Content-Length",
+                               {"contentLength": length, "received": len(body)})
+    outgoing["Content-Length"] = str(length)
+    return body

@@ -98,6 +98,34 @@ def test_client_address_walks_past_trusted_hops():
     assert ClientAddresses([]).client_address("10.0.0.1", "1.2.3.4") == "10.0.0.1"
 
 
+def test_small_bodies_are_forwarded_whole_with_their_length(client, upstreams):
+    _account, headers = make_account(client)
+    search = {"query": "kube", "filters": {"tags": ["k8s"]}}
+    response = client.post(f"{API}/plugins/search", json=search)  # anonymous: a search is a read
+    assert response.status_code == 201  # the stand-in answers 201 to every POST
+    seen = upstreams["catalog"].requests[-1]
+    assert json.loads(seen["body"]) == search
+    lowered = {key.lower(): value for key, value in seen["headers"].items()}
+    assert lowered["content-length"] == str(len(seen["body"])) and lowered["content-type"] == "application/json"
+    assert response.headers["X-RateLimit-Remaining"] and response.headers["X-Request-Id"]
+
+    review = client.post(f"{API}/plugins/p1/reviews", json={"rating": 5}, headers=headers)
+    assert review.status_code == 201 and json.loads(upstreams["review"].requests[-1]["body"]) == {"rating": 5}
+    anonymous = client.post(f"{API}/plugins/p1/reviews", json={"rating": 5})
+    assert anonymous.status_code == 401 and anonymous.get_json()["error"]["code"] == "UNAUTHORIZED"
+
+
+def test_a_body_shorter_than_its_content_length_is_400(client, upstreams):
+    before = len(upstreams["catalog"].requests)
+    # As gunicorn would hand it over when the client stops sending early.
+    response = client.post(f"{API}/plugins/search", input_stream=io.BytesIO(b'{"query": "k'),
+                           environ_overrides={"CONTENT_LENGTH": "100"}, content_type="application/json")
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "VALIDATION_ERROR"
+    assert response.headers["X-RateLimit-Remaining"]
+    assert len(upstreams["catalog"].requests) == before
+
+
 def test_large_bodies_stream_both_ways(client, upstreams):
     _account, headers = make_account(client, "publisher")
     body = b"0123456789" * 150_000  # 1.5 MB, under the 2 MB limit

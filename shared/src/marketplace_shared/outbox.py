@@ -1,5 +1,6 @@
 """Transactional outbox: events are rows written with the change, and a relay publishes them."""
 
+import contextlib
 import logging
 import time
 from datetime import UTC, datetime, timedelta
@@ -93,10 +94,8 @@ class OutboxRelay:
 
     def close(self) -> None:
         if self._listener is not None:
-            try:
+            with contextlib.suppress(psycopg.Error):
                 self._listener.close()
-            except psycopg.Error:
-                pass
             self._listener = None
 
     def publish_if_due(self, publisher) -> int:
