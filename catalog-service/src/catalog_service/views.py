@@ -8,7 +8,7 @@ from flask import Response, current_app, request, stream_with_context
 from sqlalchemy.exc import IntegrityError
 
 from marketplace_shared.api import API_PREFIX, Blueprint, response_metadata
-from marketplace_shared.db import request_session
+from marketplace_shared.db import read_session, request_session
 from marketplace_shared.errors import ApiError, not_found, validation_error
 from marketplace_shared.identity import current_identity, require_identity
 from marketplace_shared.pagination import links_block, pagination_block
@@ -96,7 +96,7 @@ def load_json_part(name: str, schema: ma.Schema, required_message: str | None = 
 def list_plugins(args):
     """List plugins"""
     plugins, total = search.query_plugins(
-        request_session(), query=args.get("search"), categories=[args["category"]] if "category" in args else None,
+        read_session(), query=args.get("search"), categories=[args["category"]] if "category" in args else None,
         tags=args.get("tags"), verified=args.get("verified"), featured=args.get("featured"),
         min_rating=args.get("minRating"), backstage=args.get("compatibility"), sort=args["sort"],
         order=args["order"], page=args["page"], limit=args["limit"])
@@ -115,7 +115,7 @@ def search_plugins(body):
         field = "popularity"
     compatibility = filters.get("compatibility") or {}
     plugins, total = search.query_plugins(
-        request_session(), query=query, categories=filters.get("categories"), tags=filters.get("tags"),
+        read_session(), query=query, categories=filters.get("categories"), tags=filters.get("tags"),
         verified=filters.get("verified"), featured=filters.get("featured"), min_rating=filters.get("minRating"),
         max_price=filters.get("maxPrice"), backstage=compatibility.get("backstage"), node=compatibility.get("node"),
         sort=field, order=sort["order"], page=paging["page"], limit=paging["limit"])
@@ -126,14 +126,14 @@ def search_plugins(body):
 @blp.alt_response(200, schema=CountListDoc, success=True)
 def list_categories():
     """Categories of the public catalog, with plugin counts"""
-    return {"data": search.categories(request_session()), "metadata": response_metadata()}
+    return {"data": search.categories(read_session()), "metadata": response_metadata()}
 
 
 @blp.route("/tags", methods=["GET"])
 @blp.alt_response(200, schema=CountListDoc, success=True)
 def list_tags():
     """Tags of the public catalog, with plugin counts"""
-    return {"data": search.tag_counts(request_session()), "metadata": response_metadata()}
+    return {"data": search.tag_counts(read_session()), "metadata": response_metadata()}
 
 
 @blp.route("/plugins/<plugin_id>", methods=["GET"])

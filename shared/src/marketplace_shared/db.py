@@ -46,6 +46,10 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        # Reads that need no snapshot across statements run each statement on its own (autocommit): no
+        # BEGIN and no ROLLBACK, two round trips fewer per request. SQLite's transactions cost no round trip.
+        self.read_sessionmaker = self.sessionmaker if self.is_sqlite else sessionmaker(
+            self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False)
 
     @property
     def is_sqlite(self) -> bool:
@@ -53,6 +57,9 @@ class Database:
 
     def session(self) -> Session:
         return self.sessionmaker()
+
+    def read_session(self) -> Session:
+        return self.read_sessionmaker()
 
     def ping(self) -> None:
         with self.engine.connect() as connection:
@@ -67,9 +74,10 @@ class Database:
 
         @app.teardown_appcontext
         def _close_session(_exc):
-            session = g.pop("db_session", None)
-            if session is not None:
-                session.close()
+            for key in ("db_session", "db_read_session"):
+                session = g.pop(key, None)
+                if session is not None:
+                    session.close()
 
 
 def request_session() -> Session:
@@ -79,6 +87,16 @@ def request_session() -> Session:
     if "db_session" not in g:
         g.db_session = current_app.extensions["database"].session()
     return g.db_session
+
+
+def read_session() -> Session:
+    """A session of the current request for a view that only reads, with statements that each stand alone
+    (a list page with its count in one statement, say): autocommit on PostgreSQL. Never commit through it."""
+    from flask import current_app
+
+    if "db_read_session" not in g:
+        g.db_read_session = current_app.extensions["database"].read_session()
+    return g.db_read_session
 
 
 def run_migrations(database_url: str, migrations_dir: Path) -> None:
