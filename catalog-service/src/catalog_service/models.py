@@ -119,8 +119,9 @@ class PluginTag(Base):
 
 
 class CatalogCount(Base):
-    """Exact counts of public plugins, kept in step with plugins.is_public and the compatibility ranges
-    in the same transaction (services.refresh_latest): `all`/``, `backstage`/<range>, `node`/<range>."""
+    """Exact counts of public plugins, kept in step with plugins.is_public, the compatibility ranges and the
+    tags in the same transaction (search.adjust_counts): `all`/``, `backstage`/<range>, `node`/<range>,
+    `tag`/<tag>."""
 
     __tablename__ = "catalog_counts"
 

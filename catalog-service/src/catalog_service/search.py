@@ -167,13 +167,20 @@ def _compat_filter(matching: list[str], column):
 
 # --- exact counts without scanning the matches ----------------------------------------------------------------
 
+def counted(plugin: Plugin) -> tuple:
+    """What catalog_counts counts of a plugin: (is_public, backstage range, node range, tags)."""
+    return bool(plugin.is_public), plugin.compat_backstage, plugin.compat_node, frozenset(plugin.tags or ())
+
+
 def adjust_counts(session: Session, before: tuple, after: tuple) -> None:
-    """Keep catalog_counts exact: `before`/`after` are a plugin's (is_public, backstage range, node range)."""
+    """Keep catalog_counts exact: `before`/`after` are what counted() gave for a plugin before and after a
+    change."""
     deltas: dict[tuple[str, str], int] = {}
-    for (public, backstage, node), sign in ((before, -1), (after, 1)):
+    for (public, backstage, node, tags), sign in ((before, -1), (after, 1)):
         if not public:
             continue
-        for key in (("all", ""), ("backstage", backstage), ("node", node)):
+        keys = [("all", ""), ("backstage", backstage), ("node", node)] + [("tag", tag) for tag in tags]
+        for key in keys:
             if key[1] is not None:
                 deltas[key] = deltas.get(key, 0) + sign
     for (dimension, value), delta in deltas.items():
@@ -201,6 +208,8 @@ def rebuild_counts(session: Session) -> None:
     for dimension, name in (("backstage", "compat_backstage"), ("node", "compat_node")):
         session.execute(text(f"INSERT INTO catalog_counts (dimension, value, count) SELECT '{dimension}', {name}, "
                              f"count(*) FROM plugins WHERE is_public AND {name} IS NOT NULL GROUP BY {name}"))
+    session.execute(text("INSERT INTO catalog_counts (dimension, value, count) "
+                         "SELECT 'tag', tag, count(*) FROM plugin_tags WHERE public GROUP BY tag"))
 
 
 def _fast_count(kinds: set[str], tags: list[str], ranges: dict[str, list[str]]):
@@ -216,8 +225,8 @@ def _fast_count(kinds: set[str], tags: list[str], ranges: dict[str, list[str]]):
     if kinds == {"tags"}:
         wanted = sorted(set(tags))
         if len(wanted) == 1:
-            return select(func.count()).select_from(PluginTag).where(PluginTag.public == true(),
-                                                                     PluginTag.tag == wanted[0])
+            return select(func.coalesce(func.sum(CatalogCount.count), 0)).where(CatalogCount.dimension == "tag",
+                                                                                CatalogCount.value == wanted[0])
         public_tags = (select(PluginTag.plugin_id).where(PluginTag.public == true(), PluginTag.tag.in_(wanted))
                        .group_by(PluginTag.plugin_id).having(func.count() == len(wanted)).subquery())
         return select(func.count()).select_from(public_tags)

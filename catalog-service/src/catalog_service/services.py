@@ -90,7 +90,9 @@ def _apply_fields(session: Session, plugin: Plugin, data: dict, identity: Identi
             setattr(plugin, attribute, data[key] if data[key] is not None or attribute in _NULLABLE else "")
     if "tags" in data:
         tags = list(dict.fromkeys(data["tags"]))
+        before = search.counted(plugin)
         plugin.tags = tags
+        search.adjust_counts(session, before, search.counted(plugin))
         plugin.tags_text = " ".join(tags)
         # Keep the rows of tags that stay: re-inserting one before its delete would break the primary key.
         existing = {row.tag: row for row in plugin.plugin_tags}
@@ -166,7 +168,7 @@ def deprecate(session: Session, plugin: Plugin, reason: str, replacement: str | 
 def refresh_latest(session: Session, plugin: Plugin) -> None:
     """Recompute the latest installable version and public visibility; emit the transitions."""
     was_public = bool(plugin.is_public)
-    before = (was_public, plugin.compat_backstage, plugin.compat_node)
+    before = search.counted(plugin)
     candidates = [v for v in plugin.versions if not v.yanked]
     latest = max(candidates, key=lambda v: version_key(v.normalized)) if candidates else None
     plugin.latest_version = latest.version if latest else None
@@ -175,7 +177,7 @@ def refresh_latest(session: Session, plugin: Plugin) -> None:
     plugin.compat_node = compatibility.get("node")
     plugin.compat_platform = compatibility.get("platform") or []
     plugin.is_public = latest is not None and not plugin.unpublished
-    search.adjust_counts(session, before, (plugin.is_public, plugin.compat_backstage, plugin.compat_node))
+    search.adjust_counts(session, before, search.counted(plugin))
     if plugin.is_public != was_public:
         for row in plugin.plugin_tags:
             row.public = plugin.is_public
