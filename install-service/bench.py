@@ -7,6 +7,7 @@ reports installs completed per minute and the p95 time from POST to `completed`.
 
 import argparse
 import contextlib
+import logging
 import os
 import shutil
 import subprocess
@@ -38,6 +39,8 @@ PACKAGE_BYTES = 1024 * 1024
 
 
 def queue_exists(url: str, queue: str) -> bool:
+    # Asked every 50 ms until the workers have declared it: pika's warning for each "not yet" is noise here.
+    logging.getLogger("pika.channel").setLevel(logging.ERROR)
     with connect(url) as connection:
         connection.channel().queue_declare(queue, passive=True)
     return True

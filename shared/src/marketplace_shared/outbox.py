@@ -84,7 +84,7 @@ class OutboxRelay:
     def _notified(self) -> bool:
         if self._listener is None:
             url = self.database.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-            self._listener = psycopg.connect(url, autocommit=True)
+            self._listener = psycopg.connect(url, autocommit=True, connect_timeout=5)
             self._listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
             return True  # whatever was committed before LISTEN sent no notification to this connection
         notified = False
