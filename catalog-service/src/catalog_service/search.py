@@ -258,6 +258,9 @@ _SUMMARY_COLUMNS = (
     Plugin.deprecated, Plugin.updated_at,
 )
 
+# Built once: each request adds its filters and order to a copy.
+_SUMMARY = select(*_SUMMARY_COLUMNS)
+
 _SORTS = {
     "name": [Plugin.name],
     "popularity": [Plugin.popularity],
@@ -305,7 +308,7 @@ def query_plugins(session: Session, *, query: str | None = None, categories: lis
 
     # A page of summaries reads only the columns plugin_summary shows (not the long texts and JSON of details),
     # as plain rows: no ORM objects to build for a read-only page.
-    statement = select(*_SUMMARY_COLUMNS)
+    statement = _SUMMARY
     count = select(func.count()).select_from(Plugin)
     score = None
     total = None
