@@ -57,28 +57,32 @@ def terms(query: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", query.lower())[:MAX_TERMS]
 
 
-def _close_terms(session: Session, term: str) -> list[str]:
+def _close_terms(session: Session, term: str) -> tuple[bool, list[str]]:
+    """(whether `term` is a word of the catalog, the catalog's words a letter or two away from it)."""
     if len(term) < 4:
-        return []
+        return True, []
     rows = session.execute(text("SELECT term FROM plugin_fts_vocab WHERE term >= :lo AND term < :hi"),
                            {"lo": term[0], "hi": chr(ord(term[0]) + 1)}).scalars().all()
     candidates = [row for row in rows if abs(len(row) - len(term)) <= 2 and row != term]
-    return difflib.get_close_matches(term, candidates, n=5, cutoff=0.8)
+    return term in rows, difflib.get_close_matches(term, candidates, n=5, cutoff=0.8)
 
 
 def _sqlite_match(session: Session, query: str):
-    """A subquery of (plugin_id, score) from FTS5 with prefixes and near-miss terms."""
-    groups = []
+    """(subquery of (plugin_id, score) from FTS5 with prefixes and near-miss terms, the query with each
+    word the catalog does not know replaced by its closest one), or (None, None) for a query without words."""
+    groups, corrected = [], []
     for term in terms(query):
-        alternatives = [f'"{term}"*'] + [f'"{close}"' for close in _close_terms(session, term)]
+        known, close = _close_terms(session, term)
+        alternatives = [f'"{term}"*'] + [f'"{word}"' for word in close]
         groups.append("(" + " OR ".join(alternatives) + ")")
+        corrected.append(close[0] if close and not known else term)
     if not groups:
-        return None
+        return None, None
     # bm25 weights per column: plugin_id (unindexed), name, display_name, tags, description.
     return (text("SELECT plugin_id, -bm25(plugin_fts, 0.0, 10.0, 5.0, 3.0, 1.0) AS score "
                  "FROM plugin_fts WHERE plugin_fts MATCH :match")
             .bindparams(match=" AND ".join(groups))
-            .columns(plugin_id=String, score=Float).subquery("fts"))
+            .columns(plugin_id=String, score=Float).subquery("fts")), " ".join(corrected)
 
 
 def _postgres_close_terms(session: Session, word: str) -> list[str]:
@@ -315,7 +319,7 @@ def query_plugins(session: Session, *, query: str | None = None, categories: lis
     corrected = None
     if query and query.strip():
         if _is_sqlite(session):
-            fts = _sqlite_match(session, query)
+            fts, corrected = _sqlite_match(session, query)
             if fts is None:
                 return [], 0
             statement = statement.join(fts, fts.c.plugin_id == Plugin.id)
