@@ -39,8 +39,6 @@ PACKAGE_BYTES = 1024 * 1024
 
 
 def queue_exists(url: str, queue: str) -> bool:
-    # Asked every 50 ms until the workers have declared it: pika's warning for each "not yet" is noise here.
-    logging.getLogger("pika.channel").setLevel(logging.ERROR)
     with connect(url) as connection:
         connection.channel().queue_declare(queue, passive=True)
     return True
@@ -114,6 +112,9 @@ def run(workers: int, installs: int, database_url: str) -> dict:
 
 
 def main() -> None:
+    # queue_exists() is asked every 50 ms until the workers have declared their queues: pika's warning for
+    # each "not yet" is noise here.
+    logging.getLogger("pika.channel").setLevel(logging.ERROR)
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--installs", type=int, default=30)
     args = parser.parse_args()
