@@ -131,13 +131,14 @@ class CatalogCount(Base):
 
 
 class SearchTerm(Base):
-    """PostgreSQL: the words of the plugins' tsvectors, with a trigram index, to correct typos in queries
-    (SQLite reads its FTS5 vocabulary instead). Words are only added: a stale one can only suggest a
-    correction that finds nothing."""
+    """PostgreSQL: the words of the plugins' tsvectors, with a trigram index, to correct typos and expand
+    prefixes in queries, and how many public plugins hold each word (SQLite reads its FTS5 vocabulary instead).
+    Triggers keep it in step with search_postings (migration 0004); words are only added."""
 
     __tablename__ = "search_terms"
 
     term: Mapped[str] = mapped_column(String(100), primary_key=True)
+    plugins: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class PluginVersion(Base):

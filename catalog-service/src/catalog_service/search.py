@@ -33,18 +33,10 @@ def _is_sqlite(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
 
 
-# The words of the catalog's tsvectors that typo correction may suggest: letters (and digits), no hyphenated
-# compounds, no bare numbers.
-_VOCABULARY_WORDS = ("SELECT DISTINCT word FROM plugins, unnest(tsvector_to_array(plugins.search_vector)) AS word "
-                     "WHERE {where} AND length(word) BETWEEN 3 AND 100 AND word ~ '^[a-z0-9]*[a-z][a-z0-9]*$'")
-
-
 def reindex(session: Session, plugin: Plugin) -> None:
-    """Keep the search structures in step with the plugin: the SQLite FTS table; on PostgreSQL (a generated
-    tsvector column) the vocabulary of search_terms."""
+    """Keep the SQLite FTS table in step with the plugin. (On PostgreSQL the tsvector is a generated column, and
+    triggers keep plugin_search, search_postings and the vocabulary of search_terms in step with it.)"""
     if not _is_sqlite(session):
-        session.execute(text("INSERT INTO search_terms (term) " + _VOCABULARY_WORDS.format(where="plugins.id = :id")
-                             + " ON CONFLICT DO NOTHING"), {"id": plugin.id})
         return
     session.execute(text("DELETE FROM plugin_fts WHERE plugin_id = :id"), {"id": plugin.id})
     session.execute(text("INSERT INTO plugin_fts (plugin_id, name, display_name, tags, description) "
@@ -90,7 +82,8 @@ def _postgres_close_terms(session: Session, word: str) -> list[str]:
     if len(word) < 4:
         return []
     similarity = func.similarity(SearchTerm.term, word)
-    return list(session.scalars(select(SearchTerm.term).where(SearchTerm.term.op("%")(word), SearchTerm.term != word)
+    return list(session.scalars(select(SearchTerm.term).where(SearchTerm.term.op("%")(word), SearchTerm.term != word,
+                                                              SearchTerm.plugins > 0)
                                 .order_by(similarity.desc(), SearchTerm.term).limit(5)))
 
 
@@ -156,6 +149,79 @@ def _narrow_relevance_page(session: Session, query: str, corrected: str | None, 
     return [rows[plugin_id] for plugin_id in ids if plugin_id in rows], found[0].total
 
 
+# --- one-word searches from search_postings (PostgreSQL) ---------------------------------------------------------
+# A word (or the catalog's words it is a prefix of, or, for a typo, the words closest to it) has its public
+# matches in relevance order in the index of search_postings and their number in search_terms.plugins, so a
+# word that a sixth of the catalog holds costs no more than a rare one: nothing counts or ranks every match.
+
+# The words a query word can stand for: itself and the catalog's words it is a prefix of (as `word:*` in a
+# tsquery), held by some public plugin, the most common first.
+_PREFIXED_WORDS = text(
+    "SELECT term, plugins FROM search_terms WHERE term >= :word AND term < :after AND left(term, :length) = :word "
+    "AND plugins > 0 ORDER BY plugins DESC, term")
+_GIVEN_WORDS = text("SELECT term, plugins FROM search_terms WHERE term = ANY(:words) AND plugins > 0 "
+                    "ORDER BY plugins DESC, term")
+# Plugins holding more than one of the words are counted once, at the most common of their words: each
+# posting of a rarer word is checked against the postings of the commoner ones (PRIMARY KEY (term, plugin_id)).
+_COUNTED_ONCE = text(
+    "SELECT count(*) FROM search_postings p WHERE p.term = ANY(CAST(:rarer AS text[])) AND p.is_public "
+    "AND NOT EXISTS (SELECT 1 FROM search_postings q WHERE q.term = ANY(CAST(:words AS text[])) "
+    "AND q.plugin_id = p.plugin_id "
+    "AND array_position(CAST(:words AS text[]), q.term) < array_position(CAST(:words AS text[]), p.term))")
+# The first `k` plugins by (best rank among the words, popularity, id): each word's first `k` come from the
+# index; a plugin's best word is among those lists whenever the plugin is among the first `k` overall.
+_RANKED = text(
+    "SELECT p.plugin_id, max(p.rank) AS rank, max(p.popularity) AS popularity "
+    "FROM unnest(CAST(:words AS text[])) AS w(term) "
+    "CROSS JOIN LATERAL (SELECT plugin_id, rank, popularity FROM search_postings s WHERE s.term = w.term "
+    "AND s.is_public ORDER BY rank DESC, popularity DESC, plugin_id LIMIT :k) AS p "
+    "GROUP BY p.plugin_id ORDER BY rank DESC, popularity DESC, p.plugin_id LIMIT :k")
+# Plugins whose name or display name is the query itself: first, in the same order among themselves.
+_EXACT = text(
+    "SELECT p.plugin_id, max(p.rank) AS rank, max(p.popularity) AS popularity FROM plugins "
+    "JOIN search_postings p ON p.plugin_id = plugins.id AND p.term = ANY(CAST(:words AS text[])) "
+    "WHERE plugins.is_public AND (plugins.name = ANY(CAST(:names AS text[])) "
+    "OR lower(plugins.display_name) = ANY(CAST(:names AS text[]))) "
+    "GROUP BY p.plugin_id ORDER BY rank DESC, popularity DESC, p.plugin_id")
+_WORD = re.compile(r"^[a-z0-9]*[a-z][a-z0-9]*$")
+
+
+def _posted_word(query: str) -> str | None:
+    """The query's one word when search_postings can answer it (a word as the vocabulary keeps them)."""
+    words = terms(query)
+    if len(words) == 1 and 3 <= len(words[0]) <= 100 and _WORD.match(words[0]):
+        return words[0]
+    return None
+
+
+def _postings_relevance_page(session: Session, query: str, word: str, page: int, limit: int) -> tuple[list, int]:
+    """One page by relevance of a one-word search, and the exact total, as the tsvector path would give them
+    (the word or its prefix; near misses when nothing matches), without reading every match."""
+    after = word[:-1] + chr(ord(word[-1]) + 1)
+    counts = dict(session.execute(_PREFIXED_WORDS, {"word": word, "after": after, "length": len(word)}).all())
+    corrected = None
+    if not counts:  # nothing holds the word or its prefix: near misses (typos) by trigrams
+        close = _postgres_close_terms(session, word)
+        counts = dict(session.execute(_GIVEN_WORDS, {"words": close}).all()) if close else {}
+        corrected = close[0] if close else None
+    if not counts:
+        return [], 0
+    words = list(counts)  # the most common first
+    total = counts[words[0]]
+    if len(words) > 1:
+        total += session.scalar(_COUNTED_ONCE, {"rarer": words[1:], "words": words})
+    offset = (page - 1) * limit
+    if offset >= total:
+        return [], total
+    names = sorted({query.strip().lower(), re.sub(r"[^a-z0-9]+", "-", query.strip().lower()).strip("-")}
+                   | ({corrected} if corrected else set()))
+    exact = [row.plugin_id for row in session.execute(_EXACT, {"words": words, "names": names})]
+    ranked = session.execute(_RANKED, {"words": words, "k": offset + limit + len(exact)}).scalars()
+    ids = (exact + [plugin_id for plugin_id in ranked if plugin_id not in exact])[offset:offset + limit]
+    rows = {row.id: row for row in session.execute(_SUMMARY.where(Plugin.id.in_(ids)))}
+    return [rows[plugin_id] for plugin_id in ids if plugin_id in rows], total
+
+
 def _matching_ranges(session: Session, column, wanted: str) -> list[str]:
     """The declared ranges that admit `wanted` (a version) or overlap it (a range)."""
     ranges = _distinct_values(session, column)
@@ -204,8 +270,10 @@ def rebuild_counts(session: Session) -> None:
     """Recompute catalog_counts (and on PostgreSQL search_terms) from the plugins, after bulk loads that bypass
     the services."""
     if not _is_sqlite(session):
-        session.execute(text("INSERT INTO search_terms (term) " + _VOCABULARY_WORDS.format(where="true")
-                             + " ON CONFLICT DO NOTHING"))
+        session.execute(text("UPDATE search_terms SET plugins = 0 WHERE plugins <> 0"))
+        session.execute(text("INSERT INTO search_terms (term, plugins) SELECT term, count(*) FROM search_postings "
+                             "WHERE is_public GROUP BY term ORDER BY term "
+                             "ON CONFLICT (term) DO UPDATE SET plugins = excluded.plugins"))
     session.execute(text("DELETE FROM catalog_counts"))
     session.execute(text("INSERT INTO catalog_counts (dimension, value, count) "
                          "SELECT 'all', '', count(*) FROM plugins WHERE is_public"))
@@ -329,6 +397,9 @@ def query_plugins(session: Session, *, query: str | None = None, categories: lis
             tsquery, corrected = _postgres_tsquery(session, query, fuzzy=False)
             if tsquery is None:
                 return [], 0
+            word = _posted_word(query)
+            if not kinds and sort == "relevance" and word is not None:  # one word: from search_postings
+                return _postings_relevance_page(session, query, word, page, limit)
             if not kinds and sort == "relevance":  # only the text: count and rank on plugin_search
                 rows, total = _narrow_relevance_page(session, query, None, tsquery, page, limit)
                 if total == 0:
