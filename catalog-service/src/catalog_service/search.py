@@ -1,17 +1,20 @@
 """Listing and full-text search: FTS5 on SQLite, weighted tsvector + pg_trgm on PostgreSQL."""
 
 import difflib
+import functools
 import re
+from typing import NamedTuple
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     Float,
+    Integer,
     String,
     and_,
+    bindparam,
     case,
     column,
-    false,
     func,
     literal,
     literal_column,
@@ -115,13 +118,13 @@ def _exact(name, display_name, query: str, corrected: str | None):
                            func.lower(display_name) == lowered) for lowered in texts]), 1), else_=0)
 
 
-def _postgres_total(session: Session, conditions: list, tsquery, narrow: bool) -> int:
+def _postgres_total(session: Session, conditions: list, tsquery, narrow: bool, params: dict) -> int:
     if narrow:
         search = _PLUGIN_SEARCH.c
         return session.scalar(select(func.count()).select_from(_PLUGIN_SEARCH).where(
             search.is_public == true(), search.search_vector.op("@@")(tsquery))) or 0
     return session.scalar(select(func.count()).select_from(Plugin).where(
-        *conditions, literal_column("plugins.search_vector").op("@@")(tsquery))) or 0
+        *conditions, literal_column("plugins.search_vector").op("@@")(tsquery)), params) or 0
 
 
 def _narrow_relevance_page(session: Session, query: str, corrected: str | None, tsquery, page: int,
@@ -231,10 +234,6 @@ def _matching_ranges(session: Session, column, wanted: str) -> list[str]:
     return [r for r in ranges if intersects(r, wanted)]
 
 
-def _compat_filter(matching: list[str], column):
-    return column.in_(matching) if matching else false()
-
-
 # --- exact counts without scanning the matches ----------------------------------------------------------------
 
 def counted(plugin: Plugin) -> tuple:
@@ -284,27 +283,6 @@ def rebuild_counts(session: Session) -> None:
                          "SELECT 'tag', tag, count(*) FROM plugin_tags WHERE public GROUP BY tag"))
 
 
-def _fast_count(kinds: set[str], tags: list[str], ranges: dict[str, list[str]]):
-    """A statement giving the exact total from catalog_counts or the tag index when the filters allow it
-    (without visiting the matching plugins); None otherwise."""
-    if not kinds:
-        return select(func.coalesce(func.sum(CatalogCount.count), 0)).where(CatalogCount.dimension == "all")
-    if len(kinds) == 1 and kinds <= {"backstage", "node"}:
-        (dimension,) = kinds
-        return select(func.coalesce(func.sum(CatalogCount.count), 0)).where(
-            CatalogCount.dimension == dimension, CatalogCount.value.in_(ranges[dimension] or [""]),
-            false() if not ranges[dimension] else true())
-    if kinds == {"tags"}:
-        wanted = sorted(set(tags))
-        if len(wanted) == 1:
-            return select(func.coalesce(func.sum(CatalogCount.count), 0)).where(CatalogCount.dimension == "tag",
-                                                                                CatalogCount.value == wanted[0])
-        public_tags = (select(PluginTag.plugin_id).where(PluginTag.public == true(), PluginTag.tag.in_(wanted))
-                       .group_by(PluginTag.plugin_id).having(func.count() == len(wanted)).subquery())
-        return select(func.count()).select_from(public_tags)
-    return None
-
-
 def _distinct_values(session: Session, column) -> list[str]:
     """The distinct declared ranges (few), read from the column's index without a table scan."""
     if _is_sqlite(session):
@@ -341,6 +319,84 @@ _SORTS = {
 }
 
 
+class _Shape(NamedTuple):
+    """Which filters a listing has, not their values: the statements of a shape are built once (and compiled
+    once by SQLAlchemy's cache); each request binds its own values."""
+
+    categories: bool
+    tags: int
+    verified: bool
+    featured: bool
+    min_rating: bool
+    max_price: bool
+    backstage: bool
+    node: bool
+
+    def kinds(self) -> set[str]:
+        return {name for name, present in self._asdict().items() if present}
+
+
+@functools.cache
+def _conditions(shape: _Shape):
+    conditions = [Plugin.is_public == true()]
+    if shape.categories:
+        conditions.append(Plugin.category.in_(bindparam("categories", expanding=True)))
+    conditions += [_has_tag(bindparam(f"tag_{index}")) for index in range(shape.tags)]
+    if shape.verified:
+        conditions.append(Plugin.verified == bindparam("verified"))
+    if shape.featured:
+        conditions.append(Plugin.featured == bindparam("featured"))
+    if shape.min_rating:
+        conditions.append(Plugin.rating_average >= bindparam("min_rating"))
+    if shape.max_price:
+        conditions.append(Plugin.price <= bindparam("max_price"))
+    if shape.backstage:  # the declared ranges that admit the wanted version (none: IN () is false)
+        conditions.append(Plugin.compat_backstage.in_(bindparam("backstage", expanding=True)))
+    if shape.node:
+        conditions.append(Plugin.compat_node.in_(bindparam("node", expanding=True)))
+    return and_(*conditions)
+
+
+@functools.cache
+def _count(shape: _Shape):
+    """The exact total: from catalog_counts or the tag index when the filters allow it (without visiting the
+    matching plugins), else by counting them."""
+    kinds = shape.kinds()
+    kept = func.coalesce(func.sum(CatalogCount.count), 0)
+    if not kinds:
+        return select(kept).where(CatalogCount.dimension == "all")
+    if kinds in ({"backstage"}, {"node"}):
+        (dimension,) = kinds
+        return select(kept).where(CatalogCount.dimension == dimension,
+                                  CatalogCount.value.in_(bindparam(dimension, expanding=True)))
+    if kinds == {"tags"} and shape.tags == 1:
+        return select(kept).where(CatalogCount.dimension == "tag", CatalogCount.value == bindparam("tag_0"))
+    if kinds == {"tags"}:
+        with_every_tag = (select(PluginTag.plugin_id)
+                          .where(PluginTag.public == true(), PluginTag.tag.in_(bindparam("tags", expanding=True)))
+                          .group_by(PluginTag.plugin_id).having(func.count() == shape.tags).subquery())
+        return select(func.count()).select_from(with_every_tag)
+    return select(func.count()).select_from(Plugin).where(_conditions(shape))
+
+
+def _ordering(sort: str, order: str) -> list:
+    columns = _SORTS.get(sort, _SORTS["popularity"])
+    return [c.asc() if order == "asc" else c.desc() for c in columns] + [Plugin.id.asc()]
+
+
+_OFFSET, _LIMIT = bindparam("offset", type_=Integer), bindparam("limit", type_=Integer)
+
+
+@functools.cache
+def _page(shape: _Shape, sort: str, order: str, with_total: bool):
+    """A page of summaries: only the columns plugin_summary shows (not the long texts and JSON of details), as
+    plain rows; a first page brings its total along (one round trip)."""
+    statement = _SUMMARY.where(_conditions(shape))
+    if with_total:
+        statement = statement.add_columns(_count(shape).scalar_subquery().label("total_count"))
+    return statement.order_by(*_ordering(sort, order)).offset(_OFFSET).limit(_LIMIT)
+
+
 def query_plugins(session: Session, *, query: str | None = None, categories: list[str] | None = None,
                   tags: list[str] | None = None, verified: bool | None = None, featured: bool | None = None,
                   min_rating: float | None = None, max_price: float | None = None,
@@ -348,99 +404,87 @@ def query_plugins(session: Session, *, query: str | None = None, categories: lis
                   order: str = "desc", page: int = 1, limit: int = 20) -> tuple[list, int]:
     """One page of public plugins matching the filters (rows of the summary columns, which plugin_summary
     reads like plugins), and the exact total."""
-    conditions = [Plugin.is_public == true()]
-    kinds: set[str] = set()  # which filters apply, for the counting shortcuts
-    ranges: dict[str, list[str]] = {}
-    if categories:
-        conditions.append(Plugin.category.in_(categories))
-        kinds.add("categories")
-    for tag in tags or []:
-        conditions.append(_has_tag(tag))
-        kinds.add("tags")
-    if verified is not None:
-        conditions.append(Plugin.verified.is_(verified))
-        kinds.add("verified")
-    if featured is not None:
-        conditions.append(Plugin.featured.is_(featured))
-        kinds.add("featured")
-    if min_rating is not None:
-        conditions.append(Plugin.rating_average >= min_rating)
-        kinds.add("min_rating")
-    if max_price is not None:
-        conditions.append(Plugin.price <= max_price)
-        kinds.add("max_price")
+    tags = list(dict.fromkeys(tags or []))
+    shape = _Shape(categories=bool(categories), tags=len(tags), verified=verified is not None,
+                   featured=featured is not None, min_rating=min_rating is not None, max_price=max_price is not None,
+                   backstage=bool(backstage), node=bool(node))
+    params = {"categories": categories, "tags": tags, "verified": verified, "featured": featured,
+              "min_rating": min_rating, "max_price": max_price, "offset": (page - 1) * limit, "limit": limit,
+              **{f"tag_{index}": tag for index, tag in enumerate(tags)}}
     if backstage:
-        ranges["backstage"] = _matching_ranges(session, Plugin.compat_backstage, backstage)
-        conditions.append(_compat_filter(ranges["backstage"], Plugin.compat_backstage))
-        kinds.add("backstage")
+        params["backstage"] = _matching_ranges(session, Plugin.compat_backstage, backstage)
     if node:
-        ranges["node"] = _matching_ranges(session, Plugin.compat_node, node)
-        conditions.append(_compat_filter(ranges["node"], Plugin.compat_node))
-        kinds.add("node")
+        params["node"] = _matching_ranges(session, Plugin.compat_node, node)
+    if query and query.strip():
+        return _text_search(session, query, shape, params, sort, order, page, limit)
+    if page > 1:
+        total = session.scalar(_count(shape), params) or 0
+        if params["offset"] >= total:
+            return [], total  # past the end: no need to skip over every match
+        return list(session.execute(_page(shape, sort, order, False), params)), total
+    rows = session.execute(_page(shape, sort, order, True), params).all()
+    total = rows[0].total_count if rows else session.scalar(_count(shape), params)  # an empty page counts alone
+    return rows, int(total or 0)
 
-    # A page of summaries reads only the columns plugin_summary shows (not the long texts and JSON of details),
-    # as plain rows: no ORM objects to build for a read-only page.
+
+def _text_search(session: Session, query: str, shape: _Shape, params: dict, sort: str, order: str, page: int,
+                 limit: int) -> tuple[list, int]:
+    """query_plugins with words: FTS5 on SQLite, search_postings, plugin_search or the tsvector on PostgreSQL."""
+    conditions = [_conditions(shape)]
+    kinds = shape.kinds()
     statement = _SUMMARY
     count = select(func.count()).select_from(Plugin)
-    score = None
     total = None
-    corrected = None
-    if query and query.strip():
-        if _is_sqlite(session):
-            fts, corrected = _sqlite_match(session, query)
-            if fts is None:
-                return [], 0
-            statement = statement.join(fts, fts.c.plugin_id == Plugin.id)
-            count = count.join(fts, fts.c.plugin_id == Plugin.id)
-            score = fts.c.score
-        else:
-            tsquery, corrected = _postgres_tsquery(session, query, fuzzy=False)
-            if tsquery is None:
-                return [], 0
-            word = _posted_word(query)
-            if not kinds and sort == "relevance" and word is not None:  # one word: from search_postings
-                return _postings_relevance_page(session, query, word, page, limit)
-            if not kinds and sort == "relevance":  # only the text: count and rank on plugin_search
-                rows, total = _narrow_relevance_page(session, query, None, tsquery, page, limit)
-                if total == 0:
-                    # Nothing matches the words or their prefixes: look for near misses (typos) by trigrams.
-                    tsquery, corrected = _postgres_tsquery(session, query, fuzzy=True)
-                    rows, total = _narrow_relevance_page(session, query, corrected, tsquery, page, limit)
-                return rows, total
-            narrow = not kinds
-            total = _postgres_total(session, conditions, tsquery, narrow)
+    if _is_sqlite(session):
+        fts, corrected = _sqlite_match(session, query)
+        if fts is None:
+            return [], 0
+        statement = statement.join(fts, fts.c.plugin_id == Plugin.id)
+        count = count.join(fts, fts.c.plugin_id == Plugin.id)
+        score = fts.c.score
+    else:
+        tsquery, corrected = _postgres_tsquery(session, query, fuzzy=False)
+        if tsquery is None:
+            return [], 0
+        word = _posted_word(query)
+        if not kinds and sort == "relevance" and word is not None:  # one word: from search_postings
+            return _postings_relevance_page(session, query, word, page, limit)
+        if not kinds and sort == "relevance":  # only the text: count and rank on plugin_search
+            rows, total = _narrow_relevance_page(session, query, None, tsquery, page, limit)
             if total == 0:
                 # Nothing matches the words or their prefixes: look for near misses (typos) by trigrams.
                 tsquery, corrected = _postgres_tsquery(session, query, fuzzy=True)
-                total = _postgres_total(session, conditions, tsquery, narrow)
-            if (page - 1) * limit >= total:
-                return [], total
-            vector = literal_column("plugins.search_vector")
-            conditions.append(vector.op("@@")(tsquery))
-            # The weighted rank: name > displayName > tags > description.
-            score = func.ts_rank(vector, tsquery)
-    statement = statement.where(and_(*conditions))
-    fast = _fast_count(kinds, tags or [], ranges) if score is None else None
-    count = fast if fast is not None else count.where(and_(*conditions))
-
-    if sort == "relevance" and score is not None:
+                rows, total = _narrow_relevance_page(session, query, corrected, tsquery, page, limit)
+            return rows, total
+        narrow = not kinds
+        total = _postgres_total(session, conditions, tsquery, narrow, params)
+        if total == 0:
+            # Nothing matches the words or their prefixes: look for near misses (typos) by trigrams.
+            tsquery, corrected = _postgres_tsquery(session, query, fuzzy=True)
+            total = _postgres_total(session, conditions, tsquery, narrow, params)
+        if params["offset"] >= total:
+            return [], total
+        vector = literal_column("plugins.search_vector")
+        conditions.append(vector.op("@@")(tsquery))
+        # The weighted rank: name > displayName > tags > description.
+        score = func.ts_rank(vector, tsquery)
+    statement = statement.where(*conditions)
+    count = count.where(*conditions)
+    if sort == "relevance":
         exact = _exact(Plugin.name, Plugin.display_name, query, corrected)
         ordering = [exact.desc(), score.desc(), Plugin.popularity.desc(), Plugin.id.asc()]
     else:
-        columns = _SORTS.get(sort, _SORTS["popularity"])
-        ordering = [c.asc() if order == "asc" else c.desc() for c in columns] + [Plugin.id.asc()]
+        ordering = _ordering(sort, order)
     if total is None and page > 1:
-        total = session.scalar(count) or 0
+        total = session.scalar(count, params) or 0
     if total is not None:
-        if (page - 1) * limit >= total:
-            return [], total  # past the end: no need to skip over every match
-        rows = session.execute(statement.order_by(*ordering).offset((page - 1) * limit).limit(limit)).all()
-        return list(rows), total
-    # The first page brings its total along (one round trip); an empty one counts on its own.
+        if params["offset"] >= total:
+            return [], total
+        return list(session.execute(statement.order_by(*ordering).offset(_OFFSET).limit(_LIMIT), params)), total
     statement = statement.add_columns(count.scalar_subquery().label("total_count"))
-    rows = session.execute(statement.order_by(*ordering).offset((page - 1) * limit).limit(limit)).all()
-    total = rows[0].total_count if rows else session.scalar(count)
-    return list(rows), int(total or 0)
+    rows = session.execute(statement.order_by(*ordering).offset(_OFFSET).limit(_LIMIT), params).all()
+    total = rows[0].total_count if rows else session.scalar(count, params)
+    return rows, int(total or 0)
 
 
 def categories(session: Session) -> list[dict]:

@@ -92,7 +92,7 @@ def load_json_part(name: str, schema: ma.Schema, required_message: str | None = 
 
 @blp.route("/plugins", methods=["GET"])
 @blp.alt_response(200, schema=PluginListDoc, success=True)
-@blp.arguments(ListArgsSchema, location="query")
+@blp.arguments(ListArgsSchema(), location="query")
 def list_plugins(args):
     """List plugins"""
     plugins, total = search.query_plugins(
@@ -105,7 +105,7 @@ def list_plugins(args):
 
 @blp.route("/plugins/search", methods=["POST"])
 @blp.alt_response(200, schema=PluginListDoc, success=True)
-@blp.arguments(SearchSchema)
+@blp.arguments(SearchSchema())
 def search_plugins(body):
     """Search plugins (full text, filters, relevance)"""
     filters, sort, paging = body["filters"], body["sort"], body["pagination"]
@@ -147,7 +147,7 @@ def get_plugin(plugin_id):
 
 @blp.route("/plugins/<plugin_id>/versions", methods=["GET"])
 @blp.alt_response(200, schema=VersionListDoc, success=True)
-@blp.arguments(PageArgsSchema, location="query")
+@blp.arguments(PageArgsSchema(), location="query")
 def list_versions(args, plugin_id):
     """List a plugin's versions, newest first (yanked ones included, marked)"""
     session = request_session()
@@ -231,7 +231,7 @@ def get_stats(plugin_id):
 
 @blp.route("/plugins", methods=["POST"])
 @blp.alt_response(201, schema=PluginDetailDoc, success=True)
-@blp.arguments(PluginCreateSchema)
+@blp.arguments(PluginCreateSchema())
 def create_plugin(body):
     """Create a plugin (publisher or admin)"""
     identity = require_identity("publisher")
@@ -243,7 +243,7 @@ def create_plugin(body):
 
 @blp.route("/plugins/<plugin_id>", methods=["PATCH"])
 @blp.alt_response(200, schema=PluginDetailDoc, success=True)
-@blp.arguments(PluginUpdateSchema)
+@blp.arguments(PluginUpdateSchema())
 def update_plugin(body, plugin_id):
     """Change a plugin's metadata (owner or admin; verified/featured: admin only)"""
     identity = require_identity("user")
@@ -338,7 +338,7 @@ def unpublish_plugin(plugin_id):
 
 @blp.route("/plugins/<plugin_id>/deprecate", methods=["POST"])
 @blp.alt_response(200, schema=PluginDetailDoc, success=True)
-@blp.arguments(DeprecateSchema)
+@blp.arguments(DeprecateSchema())
 def deprecate_plugin(body, plugin_id):
     """Mark a plugin deprecated, with a reason and an optional replacement (owner or admin)"""
     identity = require_identity("user")
@@ -350,7 +350,7 @@ def deprecate_plugin(body, plugin_id):
 
 
 @blp.route("/plugins/<plugin_id>/versions/<version>/yank", methods=["POST"])
-@blp.arguments(ReasonSchema)
+@blp.arguments(ReasonSchema())
 def yank_version(body, plugin_id, version):
     """Yank a version: it stays listed with its reason but cannot be installed (owner or admin)"""
     identity = require_identity("user")
@@ -362,7 +362,7 @@ def yank_version(body, plugin_id, version):
 
 
 @blp.route("/plugins/<plugin_id>/telemetry", methods=["POST"])
-@blp.arguments(TelemetrySchema)
+@blp.arguments(TelemetrySchema())
 def post_telemetry(body, plugin_id):
     """Report usage and performance telemetry from an installation (signed-in callers)"""
     identity = require_identity("user")

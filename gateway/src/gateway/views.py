@@ -47,7 +47,7 @@ def _authenticator():
 
 @blp.route("/admin/accounts")
 class Accounts(MethodView):
-    @blp.arguments(AccountListArgsSchema, location="query")
+    @blp.arguments(AccountListArgsSchema(), location="query")
     @blp.response(200, AccountListResponseSchema)
     def get(self, args):
         """List accounts (admin)"""
@@ -57,7 +57,7 @@ class Accounts(MethodView):
         return {"data": accounts, "pagination": pagination_block(page, limit, total),
                 "links": links_block(page, limit, total), "metadata": response_metadata()}
 
-    @blp.arguments(AccountCreateSchema)
+    @blp.arguments(AccountCreateSchema())
     @blp.response(201, AccountResponseSchema)
     def post(self, fields):
         """Create an account (admin)"""
@@ -76,7 +76,7 @@ class AccountById(MethodView):
         admin()
         return {"data": services.get_account(request_session(), account_id)}
 
-    @blp.arguments(AccountUpdateSchema)
+    @blp.arguments(AccountUpdateSchema())
     @blp.response(200, AccountResponseSchema)
     def patch(self, changes, account_id):
         """Change an account's name, email, role, tier or rate limit (admin)"""
@@ -98,7 +98,7 @@ class AccountApiKeys(MethodView):
         services.get_account(session, account_id)
         return {"data": services.list_api_keys(session, account_id)}
 
-    @blp.arguments(ApiKeyCreateSchema)
+    @blp.arguments(ApiKeyCreateSchema())
     @blp.response(201, ApiKeyCreatedResponseSchema)
     def post(self, fields, account_id):
         """Create an API key for an account (admin); the key is shown only in this response"""
@@ -127,7 +127,7 @@ class MyApiKeys(MethodView):
         """List my API keys"""
         return {"data": services.list_api_keys(request_session(), signed_in().account_id)}
 
-    @blp.arguments(ApiKeyCreateSchema)
+    @blp.arguments(ApiKeyCreateSchema())
     @blp.response(201, ApiKeyCreatedResponseSchema)
     def post(self, fields):
         """Create an API key for myself; the key is shown only in this response"""

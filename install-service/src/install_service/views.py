@@ -49,7 +49,7 @@ def _accepted(installation, message: str, status: int = 202):
 
 
 @blp.route("/plugins/<plugin_id>/install", methods=["POST"])
-@blp.arguments(InstallSchema)
+@blp.arguments(InstallSchema())
 @blp.response(202, AcceptedResponseSchema)
 @blp.alt_response(400, description="Invalid body or configuration (VALIDATION_ERROR with JSON pointers)")
 @blp.alt_response(404, description="PLUGIN_NOT_FOUND or VERSION_NOT_FOUND")
@@ -69,7 +69,7 @@ def install_plugin(body, plugin_id):
 
 
 @blp.route("/installations", methods=["GET"])
-@blp.arguments(InstallationQueryArgsSchema, location="query")
+@blp.arguments(InstallationQueryArgsSchema(), location="query")
 @blp.response(200, InstallationListSchema)
 def list_installations(args):
     """List installations (your own; administrators see all)"""
@@ -94,7 +94,7 @@ def get_installation(installation_id):
 
 
 @blp.route("/installations/<installation_id>", methods=["PATCH"])
-@blp.arguments(UpgradeSchema)
+@blp.arguments(UpgradeSchema())
 @blp.response(202, AcceptedResponseSchema)
 def upgrade_installation(body, installation_id):
     """Upgrade (or reconfigure) an installation: a new job, like an install"""
@@ -141,7 +141,7 @@ def installation_telemetry(installation_id):
 
 
 @blp.route("/installations/<installation_id>/logs", methods=["GET"])
-@blp.arguments(LogQueryArgsSchema, location="query")
+@blp.arguments(LogQueryArgsSchema(), location="query")
 @blp.response(200, LogListSchema)
 def installation_logs(args, installation_id):
     """Installation log lines, oldest first; follow with `cursor`"""
@@ -165,7 +165,7 @@ def installation_logs(args, installation_id):
 
 # -- environments ---------------------------------------------------------------
 @environments_blp.route("/environments", methods=["GET"])
-@environments_blp.arguments(PageArgsSchema, location="query")
+@environments_blp.arguments(PageArgsSchema(), location="query")
 @environments_blp.response(200, EnvironmentListSchema)
 def list_environments(args):
     """List environments"""
@@ -181,7 +181,7 @@ def list_environments(args):
 
 
 @environments_blp.route("/environments", methods=["POST"])
-@environments_blp.arguments(EnvironmentCreateSchema)
+@environments_blp.arguments(EnvironmentCreateSchema())
 @environments_blp.response(201, EnvironmentResponseSchema)
 def create_environment(body):
     """Create an environment"""
@@ -202,7 +202,7 @@ def get_environment(name):
 
 
 @environments_blp.route("/environments/<name>", methods=["PATCH"])
-@environments_blp.arguments(EnvironmentUpdateSchema)
+@environments_blp.arguments(EnvironmentUpdateSchema())
 @environments_blp.response(200, EnvironmentResponseSchema)
 def update_environment(body, name):
     """Change an environment's Backstage or Node.js version"""

@@ -25,7 +25,7 @@ def _one(review, viewer) -> dict:
 
 
 @blp.route("/plugins/<path:plugin_id>/reviews", methods=["GET"])
-@blp.arguments(ReviewQueryArgsSchema, location="query")
+@blp.arguments(ReviewQueryArgsSchema(), location="query")
 @blp.response(200, ReviewListResponseSchema)
 def list_reviews(args, plugin_id):
     """List a plugin's reviews"""
@@ -42,7 +42,7 @@ def list_reviews(args, plugin_id):
 
 
 @blp.route("/plugins/<path:plugin_id>/reviews", methods=["POST"])
-@blp.arguments(ReviewCreateSchema)
+@blp.arguments(ReviewCreateSchema())
 @blp.response(201, ReviewResponseSchema)
 def create_review(data, plugin_id):
     """Review a plugin (one review per account)"""
@@ -62,7 +62,7 @@ def get_review(review_id):
 
 
 @blp.route("/reviews/<review_id>", methods=["PATCH"])
-@blp.arguments(ReviewUpdateSchema)
+@blp.arguments(ReviewUpdateSchema())
 @blp.response(200, ReviewResponseSchema)
 def update_review(changes, review_id):
     """Edit one's own review"""
@@ -95,7 +95,7 @@ def vote_helpful(review_id):
 
 
 @blp.route("/reviews/<review_id>/report", methods=["POST"])
-@blp.arguments(ReportSchema)
+@blp.arguments(ReportSchema())
 @blp.response(201, ReportResponseSchema)
 def report_review(data, review_id):
     """Report a review to the moderators (once per account)"""
@@ -108,7 +108,7 @@ def report_review(data, review_id):
 
 
 @blp.route("/reviews/<review_id>/hide", methods=["POST"])
-@blp.arguments(ModerationSchema)
+@blp.arguments(ModerationSchema())
 @blp.response(200, ReviewResponseSchema)
 def hide_review(data, review_id):
     """Hide a review (administrators)"""

@@ -49,7 +49,7 @@ def _listing(items, page, limit, total):
 
 @blp.route("/webhooks")
 class Webhooks(MethodView):
-    @blp.arguments(WebhookListArgsSchema, location="query")
+    @blp.arguments(WebhookListArgsSchema(), location="query")
     @blp.response(200, WebhookListSchema)
     def get(self, args):
         """List your webhook subscriptions (admins: all)"""
@@ -58,7 +58,7 @@ class Webhooks(MethodView):
                                               args.get("owner_id"))
         return _listing(items, args["page"], args["limit"], total)
 
-    @blp.arguments(WebhookCreateSchema)
+    @blp.arguments(WebhookCreateSchema())
     @blp.response(201, WebhookWithSecretResponseSchema)
     def post(self, data):
         """Register a webhook (the secret is shown only in this response)"""
@@ -76,7 +76,7 @@ class WebhookItem(MethodView):
         """Get a webhook subscription"""
         return {"data": services.get_webhook(request_session(), require_identity(), webhook_id)}
 
-    @blp.arguments(WebhookUpdateSchema)
+    @blp.arguments(WebhookUpdateSchema())
     @blp.response(200, WebhookResponseSchema)
     def patch(self, changes, webhook_id):
         """Change a webhook subscription"""
@@ -96,7 +96,7 @@ class WebhookItem(MethodView):
 
 
 @blp.route("/webhooks/<webhook_id>/rotate-secret", methods=["POST"])
-@blp.arguments(RotateSecretSchema, required=False)
+@blp.arguments(RotateSecretSchema(), required=False)
 @blp.response(200, WebhookWithSecretResponseSchema)
 def rotate_secret(args, webhook_id):
     """Rotate the signing secret (the old one also signs until the grace period ends)"""
@@ -121,7 +121,7 @@ def ping(webhook_id):
 
 
 @blp.route("/webhooks/<webhook_id>/deliveries", methods=["GET"])
-@blp.arguments(DeliveryListArgsSchema, location="query")
+@blp.arguments(DeliveryListArgsSchema(), location="query")
 @blp.response(200, DeliveryListSchema)
 def list_deliveries(args, webhook_id):
     """List a webhook's deliveries with their attempts, newest first"""
@@ -150,7 +150,7 @@ def redeliver(webhook_id, delivery_id):
 
 
 @blp.route("/webhooks/<webhook_id>/recover", methods=["POST"])
-@blp.arguments(RecoverSchema)
+@blp.arguments(RecoverSchema())
 @blp.response(202, RecoverResultSchema)
 def recover(args, webhook_id):
     """Resend every failed delivery created since a time"""
