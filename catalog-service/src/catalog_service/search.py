@@ -31,6 +31,11 @@ from .semver import intersects, normalize_version, satisfies
 
 MAX_TERMS = 8
 
+# Reads build Core statements on the tables (not the ORM classes): their plain rows skip the ORM's loading
+# machinery, and plugin_summary reads them like plugins.
+PLUGINS, PLUGIN_TAGS, CATALOG_COUNTS, SEARCH_TERMS = (model.__table__ for model in (Plugin, PluginTag, CatalogCount,
+                                                                                   SearchTerm))
+
 
 def _is_sqlite(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
@@ -84,10 +89,10 @@ def _postgres_close_terms(session: Session, word: str) -> list[str]:
     """Words of the catalog's vocabulary a few letters away from `word`, by the trigram index of search_terms."""
     if len(word) < 4:
         return []
-    similarity = func.similarity(SearchTerm.term, word)
-    return list(session.scalars(select(SearchTerm.term).where(SearchTerm.term.op("%")(word), SearchTerm.term != word,
-                                                              SearchTerm.plugins > 0)
-                                .order_by(similarity.desc(), SearchTerm.term).limit(5)))
+    term = SEARCH_TERMS.c.term
+    similarity = func.similarity(term, word)
+    return list(session.scalars(select(term).where(term.op("%")(word), term != word, SEARCH_TERMS.c.plugins > 0)
+                                .order_by(similarity.desc(), term).limit(5)))
 
 
 def _postgres_tsquery(session: Session, query: str, fuzzy: bool):
@@ -123,7 +128,7 @@ def _postgres_total(session: Session, conditions: list, tsquery, narrow: bool, p
         search = _PLUGIN_SEARCH.c
         return session.scalar(select(func.count()).select_from(_PLUGIN_SEARCH).where(
             search.is_public == true(), search.search_vector.op("@@")(tsquery))) or 0
-    return session.scalar(select(func.count()).select_from(Plugin).where(
+    return session.scalar(select(func.count()).select_from(PLUGINS).where(
         *conditions, literal_column("plugins.search_vector").op("@@")(tsquery)), params) or 0
 
 
@@ -148,7 +153,7 @@ def _narrow_relevance_page(session: Session, query: str, corrected: str | None, 
         total = session.scalar(select(func.count()).select_from(_PLUGIN_SEARCH).where(matches)) if page > 1 else 0
         return [], total or 0
     ids = [row.plugin_id for row in found]
-    rows = {row.id: row for row in session.execute(select(*_SUMMARY_COLUMNS).where(Plugin.id.in_(ids)))}
+    rows = {row.id: row for row in session.execute(select(*_SUMMARY_COLUMNS).where(PLUGINS.c.id.in_(ids)))}
     return [rows[plugin_id] for plugin_id in ids if plugin_id in rows], found[0].total
 
 
@@ -221,7 +226,7 @@ def _postings_relevance_page(session: Session, query: str, word: str, page: int,
     exact = [row.plugin_id for row in session.execute(_EXACT, {"words": words, "names": names})]
     ranked = session.execute(_RANKED, {"words": words, "k": offset + limit + len(exact)}).scalars()
     ids = (exact + [plugin_id for plugin_id in ranked if plugin_id not in exact])[offset:offset + limit]
-    rows = {row.id: row for row in session.execute(_SUMMARY.where(Plugin.id.in_(ids)))}
+    rows = {row.id: row for row in session.execute(_SUMMARY.where(PLUGINS.c.id.in_(ids)))}
     return [rows[plugin_id] for plugin_id in ids if plugin_id in rows], total
 
 
@@ -297,25 +302,24 @@ def _distinct_values(session: Session, column) -> list[str]:
 
 def _has_tag(tag: str):
     # The public rows of a tag come from the partial index (tag, plugin_id) alone.
-    return Plugin.id.in_(select(PluginTag.plugin_id).where(PluginTag.tag == tag, PluginTag.public == true()))
+    tagged = PLUGIN_TAGS.c
+    return PLUGINS.c.id.in_(select(tagged.plugin_id).where(tagged.tag == tag, tagged.public == true()))
 
 
-_SUMMARY_COLUMNS = (
-    Plugin.id, Plugin.name, Plugin.display_name, Plugin.description, Plugin.latest_version, Plugin.author_name,
-    Plugin.author_email, Plugin.author_url, Plugin.category, Plugin.tags, Plugin.icon, Plugin.verified,
-    Plugin.featured, Plugin.rating_average, Plugin.rating_count, Plugin.downloads_total, Plugin.compat_backstage,
-    Plugin.compat_node, Plugin.compat_platform, Plugin.pricing_model, Plugin.price, Plugin.currency,
-    Plugin.deprecated, Plugin.updated_at,
-)
+_SUMMARY_COLUMNS = tuple(PLUGINS.c[name] for name in (
+    "id", "name", "display_name", "description", "latest_version", "author_name", "author_email", "author_url",
+    "category", "tags", "icon", "verified", "featured", "rating_average", "rating_count", "downloads_total",
+    "compat_backstage", "compat_node", "compat_platform", "pricing_model", "price", "currency", "deprecated",
+    "updated_at"))
 
 # Built once: each request adds its filters and order to a copy.
 _SUMMARY = select(*_SUMMARY_COLUMNS)
 
 _SORTS = {
-    "name": [Plugin.name],
-    "popularity": [Plugin.popularity],
-    "updated": [Plugin.updated_at],
-    "rating": [Plugin.rating_average, Plugin.rating_count],
+    "name": [PLUGINS.c.name],
+    "popularity": [PLUGINS.c.popularity],
+    "updated": [PLUGINS.c.updated_at],
+    "rating": [PLUGINS.c.rating_average, PLUGINS.c.rating_count],
 }
 
 
@@ -338,22 +342,22 @@ class _Shape(NamedTuple):
 
 @functools.cache
 def _conditions(shape: _Shape):
-    conditions = [Plugin.is_public == true()]
+    conditions = [PLUGINS.c.is_public == true()]
     if shape.categories:
-        conditions.append(Plugin.category.in_(bindparam("categories", expanding=True)))
+        conditions.append(PLUGINS.c.category.in_(bindparam("categories", expanding=True)))
     conditions += [_has_tag(bindparam(f"tag_{index}")) for index in range(shape.tags)]
     if shape.verified:
-        conditions.append(Plugin.verified == bindparam("verified"))
+        conditions.append(PLUGINS.c.verified == bindparam("verified"))
     if shape.featured:
-        conditions.append(Plugin.featured == bindparam("featured"))
+        conditions.append(PLUGINS.c.featured == bindparam("featured"))
     if shape.min_rating:
-        conditions.append(Plugin.rating_average >= bindparam("min_rating"))
+        conditions.append(PLUGINS.c.rating_average >= bindparam("min_rating"))
     if shape.max_price:
-        conditions.append(Plugin.price <= bindparam("max_price"))
+        conditions.append(PLUGINS.c.price <= bindparam("max_price"))
     if shape.backstage:  # the declared ranges that admit the wanted version (none: IN () is false)
-        conditions.append(Plugin.compat_backstage.in_(bindparam("backstage", expanding=True)))
+        conditions.append(PLUGINS.c.compat_backstage.in_(bindparam("backstage", expanding=True)))
     if shape.node:
-        conditions.append(Plugin.compat_node.in_(bindparam("node", expanding=True)))
+        conditions.append(PLUGINS.c.compat_node.in_(bindparam("node", expanding=True)))
     return and_(*conditions)
 
 
@@ -362,26 +366,27 @@ def _count(shape: _Shape):
     """The exact total: from catalog_counts or the tag index when the filters allow it (without visiting the
     matching plugins), else by counting them."""
     kinds = shape.kinds()
-    kept = func.coalesce(func.sum(CatalogCount.count), 0)
+    kept = func.coalesce(func.sum(CATALOG_COUNTS.c.count), 0)
     if not kinds:
-        return select(kept).where(CatalogCount.dimension == "all")
+        return select(kept).where(CATALOG_COUNTS.c.dimension == "all")
     if kinds in ({"backstage"}, {"node"}):
         (dimension,) = kinds
-        return select(kept).where(CatalogCount.dimension == dimension,
-                                  CatalogCount.value.in_(bindparam(dimension, expanding=True)))
+        return select(kept).where(CATALOG_COUNTS.c.dimension == dimension,
+                                  CATALOG_COUNTS.c.value.in_(bindparam(dimension, expanding=True)))
     if kinds == {"tags"} and shape.tags == 1:
-        return select(kept).where(CatalogCount.dimension == "tag", CatalogCount.value == bindparam("tag_0"))
+        return select(kept).where(CATALOG_COUNTS.c.dimension == "tag", CATALOG_COUNTS.c.value == bindparam("tag_0"))
     if kinds == {"tags"}:
-        with_every_tag = (select(PluginTag.plugin_id)
-                          .where(PluginTag.public == true(), PluginTag.tag.in_(bindparam("tags", expanding=True)))
-                          .group_by(PluginTag.plugin_id).having(func.count() == shape.tags).subquery())
+        tagged = PLUGIN_TAGS.c
+        with_every_tag = (select(tagged.plugin_id)
+                          .where(tagged.public == true(), tagged.tag.in_(bindparam("tags", expanding=True)))
+                          .group_by(tagged.plugin_id).having(func.count() == shape.tags).subquery())
         return select(func.count()).select_from(with_every_tag)
-    return select(func.count()).select_from(Plugin).where(_conditions(shape))
+    return select(func.count()).select_from(PLUGINS).where(_conditions(shape))
 
 
 def _ordering(sort: str, order: str) -> list:
     columns = _SORTS.get(sort, _SORTS["popularity"])
-    return [c.asc() if order == "asc" else c.desc() for c in columns] + [Plugin.id.asc()]
+    return [c.asc() if order == "asc" else c.desc() for c in columns] + [PLUGINS.c.id.asc()]
 
 
 _OFFSET, _LIMIT = bindparam("offset", type_=Integer), bindparam("limit", type_=Integer)
@@ -412,9 +417,9 @@ def query_plugins(session: Session, *, query: str | None = None, categories: lis
               "min_rating": min_rating, "max_price": max_price, "offset": (page - 1) * limit, "limit": limit,
               **{f"tag_{index}": tag for index, tag in enumerate(tags)}}
     if backstage:
-        params["backstage"] = _matching_ranges(session, Plugin.compat_backstage, backstage)
+        params["backstage"] = _matching_ranges(session, PLUGINS.c.compat_backstage, backstage)
     if node:
-        params["node"] = _matching_ranges(session, Plugin.compat_node, node)
+        params["node"] = _matching_ranges(session, PLUGINS.c.compat_node, node)
     if query and query.strip():
         return _text_search(session, query, shape, params, sort, order, page, limit)
     if page > 1:
@@ -433,14 +438,14 @@ def _text_search(session: Session, query: str, shape: _Shape, params: dict, sort
     conditions = [_conditions(shape)]
     kinds = shape.kinds()
     statement = _SUMMARY
-    count = select(func.count()).select_from(Plugin)
+    count = select(func.count()).select_from(PLUGINS)
     total = None
     if _is_sqlite(session):
         fts, corrected = _sqlite_match(session, query)
         if fts is None:
             return [], 0
-        statement = statement.join(fts, fts.c.plugin_id == Plugin.id)
-        count = count.join(fts, fts.c.plugin_id == Plugin.id)
+        statement = statement.join(fts, fts.c.plugin_id == PLUGINS.c.id)
+        count = count.join(fts, fts.c.plugin_id == PLUGINS.c.id)
         score = fts.c.score
     else:
         tsquery, corrected = _postgres_tsquery(session, query, fuzzy=False)
@@ -471,8 +476,8 @@ def _text_search(session: Session, query: str, shape: _Shape, params: dict, sort
     statement = statement.where(*conditions)
     count = count.where(*conditions)
     if sort == "relevance":
-        exact = _exact(Plugin.name, Plugin.display_name, query, corrected)
-        ordering = [exact.desc(), score.desc(), Plugin.popularity.desc(), Plugin.id.asc()]
+        exact = _exact(PLUGINS.c.name, PLUGINS.c.display_name, query, corrected)
+        ordering = [exact.desc(), score.desc(), PLUGINS.c.popularity.desc(), PLUGINS.c.id.asc()]
     else:
         ordering = _ordering(sort, order)
     if total is None and page > 1:
@@ -488,13 +493,14 @@ def _text_search(session: Session, query: str, shape: _Shape, params: dict, sort
 
 
 def categories(session: Session) -> list[dict]:
-    rows = session.execute(select(Plugin.category, func.count()).where(Plugin.is_public == true())
-                           .group_by(Plugin.category).order_by(func.count().desc(), Plugin.category)).all()
+    rows = session.execute(select(PLUGINS.c.category, func.count()).where(PLUGINS.c.is_public == true())
+                           .group_by(PLUGINS.c.category).order_by(func.count().desc(), PLUGINS.c.category)).all()
     return [{"name": name, "count": count} for name, count in rows]
 
 
 def tag_counts(session: Session) -> list[dict]:
-    rows = session.execute(select(PluginTag.tag, func.count()).join(Plugin, Plugin.id == PluginTag.plugin_id)
-                           .where(Plugin.is_public == true()).group_by(PluginTag.tag)
-                           .order_by(func.count().desc(), PluginTag.tag)).all()
+    tagged = PLUGIN_TAGS.c
+    rows = session.execute(select(tagged.tag, func.count()).join(PLUGINS, PLUGINS.c.id == tagged.plugin_id)
+                           .where(PLUGINS.c.is_public == true()).group_by(tagged.tag)
+                           .order_by(func.count().desc(), tagged.tag)).all()
     return [{"name": name, "count": count} for name, count in rows]
