@@ -166,7 +166,7 @@ def synthetic_rows(start: int, count: int, seed: int):
                 json.dumps({"backstage": backstage, "node": node, "platform": platform}), "[]", "{}", "{}", "[]",
                 "[]", False, None, None, f"packages/{plugin_id}/{index}.tgz", f"{name}-{version}.tgz", "tgz", 1024,
                 "0" * 64, downloads // version_count))
-        tags.extend((plugin_id, tag, public) for tag in plugin_tags)
+        tags.extend((plugin_id, tag, public, installations + downloads) for tag in plugin_tags)
     return plugins, versions, tags
 
 
@@ -177,7 +177,7 @@ def load_plugins(url: str, start: int, count: int, seed: int = 4) -> float:
     with psycopg.connect(url) as conn:
         for table, columns, rows in (("plugins", PLUGIN_COLUMNS, plugins),
                                      ("plugin_versions", VERSION_COLUMNS, versions),
-                                     ("plugin_tags", ["plugin_id", "tag", "public"], tags)):
+                                     ("plugin_tags", ["plugin_id", "tag", "public", "popularity"], tags)):
             with conn.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)

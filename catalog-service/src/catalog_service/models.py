@@ -40,6 +40,11 @@ class Plugin(Base):
         Index("ix_plugins_public_updated", "is_public", "updated_at", "id"),
         Index("ix_plugins_public_name", "is_public", "name"),
         Index("ix_plugins_public_category", "is_public", "category"),
+        # A category's pages by popularity (the default) or rating straight from an index.
+        Index("ix_plugins_category_popularity", "category", "popularity", "id",
+              postgresql_where=text("is_public"), sqlite_where=text("is_public")),
+        Index("ix_plugins_category_rating", "category", "rating_average", "rating_count", "id",
+              postgresql_where=text("is_public"), sqlite_where=text("is_public")),
         # Counting `verified` + `minRating` lists reads only this index (index-only scan).
         Index("ix_plugins_public_verified_rating", "verified", "rating_average", "id",
               postgresql_where=text("is_public"), sqlite_where=text("is_public")),
@@ -113,15 +118,20 @@ class PluginTag(Base):
     # A copy of plugins.is_public (services keep it in step), so that a tag's public plugins are counted
     # from the partial index alone, without visiting the plugins.
     public: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A copy of plugins.popularity (a trigger keeps it, migration 0005): a tag's pages by popularity come from
+    # the index in order, however rare the tag.
+    popularity: Mapped[int] = mapped_column(BigInteger, default=0)
 
     __table_args__ = (Index("ix_plugin_tags_public", "tag", "plugin_id", postgresql_where=text("public"),
-                            sqlite_where=text("public")),)
+                            sqlite_where=text("public")),
+                      Index("ix_plugin_tags_popularity", "tag", "popularity", "plugin_id",
+                            postgresql_where=text("public"), sqlite_where=text("public")))
 
 
 class CatalogCount(Base):
     """Exact counts of public plugins, kept in step with plugins.is_public, the compatibility ranges and the
-    tags in the same transaction (search.adjust_counts): `all`/``, `backstage`/<range>, `node`/<range>,
-    `tag`/<tag>."""
+    tags in the same transaction (search.adjust_counts): `all`/``, `category`/<category>, `backstage`/<range>,
+    `node`/<range>, `tag`/<tag>."""
 
     __tablename__ = "catalog_counts"
 

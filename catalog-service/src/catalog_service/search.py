@@ -242,18 +242,20 @@ def _matching_ranges(session: Session, column, wanted: str) -> list[str]:
 # --- exact counts without scanning the matches ----------------------------------------------------------------
 
 def counted(plugin: Plugin) -> tuple:
-    """What catalog_counts counts of a plugin: (is_public, backstage range, node range, tags)."""
-    return bool(plugin.is_public), plugin.compat_backstage, plugin.compat_node, frozenset(plugin.tags or ())
+    """What catalog_counts counts of a plugin: (is_public, category, backstage range, node range, tags)."""
+    return (bool(plugin.is_public), plugin.category, plugin.compat_backstage, plugin.compat_node,
+            frozenset(plugin.tags or ()))
 
 
 def adjust_counts(session: Session, before: tuple, after: tuple) -> None:
     """Keep catalog_counts exact: `before`/`after` are what counted() gave for a plugin before and after a
     change."""
     deltas: dict[tuple[str, str], int] = {}
-    for (public, backstage, node, tags), sign in ((before, -1), (after, 1)):
+    for (public, category, backstage, node, tags), sign in ((before, -1), (after, 1)):
         if not public:
             continue
-        keys = [("all", ""), ("backstage", backstage), ("node", node)] + [("tag", tag) for tag in tags]
+        keys = ([("all", ""), ("category", category), ("backstage", backstage), ("node", node)]
+                + [("tag", tag) for tag in tags])
         for key in keys:
             if key[1] is not None:
                 deltas[key] = deltas.get(key, 0) + sign
@@ -281,7 +283,7 @@ def rebuild_counts(session: Session) -> None:
     session.execute(text("DELETE FROM catalog_counts"))
     session.execute(text("INSERT INTO catalog_counts (dimension, value, count) "
                          "SELECT 'all', '', count(*) FROM plugins WHERE is_public"))
-    for dimension, name in (("backstage", "compat_backstage"), ("node", "compat_node")):
+    for dimension, name in (("category", "category"), ("backstage", "compat_backstage"), ("node", "compat_node")):
         session.execute(text(f"INSERT INTO catalog_counts (dimension, value, count) SELECT '{dimension}', {name}, "
                              f"count(*) FROM plugins WHERE is_public AND {name} IS NOT NULL GROUP BY {name}"))
     session.execute(text("INSERT INTO catalog_counts (dimension, value, count) "
@@ -341,11 +343,12 @@ class _Shape(NamedTuple):
 
 
 @functools.cache
-def _conditions(shape: _Shape):
+def _conditions(shape: _Shape, first_tag_joined: bool = False):
+    """The filters on plugins; `first_tag_joined`: the first tag is the plugin_tags row the statement joins."""
     conditions = [PLUGINS.c.is_public == true()]
     if shape.categories:
         conditions.append(PLUGINS.c.category.in_(bindparam("categories", expanding=True)))
-    conditions += [_has_tag(bindparam(f"tag_{index}")) for index in range(shape.tags)]
+    conditions += [_has_tag(bindparam(f"tag_{index}")) for index in range(1 if first_tag_joined else 0, shape.tags)]
     if shape.verified:
         conditions.append(PLUGINS.c.verified == bindparam("verified"))
     if shape.featured:
@@ -369,10 +372,11 @@ def _count(shape: _Shape):
     kept = func.coalesce(func.sum(CATALOG_COUNTS.c.count), 0)
     if not kinds:
         return select(kept).where(CATALOG_COUNTS.c.dimension == "all")
-    if kinds in ({"backstage"}, {"node"}):
-        (dimension,) = kinds
+    if kinds in ({"categories"}, {"backstage"}, {"node"}):
+        (kind,) = kinds
+        dimension = "category" if kind == "categories" else kind
         return select(kept).where(CATALOG_COUNTS.c.dimension == dimension,
-                                  CATALOG_COUNTS.c.value.in_(bindparam(dimension, expanding=True)))
+                                  CATALOG_COUNTS.c.value.in_(bindparam(kind, expanding=True)))
     if kinds == {"tags"} and shape.tags == 1:
         return select(kept).where(CATALOG_COUNTS.c.dimension == "tag", CATALOG_COUNTS.c.value == bindparam("tag_0"))
     if kinds == {"tags"}:
@@ -396,10 +400,21 @@ _OFFSET, _LIMIT = bindparam("offset", type_=Integer), bindparam("limit", type_=I
 def _page(shape: _Shape, sort: str, order: str, with_total: bool):
     """A page of summaries: only the columns plugin_summary shows (not the long texts and JSON of details), as
     plain rows; a first page brings its total along (one round trip)."""
-    statement = _SUMMARY.where(_conditions(shape))
+    if shape.tags and sort == "popularity":
+        # Walk the first tag's rows in popularity order (plugin_tags.popularity is plugins.popularity) and stop
+        # after the page, rather than the whole catalog's popularity order looking for a rare tag.
+        tagged = PLUGIN_TAGS.c
+        statement = (_SUMMARY.select_from(PLUGIN_TAGS.join(PLUGINS, PLUGINS.c.id == tagged.plugin_id))
+                     .where(tagged.tag == bindparam("tag_0"), tagged.public == true(),
+                            _conditions(shape, first_tag_joined=True)))
+        direction = "asc" if order == "asc" else "desc"
+        ordering = [getattr(tagged.popularity, direction)(), tagged.plugin_id.asc()]
+    else:
+        statement = _SUMMARY.where(_conditions(shape))
+        ordering = _ordering(sort, order)
     if with_total:
         statement = statement.add_columns(_count(shape).scalar_subquery().label("total_count"))
-    return statement.order_by(*_ordering(sort, order)).offset(_OFFSET).limit(_LIMIT)
+    return statement.order_by(*ordering).offset(_OFFSET).limit(_LIMIT)
 
 
 def query_plugins(session: Session, *, query: str | None = None, categories: list[str] | None = None,

@@ -85,18 +85,19 @@ def _apply_fields(session: Session, plugin: Plugin, data: dict, identity: Identi
     admin_only = sorted(key for key in ("verified", "featured") if key in data)
     if admin_only and not identity.is_admin:
         raise forbidden(f"Only an administrator may set {', '.join(admin_only)}")
+    before = search.counted(plugin)
     for key, attribute in _FIELD_MAP.items():
         if key in data:
             setattr(plugin, attribute, data[key] if data[key] is not None or attribute in _NULLABLE else "")
     if "tags" in data:
         tags = list(dict.fromkeys(data["tags"]))
-        before = search.counted(plugin)
         plugin.tags = tags
-        search.adjust_counts(session, before, search.counted(plugin))
         plugin.tags_text = " ".join(tags)
         # Keep the rows of tags that stay: re-inserting one before its delete would break the primary key.
         existing = {row.tag: row for row in plugin.plugin_tags}
-        plugin.plugin_tags = [existing.get(tag) or PluginTag(tag=tag, public=bool(plugin.is_public)) for tag in tags]
+        plugin.plugin_tags = [existing.get(tag) or PluginTag(tag=tag, public=bool(plugin.is_public),
+                                                             popularity=plugin.popularity or 0) for tag in tags]
+    search.adjust_counts(session, before, search.counted(plugin))  # category and tags
     if "support" in data:
         plugin.support = {k: v for k, v in data["support"].items() if v is not None}
     if "stats" in data:

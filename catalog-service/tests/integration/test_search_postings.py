@@ -1,6 +1,7 @@
 """One-word searches on PostgreSQL come from search_postings (migration 0004): the same matches and exact
 totals as the tsvector path, pages that cover every match once, and postings that follow every change of the
-plugins (publish, unpublish, edits, popularity, deletion) through the triggers."""
+plugins (publish, unpublish, edits, popularity, deletion) through the triggers; so do a tag's pages by
+popularity (plugin_tags.popularity, migration 0005)."""
 
 import pytest
 from catalog_testkit import API, anonymous_headers, headers_for, published_plugin
@@ -138,12 +139,16 @@ def test_postings_follow_every_change_of_the_plugins(catalog):
     assert search(client, config, "helm") == (["kubectl-runner"], 1)
 
     # Popularity decides between equal ranks, as the read models change it.
+    # (A tag's pages by popularity follow too: plugin_tags.popularity, kept by its own trigger.)
     for name in ("alpha-widget", "beta-widget"):
-        published_plugin(client, publisher, name=name, displayName=name.title(), description="A widget")
+        published_plugin(client, publisher, name=name, displayName=name.title(), description="A widget",
+                         tags=["widgets"])
     for popular, other in (("beta-widget", "alpha-widget"), ("alpha-widget", "beta-widget")):
         set_popularity(app, popular, 1000)
         set_popularity(app, other, 10)
         assert search(client, config, "widget") == ([popular, other], 2)
+        listed = client.get(f"{API}/plugins?tags=widgets", headers=anonymous_headers(config)).get_json()
+        assert [p["name"] for p in listed["data"]] == [popular, other]
     assert counts_match_postings(app) == []
 
     # Deleted with its plugin (the rows cascade from plugins).

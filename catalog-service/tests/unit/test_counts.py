@@ -21,6 +21,8 @@ def slow_total(app, **filters) -> int:
             conditions.append(Plugin.id.in_(select(PluginTag.plugin_id).where(PluginTag.tag == filters["tag"])))
         if "backstage" in filters:
             conditions.append(Plugin.compat_backstage.in_(filters["backstage"]))
+        if "category" in filters:
+            conditions.append(Plugin.category == filters["category"])
         return session.scalar(select(func.count()).select_from(Plugin).where(*conditions))
 
 
@@ -58,6 +60,12 @@ def test_counts_follow_publish_yank_unpublish_and_tag_edits(app, client, publish
     assert totals(client, "tags=ops") == 0
     client.patch(f"{API}/plugins/gamma", json={"tags": ["ops", "k8s"]}, headers=publisher)
     assert totals(client, "tags=ops") == 1 == slow_total(app, tag="ops")
+
+    # Categories: a plugin moved to another one leaves the first count for the second.
+    assert totals(client, "category=backend") == 1 == slow_total(app, category="backend")
+    client.patch(f"{API}/plugins/gamma", json={"category": "monitoring"}, headers=publisher)
+    assert totals(client, "category=backend") == 0 == slow_total(app, category="backend")
+    assert totals(client, "category=monitoring") == 1 == slow_total(app, category="monitoring")
 
     # rebuild_counts (after bulk loads) gives the same rows as the running counts.
     with app.extensions["database"].session() as session:

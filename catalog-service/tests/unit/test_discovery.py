@@ -54,6 +54,12 @@ def test_default_sort_is_popularity_desc(client, catalog):
     ("category=monitoring", ["alpha-metrics"]),
     ("tags=metrics&sort=name&order=asc", ["alpha-metrics", "gamma-docs"]),
     ("tags=metrics,docs", ["gamma-docs"]),
+    # A tag's pages by popularity come from plugin_tags.popularity, which follows every download.
+    ("tags=metrics", ["gamma-docs", "alpha-metrics"]),
+    ("tags=metrics&order=asc", ["alpha-metrics", "gamma-docs"]),
+    ("tags=metrics&minRating=4.5", ["gamma-docs", "alpha-metrics"]),
+    ("tags=metrics,grafana", ["alpha-metrics"]),
+    ("category=monitoring&sort=rating", ["alpha-metrics"]),
     ("verified=true", ["beta-kubernetes"]),
     ("verified=false&sort=name&order=asc", ["alpha-metrics", "gamma-docs"]),
     ("featured=true", ["beta-kubernetes"]),
@@ -68,6 +74,14 @@ def test_default_sort_is_popularity_desc(client, catalog):
 ])
 def test_list_filters_and_sorts(client, catalog, query, expected):
     assert names(client.get(f"{API}/plugins?{query}")) == expected
+
+
+def test_a_new_tag_ranks_by_the_plugins_popularity(client, catalog, publisher):
+    client.patch(f"{API}/plugins/beta-kubernetes", json={"tags": ["kubernetes", "metrics"]}, headers=publisher)
+    assert names(client.get(f"{API}/plugins?tags=metrics")) == ["beta-kubernetes", "gamma-docs", "alpha-metrics"]
+    client.get(f"{API}/plugins/alpha-metrics/versions/1.0.0/package")  # 1 download, as gamma; the id decides
+    ties = sorted([catalog["a"], catalog["c"]], key=lambda plugin: plugin["id"])
+    assert names(client.get(f"{API}/plugins?tags=metrics"))[1:] == [plugin["name"] for plugin in ties]
 
 
 def test_updated_sort(client, catalog, publisher):
