@@ -14,6 +14,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    cast,
     column,
     func,
     literal,
@@ -369,7 +370,7 @@ def _count(shape: _Shape):
     """The exact total: from catalog_counts or the tag index when the filters allow it (without visiting the
     matching plugins), else by counting them."""
     kinds = shape.kinds()
-    kept = func.coalesce(func.sum(CATALOG_COUNTS.c.count), 0)
+    kept = cast(func.coalesce(func.sum(CATALOG_COUNTS.c.count), 0), BigInteger)  # sum() is numeric on PostgreSQL
     if not kinds:
         return select(kept).where(CATALOG_COUNTS.c.dimension == "all")
     if kinds in ({"categories"}, {"backstage"}, {"node"}):

@@ -51,6 +51,16 @@ def wait_for(condition: Callable[[], object], timeout: float = 20.0, interval: f
     raise TimeoutError(f"timed out after {timeout}s waiting for {message}{suffix}")
 
 
+def python_loop_seconds(steps: int = 10_000_000) -> float:
+    """How long a plain Python loop takes here now: benches print it beside their figures, because a shared
+    machine's speed changes from one minute to the next (this one: 0.9-1.8 s)."""
+    started = time.perf_counter()
+    total = 0
+    for step in range(steps):
+        total += step
+    return time.perf_counter() - started
+
+
 def postgres_available() -> bool:
     try:
         with psycopg.connect(POSTGRES_ADMIN_URL, connect_timeout=2):
