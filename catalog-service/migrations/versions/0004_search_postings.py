@@ -30,6 +30,8 @@ def upgrade() -> None:
     op.execute("ALTER TABLE search_terms ADD COLUMN plugins bigint NOT NULL DEFAULT 0")
     if op.get_bind().dialect.name != "postgresql":
         return
+    # The words a prefix stands for (`term LIKE 'kube%'`), whatever the database's collation.
+    op.execute("CREATE INDEX ix_search_terms_prefix ON search_terms (term varchar_pattern_ops)")
     op.execute("""
         CREATE TABLE search_postings (
             term varchar(100) NOT NULL,
@@ -121,5 +123,6 @@ def downgrade() -> None:
             op.execute(f"DROP FUNCTION {function}() CASCADE")
         op.execute("DROP FUNCTION search_words(tsvector)")
         op.execute("DROP INDEX ix_plugins_display_name_lower")
+        op.execute("DROP INDEX ix_search_terms_prefix")
     with op.batch_alter_table("search_terms") as batch_op:
         batch_op.drop_column("plugins")

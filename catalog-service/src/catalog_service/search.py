@@ -165,9 +165,8 @@ def _narrow_relevance_page(session: Session, query: str, corrected: str | None, 
 
 # The words a query word can stand for: itself and the catalog's words it is a prefix of (as `word:*` in a
 # tsquery), held by some public plugin, the most common first.
-_PREFIXED_WORDS = text(
-    "SELECT term, plugins FROM search_terms WHERE term >= :word AND term < :after AND left(term, :length) = :word "
-    "AND plugins > 0 ORDER BY plugins DESC, term")
+_PREFIXED_WORDS = text("SELECT term, plugins FROM search_terms WHERE term LIKE :prefix AND plugins > 0 "
+                       "ORDER BY plugins DESC, term")
 _GIVEN_WORDS = text("SELECT term, plugins FROM search_terms WHERE term = ANY(:words) AND plugins > 0 "
                     "ORDER BY plugins DESC, term")
 # Plugins holding more than one of the words are counted once, at the most common of their words: each
@@ -206,8 +205,7 @@ def _posted_word(query: str) -> str | None:
 def _postings_relevance_page(session: Session, query: str, word: str, page: int, limit: int) -> tuple[list, int]:
     """One page by relevance of a one-word search, and the exact total, as the tsvector path would give them
     (the word or its prefix; near misses when nothing matches), without reading every match."""
-    after = word[:-1] + chr(ord(word[-1]) + 1)
-    counts = dict(session.execute(_PREFIXED_WORDS, {"word": word, "after": after, "length": len(word)}).all())
+    counts = dict(session.execute(_PREFIXED_WORDS, {"prefix": word + "%"}).all())  # a word has no % or _
     corrected = None
     if not counts:  # nothing holds the word or its prefix: near misses (typos) by trigrams
         close = _postgres_close_terms(session, word)
