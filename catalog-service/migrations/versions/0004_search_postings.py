@@ -70,8 +70,13 @@ def upgrade() -> None:
                 SELECT word, NEW.plugin_id, NEW.is_public, ts_rank(NEW.search_vector, to_tsquery('simple', word)),
                        NEW.popularity
                 FROM search_words(NEW.search_vector) AS word;
-            ELSIF NEW.is_public IS DISTINCT FROM OLD.is_public OR NEW.popularity IS DISTINCT FROM OLD.popularity THEN
+            ELSIF NEW.is_public IS DISTINCT FROM OLD.is_public THEN
                 UPDATE search_postings SET is_public = NEW.is_public, popularity = NEW.popularity
+                WHERE term IN (SELECT search_words(NEW.search_vector)) AND plugin_id = NEW.plugin_id;
+            ELSIF NEW.popularity IS DISTINCT FROM OLD.popularity THEN
+                -- The most frequent change (every download and install) leaves is_public alone, so that the
+                -- counts' trigger (UPDATE OF is_public) stays out of it.
+                UPDATE search_postings SET popularity = NEW.popularity
                 WHERE term IN (SELECT search_words(NEW.search_vector)) AND plugin_id = NEW.plugin_id;
             END IF;
             RETURN NULL;
@@ -94,22 +99,29 @@ def upgrade() -> None:
         BEGIN
             IF TG_OP = 'INSERT' THEN
                 {_COUNT_DELTAS.format(changes="SELECT term, 1 AS delta FROM new_rows WHERE is_public")};
-            ELSIF TG_OP = 'DELETE' THEN
-                {_COUNT_DELTAS.format(changes="SELECT term, -1 AS delta FROM old_rows WHERE is_public")};
             ELSE
-                {_COUNT_DELTAS.format(changes="SELECT term, 1 AS delta FROM new_rows WHERE is_public UNION ALL "
-                                              "SELECT term, -1 FROM old_rows WHERE is_public")};
+                {_COUNT_DELTAS.format(changes="SELECT term, -1 AS delta FROM old_rows WHERE is_public")};
             END IF;
             RETURN NULL;
         END $$""")
-    # Transition tables allow one event per trigger: three triggers, one function.
+    # Transition tables allow one event per trigger: two triggers, one function.
     op.execute("CREATE TRIGGER search_postings_counted_inserted AFTER INSERT ON search_postings "
                "REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION search_term_counts_changed()")
     op.execute("CREATE TRIGGER search_postings_counted_deleted AFTER DELETE ON search_postings "
                "REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION search_term_counts_changed()")
-    op.execute("CREATE TRIGGER search_postings_counted_updated AFTER UPDATE ON search_postings "
-               "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows "
-               "FOR EACH STATEMENT EXECUTE FUNCTION search_term_counts_changed()")
+    # A plugin published or unpublished: per row (in the order of its words, as its postings are updated) and
+    # only then: a statement trigger with transition tables cannot name columns, and would run for every
+    # popularity change.
+    op.execute("""
+        CREATE FUNCTION search_term_count_moved() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO search_terms (term, plugins) VALUES (NEW.term, CASE WHEN NEW.is_public THEN 1 ELSE -1 END)
+            ON CONFLICT (term) DO UPDATE SET plugins = search_terms.plugins + excluded.plugins;
+            RETURN NULL;
+        END $$""")
+    op.execute("CREATE TRIGGER search_postings_counted_updated AFTER UPDATE OF is_public ON search_postings "
+               "FOR EACH ROW WHEN (OLD.is_public IS DISTINCT FROM NEW.is_public) "
+               "EXECUTE FUNCTION search_term_count_moved()")
     op.execute("INSERT INTO search_postings (term, plugin_id, is_public, rank, popularity) "
                "SELECT word, s.plugin_id, s.is_public, ts_rank(s.search_vector, to_tsquery('simple', word)), "
                "s.popularity FROM plugin_search s, search_words(s.search_vector) AS word")
@@ -118,8 +130,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TABLE search_postings")
-        for function in ("search_term_counts_changed", "search_postings_inserted", "search_postings_updated",
-                         "search_postings_deleted"):
+        for function in ("search_term_counts_changed", "search_term_count_moved", "search_postings_inserted",
+                         "search_postings_updated", "search_postings_deleted"):
             op.execute(f"DROP FUNCTION {function}() CASCADE")
         op.execute("DROP FUNCTION search_words(tsvector)")
         op.execute("DROP INDEX ix_plugins_display_name_lower")
