@@ -117,11 +117,17 @@ _PLUGIN_SEARCH = table("plugin_search", column("plugin_id", String), column("is_
                        column("search_vector"))
 
 
+def _exact_names(query: str, corrected: str | None) -> list[str]:
+    """What a name or a lowercased display name equals when it is the query: the query as typed, as a slug, and
+    its corrected form."""
+    texts = {query.strip().lower()} | ({corrected} if corrected else set())
+    return sorted(texts | {re.sub(r"[^a-z0-9]+", "-", lowered).strip("-") for lowered in texts})
+
+
 def _exact(name, display_name, query: str, corrected: str | None):
     """1 when the name or display name is the query (or its corrected form), else 0."""
-    texts = sorted({query.strip().lower()} | ({corrected} if corrected else set()))
-    return case((or_(*[or_(name == lowered, name == re.sub(r"[^a-z0-9]+", "-", lowered).strip("-"),
-                           func.lower(display_name) == lowered) for lowered in texts]), 1), else_=0)
+    names = _exact_names(query, corrected)
+    return case((or_(name.in_(names), func.lower(display_name).in_(names)), 1), else_=0)
 
 
 def _postgres_total(session: Session, conditions: list, tsquery, narrow: bool, params: dict) -> int:
@@ -220,8 +226,7 @@ def _postings_relevance_page(session: Session, query: str, word: str, page: int,
     offset = (page - 1) * limit
     if offset >= total:
         return [], total
-    names = sorted({query.strip().lower(), re.sub(r"[^a-z0-9]+", "-", query.strip().lower()).strip("-")}
-                   | ({corrected} if corrected else set()))
+    names = _exact_names(query, corrected)
     exact = [row.plugin_id for row in session.execute(_EXACT, {"words": words, "names": names})]
     ranked = session.execute(_RANKED, {"words": words, "k": offset + limit + len(exact)}).scalars()
     ids = (exact + [plugin_id for plugin_id in ranked if plugin_id not in exact])[offset:offset + limit]
@@ -341,7 +346,7 @@ class _Shape(NamedTuple):
         return {name for name, present in self._asdict().items() if present}
 
 
-@functools.cache
+@functools.lru_cache(maxsize=256)
 def _conditions(shape: _Shape, first_tag_joined: bool = False):
     """The filters on plugins; `first_tag_joined`: the first tag is the plugin_tags row the statement joins."""
     conditions = [PLUGINS.c.is_public == true()]
@@ -363,7 +368,7 @@ def _conditions(shape: _Shape, first_tag_joined: bool = False):
     return and_(*conditions)
 
 
-@functools.cache
+@functools.lru_cache(maxsize=256)
 def _count(shape: _Shape):
     """The exact total: from catalog_counts or the tag index when the filters allow it (without visiting the
     matching plugins), else by counting them."""
@@ -395,7 +400,7 @@ def _ordering(sort: str, order: str) -> list:
 _OFFSET, _LIMIT = bindparam("offset", type_=Integer), bindparam("limit", type_=Integer)
 
 
-@functools.cache
+@functools.lru_cache(maxsize=256)
 def _page(shape: _Shape, sort: str, order: str, with_total: bool):
     """A page of summaries: only the columns plugin_summary shows (not the long texts and JSON of details), as
     plain rows; a first page brings its total along (one round trip)."""
