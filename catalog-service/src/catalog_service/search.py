@@ -234,9 +234,13 @@ def _postings_relevance_page(session: Session, query: str, word: str, page: int,
     return [rows[plugin_id] for plugin_id in ids if plugin_id in rows], total
 
 
-def _matching_ranges(session: Session, column, wanted: str) -> list[str]:
-    """The declared ranges that admit `wanted` (a version) or overlap it (a range)."""
-    ranges = _distinct_values(session, column)
+_DECLARED_RANGES = text("SELECT value FROM catalog_counts WHERE dimension = :dimension AND count > 0")
+
+
+def _matching_ranges(session: Session, dimension: str, wanted: str) -> list[str]:
+    """The ranges public plugins declare (`backstage` or `node`, few: catalog_counts holds each with its count)
+    that admit `wanted` (a version) or overlap it (a range)."""
+    ranges = session.scalars(_DECLARED_RANGES, {"dimension": dimension}).all()
     version = normalize_version(wanted)
     if version is not None and re.match(r"^v?\d+\.\d+\.\d+", wanted.strip()):
         return [r for r in ranges if satisfies(version, r)]
@@ -292,18 +296,6 @@ def rebuild_counts(session: Session) -> None:
                              f"count(*) FROM plugins WHERE is_public AND {name} IS NOT NULL GROUP BY {name}"))
     session.execute(text("INSERT INTO catalog_counts (dimension, value, count) "
                          "SELECT 'tag', tag, count(*) FROM plugin_tags WHERE public GROUP BY tag"))
-
-
-def _distinct_values(session: Session, column) -> list[str]:
-    """The distinct declared ranges (few), read from the column's index without a table scan."""
-    if _is_sqlite(session):
-        return list(session.scalars(select(column).where(column.is_not(None)).distinct()))
-    name = column.key
-    rows = session.execute(text(
-        f"WITH RECURSIVE r(v) AS (SELECT min({name}) FROM plugins UNION ALL "
-        f"SELECT (SELECT min({name}) FROM plugins WHERE {name} > r.v) FROM r WHERE r.v IS NOT NULL) "
-        "SELECT v FROM r WHERE v IS NOT NULL")).scalars()
-    return list(rows)
 
 
 def _has_tag(tag: str):
@@ -436,9 +428,9 @@ def query_plugins(session: Session, *, query: str | None = None, categories: lis
               "min_rating": min_rating, "max_price": max_price, "offset": (page - 1) * limit, "limit": limit,
               **{f"tag_{index}": tag for index, tag in enumerate(tags)}}
     if backstage:
-        params["backstage"] = _matching_ranges(session, PLUGINS.c.compat_backstage, backstage)
+        params["backstage"] = _matching_ranges(session, "backstage", backstage)
     if node:
-        params["node"] = _matching_ranges(session, PLUGINS.c.compat_node, node)
+        params["node"] = _matching_ranges(session, "node", node)
     if query and query.strip():
         return _text_search(session, query, shape, params, sort, order, page, limit)
     if page > 1:
