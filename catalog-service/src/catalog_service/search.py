@@ -25,6 +25,7 @@ from sqlalchemy import (
     text,
     true,
 )
+from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.orm import Session
 
 from .models import CatalogCount, Plugin, PluginTag, SearchTerm
@@ -102,12 +103,17 @@ def _postgres_tsquery(session: Session, query: str, fuzzy: bool):
     words = terms(query)
     if not words:
         return None, None
-    groups, corrected = [], []
+    tsquery, corrected = None, []
     for word in words:
         close = _postgres_close_terms(session, word) if fuzzy else []
-        groups.append("(" + " | ".join([f"{word}:*"] + close) + ")" if close else f"{word}:*")
+        # The word as the lexeme a document holds (quoted: taken as it is) or as PostgreSQL's parser reads it
+        # alone: the parser splits some words ('425e31c0de' -> '425e31' <-> 'c0de') that it keeps whole inside a
+        # hyphenated name ('sdk-425e31c0de'). Words are [a-z0-9]+, safe to quote.
+        lexemes = cast(literal(" | ".join([f"'{word}':*"] + [f"'{other}'" for other in close])), TSQUERY)
+        either = lexemes.op("||")(func.to_tsquery("simple", literal(f"{word}:*")))
+        tsquery = either if tsquery is None else tsquery.op("&&")(either)
         corrected.append(close[0] if close else word)
-    return func.to_tsquery("simple", literal(" & ".join(groups))), (" ".join(corrected) if fuzzy else None)
+    return tsquery, (" ".join(corrected) if fuzzy else None)
 
 
 # PostgreSQL only (migration 0002): a narrow copy of the plugins' tsvector, visibility, popularity and names,

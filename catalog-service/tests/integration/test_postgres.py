@@ -72,6 +72,17 @@ def test_search_tolerates_typos_and_prefixes(pg_app):
     assert search(client, config, {"query": "qqqzzz"})["data"] == []
 
 
+def test_a_name_the_query_parser_splits_is_still_found(pg_app):
+    # PostgreSQL's parser reads '425e31c0de' alone as '425e31' <-> 'c0de', but keeps it whole inside the name.
+    config, _app, client = pg_app
+    plugin = published_plugin(client, headers_for(config), name="sdk-425e31c0de", description="Hex named")
+    for query in ("sdk-425e31c0de", "425e31c0de", "sdk 425e31"):
+        assert [p["id"] for p in search(client, config, {"query": query})["data"]] == [plugin["id"]], query
+    listed = client.get(f"{API}/plugins?search=sdk-425e31c0de&category=backend").get_json()
+    assert [p["id"] for p in listed["data"]] == [plugin["id"]]
+    assert client.post(f"{API}/plugins/{plugin['id']}/unpublish", headers=headers_for(config)).status_code == 200
+
+
 def test_search_and_list_filters_on_postgres(pg_app):
     config, _app, client = pg_app
     body = search(client, config, {"query": "kubernetes", "filters": {"compatibility": {"backstage": "1.36.0"}},
