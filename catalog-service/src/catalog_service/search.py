@@ -382,11 +382,14 @@ def _count(shape: _Shape):
     if kinds == {"tags"} and shape.tags == 1:
         return select(kept).where(CATALOG_COUNTS.c.dimension == "tag", CATALOG_COUNTS.c.value == bindparam("tag_0"))
     if kinds == {"tags"}:
-        tagged = PLUGIN_TAGS.c
-        with_every_tag = (select(tagged.plugin_id)
-                          .where(tagged.public == true(), tagged.tag.in_(bindparam("tags", expanding=True)))
-                          .group_by(tagged.plugin_id).having(func.count() == shape.tags).subquery())
-        return select(func.count()).select_from(with_every_tag)
+        # Plugins holding every tag: each tag's public rows, joined on plugin_id (merge joins of rows the index
+        # gives in plugin_id order; grouping them all took twice as long).
+        rows = [PLUGIN_TAGS.alias(f"tagged_{index}") for index in range(shape.tags)]
+        joined = rows[0]
+        for row in rows[1:]:
+            joined = joined.join(row, row.c.plugin_id == rows[0].c.plugin_id)
+        return select(func.count()).select_from(joined).where(
+            *[and_(row.c.tag == bindparam(f"tag_{index}"), row.c.public == true()) for index, row in enumerate(rows)])
     return select(func.count()).select_from(PLUGINS).where(_conditions(shape))
 
 
@@ -430,7 +433,7 @@ def query_plugins(session: Session, *, query: str | None = None, categories: lis
     shape = _Shape(categories=bool(categories), tags=len(tags), verified=verified is not None,
                    featured=featured is not None, min_rating=min_rating is not None, max_price=max_price is not None,
                    backstage=bool(backstage), node=bool(node))
-    params = {"categories": categories, "tags": tags, "verified": verified, "featured": featured,
+    params = {"categories": categories, "verified": verified, "featured": featured,
               "min_rating": min_rating, "max_price": max_price, "offset": (page - 1) * limit, "limit": limit,
               **{f"tag_{index}": tag for index, tag in enumerate(tags)}}
     if backstage:
