@@ -14,7 +14,8 @@ p50/p95 of `GET /plugins` (filters + sort) and `POST /plugins/search` through th
    background load weighs on both alike; then, for reference, each query straight into the catalog app
    in-process (no gateway, no HTTP, one at a time);
 5. a table with the goals (list p95 <= 25 ms, search p95 <= 50 ms at 100,000; each p95 at 100,000 at most
-   1.5 x its p95 at 10,000) and PASS/MISS; then everything is stopped, dropped and deleted.
+   1.5 x its p95 at 10,000) and PASS/MISS, and for reference the largest catalog with 1 client (no request
+   waiting for another's CPU); then everything is stopped, dropped and deleted.
 """
 
 import argparse
@@ -257,15 +258,17 @@ def requests_for(list_count: int, search_count: int) -> list[tuple]:
     return plan
 
 
-def measure(targets: dict[int, str], api_key: str, per_query: int, rounds: int = 6, warmup: int = 2) -> dict:
-    """4 clients share each round's requests; the rounds alternate between the sizes' gateways (in turn first),
-    so that the machine's background load weighs on every size alike. Latency per query name in ms, failures."""
+def measure(targets: dict[int, str], api_key: str, per_query: int, rounds: int = 6, warmup: int = 2,
+            clients: int = CONCURRENCY) -> dict:
+    """`clients` clients share each round's requests; the rounds alternate between the sizes' gateways (in turn
+    first), so that the machine's background load weighs on every size alike. Latency per query name in ms,
+    failures."""
     for base_url in targets.values():
         require_loopback(base_url)
     headers = {"X-API-Key": api_key, "Content-Type": "application/json"}
     timeout = urllib3.Timeout(connect=2, read=30)
     pools = {size: [urllib3.connection_from_url(url, maxsize=1, retries=False, timeout=timeout)
-                    for _ in range(CONCURRENCY)] for size, url in targets.items()}
+                    for _ in range(clients)] for size, url in targets.items()}
     results: dict[int, dict[tuple, list[float]]] = {size: {} for size in targets}
     errors: dict[int, dict[str, int]] = {size: {} for size in targets}
     elapsed = dict.fromkeys(targets, 0.0)
@@ -453,8 +456,14 @@ def main(argv=None) -> int:
               f"load average {os.getloadavg()[0]:.2f}", flush=True)
         for size in sizes:
             measured[size]["app"] = measure_in_process(catalogs[size][1], env["INTERNAL_TOKEN_SECRET"])
+        # For reference: the largest catalog with one client, where no request waits for another's CPU.
+        alone = measure({sizes[-1]: catalogs[sizes[-1]][0]}, admin_key, max(10, args.requests // 3), rounds=2,
+                        clients=1)[sizes[-1]]
         text, ok = report(sizes, measured)
         print("\n" + text)
+        print(f"@{sizes[-1]:,} with 1 client (reference, no goal): " + "; ".join(
+            f"{kind} p50/p95 {row['p50']:.1f} / {row['p95']:.1f} ms" for (kind, name), row in alone["rows"].items()
+            if name == "ALL") + (f"; FAILURES {alone['errors']}" if alone["errors"] else ""))
         print(f"\ntotal {time.perf_counter() - started:.0f} s; load average {os.getloadavg()[0]:.2f}; the Python loop "
               f"now takes {python_loop_seconds():.2f} s (the machine is shared: read p95s with that in mind)")
         if args.keep:
