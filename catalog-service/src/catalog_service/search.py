@@ -457,17 +457,7 @@ def _text_search(session: Session, query: str, shape: _Shape, params: dict, sort
     """query_plugins with words: FTS5 on SQLite, search_postings, plugin_search or the tsvector on PostgreSQL."""
     conditions = [_conditions(shape)]
     kinds = shape.kinds()
-    statement = _SUMMARY
-    count = select(func.count()).select_from(PLUGINS)
-    total = None
-    if _is_sqlite(session):
-        fts, corrected = _sqlite_match(session, query)
-        if fts is None:
-            return [], 0
-        statement = statement.join(fts, fts.c.plugin_id == PLUGINS.c.id)
-        count = count.join(fts, fts.c.plugin_id == PLUGINS.c.id)
-        score = fts.c.score
-    else:
+    if not _is_sqlite(session):
         tsquery, corrected = _postgres_tsquery(session, query, fuzzy=False)
         if tsquery is None:
             return [], 0
@@ -481,28 +471,29 @@ def _text_search(session: Session, query: str, shape: _Shape, params: dict, sort
                 tsquery, corrected = _postgres_tsquery(session, query, fuzzy=True)
                 rows, total = _narrow_relevance_page(session, query, corrected, tsquery, page, limit)
             return rows, total
-        narrow = not kinds
-        total = _postgres_total(session, conditions, tsquery, narrow, params)
-        if total == 0:
-            # Nothing matches the words or their prefixes: look for near misses (typos) by trigrams.
-            tsquery, corrected = _postgres_tsquery(session, query, fuzzy=True)
-            total = _postgres_total(session, conditions, tsquery, narrow, params)
-        if params["offset"] >= total:
-            return [], total
-        vector = literal_column("plugins.search_vector")
-        conditions.append(vector.op("@@")(tsquery))
-        # The weighted rank: name > displayName > tags > description.
-        score = func.ts_rank(vector, tsquery)
-    statement = statement.where(*conditions)
-    count = count.where(*conditions)
+        for fuzzy in (False, True):
+            if fuzzy:  # nothing matches the words or their prefixes: near misses (typos) by trigrams
+                tsquery, corrected = _postgres_tsquery(session, query, fuzzy=True)
+            rows = _counted_tsvector_page(session, conditions, tsquery, query, corrected, sort, order, params)
+            if rows:
+                return rows, rows[0].total_count
+            total = _postgres_total(session, conditions, tsquery, not kinds, params)  # past the end, or none
+            if total:
+                return [], total
+        return [], 0
+
+    fts, corrected = _sqlite_match(session, query)
+    if fts is None:
+        return [], 0
+    statement = _SUMMARY.join(fts, fts.c.plugin_id == PLUGINS.c.id).where(*conditions)
+    count = select(func.count()).select_from(PLUGINS).join(fts, fts.c.plugin_id == PLUGINS.c.id).where(*conditions)
     if sort == "relevance":
         exact = _exact(PLUGINS.c.name, PLUGINS.c.display_name, query, corrected)
-        ordering = [exact.desc(), score.desc(), PLUGINS.c.popularity.desc(), PLUGINS.c.id.asc()]
+        ordering = [exact.desc(), fts.c.score.desc(), PLUGINS.c.popularity.desc(), PLUGINS.c.id.asc()]
     else:
         ordering = _ordering(sort, order)
-    if total is None and page > 1:
+    if page > 1:
         total = session.scalar(count, params) or 0
-    if total is not None:
         if params["offset"] >= total:
             return [], total
         return list(session.execute(statement.order_by(*ordering).offset(_OFFSET).limit(_LIMIT), params)), total
@@ -510,6 +501,22 @@ def _text_search(session: Session, query: str, shape: _Shape, params: dict, sort
     rows = session.execute(statement.order_by(*ordering).offset(_OFFSET).limit(_LIMIT), params).all()
     total = rows[0].total_count if rows else session.scalar(count, params)
     return rows, int(total or 0)
+
+
+def _counted_tsvector_page(session: Session, conditions: list, tsquery, query: str, corrected: str | None,
+                           sort: str, order: str, params: dict) -> list:
+    """A page of the plugins matching the filters and the tsquery, each row carrying the number of all the
+    matches (count(*) OVER (): one pass over the matches gives the page and its total, where a count and then
+    the page read them twice)."""
+    vector = literal_column("plugins.search_vector")
+    if sort == "relevance":  # the weighted rank: name > displayName > tags > description
+        ordering = [_exact(PLUGINS.c.name, PLUGINS.c.display_name, query, corrected).desc(),
+                    func.ts_rank(vector, tsquery).desc(), PLUGINS.c.popularity.desc(), PLUGINS.c.id.asc()]
+    else:
+        ordering = _ordering(sort, order)
+    statement = (_SUMMARY.add_columns(func.count().over().label("total_count"))
+                 .where(*conditions, vector.op("@@")(tsquery)).order_by(*ordering).offset(_OFFSET).limit(_LIMIT))
+    return session.execute(statement, params).all()
 
 
 def categories(session: Session) -> list[dict]:

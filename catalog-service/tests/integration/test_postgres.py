@@ -90,6 +90,11 @@ def test_search_and_list_filters_on_postgres(pg_app):
     assert [p["name"] for p in body["data"]] == ["cost-insights", "kubernetes"]
     listed = client.get(f"{API}/plugins?search=kubernetes&category=monitoring").get_json()
     assert [p["name"] for p in listed["data"]] == ["cost-insights"] and listed["pagination"]["total"] == 1
+    # Past the last page: no rows, the exact total all the same; a typo with a filter finds its plugin.
+    listed = client.get(f"{API}/plugins?search=kubernetes&category=monitoring&page=5").get_json()
+    assert listed["data"] == [] and listed["pagination"]["total"] == 1
+    listed = client.get(f"{API}/plugins?search=kubernets&category=monitoring").get_json()
+    assert [p["name"] for p in listed["data"]] == ["cost-insights"] and listed["pagination"]["total"] == 1
     listed = client.get(f"{API}/plugins?compatibility=1.25.0&sort=name&order=asc").get_json()
     assert [p["name"] for p in listed["data"]] == ["kubernetes-argocd"]
     listed = client.get(f"{API}/plugins?tags=k8s").get_json()
