@@ -477,7 +477,8 @@ def _text_search(session: Session, query: str, shape: _Shape, params: dict, sort
             rows = _counted_tsvector_page(session, conditions, tsquery, query, corrected, sort, order, params)
             if rows:
                 return rows, rows[0].total_count
-            total = _postgres_total(session, conditions, tsquery, not kinds, params)  # past the end, or none
+            # No row: nothing matches, or (a later page) the page is past the end.
+            total = _postgres_total(session, conditions, tsquery, not kinds, params) if params["offset"] else 0
             if total:
                 return [], total
         return [], 0
@@ -509,13 +510,20 @@ def _counted_tsvector_page(session: Session, conditions: list, tsquery, query: s
     matches (count(*) OVER (): one pass over the matches gives the page and its total, where a count and then
     the page read them twice)."""
     vector = literal_column("plugins.search_vector")
+    # The matches with their sort keys and total, planned on their own (a window is never folded into the outer
+    # query): from the GIN index, not by walking a sort index through the whole catalog testing every row.
+    matches = (select(*_SUMMARY_COLUMNS, PLUGINS.c.popularity, func.count().over().label("total_count"),
+                      _exact(PLUGINS.c.name, PLUGINS.c.display_name, query, corrected).label("exact"),
+                      func.ts_rank(vector, tsquery).label("rank"))
+               .where(*conditions, vector.op("@@")(tsquery)).subquery("matches"))
+    found = matches.c
     if sort == "relevance":  # the weighted rank: name > displayName > tags > description
-        ordering = [_exact(PLUGINS.c.name, PLUGINS.c.display_name, query, corrected).desc(),
-                    func.ts_rank(vector, tsquery).desc(), PLUGINS.c.popularity.desc(), PLUGINS.c.id.asc()]
+        ordering = [found.exact.desc(), found.rank.desc(), found.popularity.desc(), found.id.asc()]
     else:
-        ordering = _ordering(sort, order)
-    statement = (_SUMMARY.add_columns(func.count().over().label("total_count"))
-                 .where(*conditions, vector.op("@@")(tsquery)).order_by(*ordering).offset(_OFFSET).limit(_LIMIT))
+        ordering = [getattr(found[column.name], "asc" if order == "asc" else "desc")()
+                    for column in _SORTS.get(sort, _SORTS["popularity"])] + [found.id.asc()]
+    statement = (select(*[found[column.name] for column in _SUMMARY_COLUMNS], found.total_count)
+                 .order_by(*ordering).offset(_OFFSET).limit(_LIMIT))
     return session.execute(statement, params).all()
 
 
