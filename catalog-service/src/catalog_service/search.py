@@ -512,9 +512,9 @@ def _counted_tsvector_page(session: Session, conditions: list, tsquery, query: s
     vector = literal_column("plugins.search_vector")
     # The matches with their sort keys and total, planned on their own (a window is never folded into the outer
     # query): from the GIN index, not by walking a sort index through the whole catalog testing every row.
-    matches = (select(*_SUMMARY_COLUMNS, PLUGINS.c.popularity, func.count().over().label("total_count"),
-                      _exact(PLUGINS.c.name, PLUGINS.c.display_name, query, corrected).label("exact"),
-                      func.ts_rank(vector, tsquery).label("rank"))
+    relevance = [_exact(PLUGINS.c.name, PLUGINS.c.display_name, query, corrected).label("exact"),
+                 func.ts_rank(vector, tsquery).label("rank")] if sort == "relevance" else []  # only when used
+    matches = (select(*_SUMMARY_COLUMNS, PLUGINS.c.popularity, func.count().over().label("total_count"), *relevance)
                .where(*conditions, vector.op("@@")(tsquery)).subquery("matches"))
     found = matches.c
     if sort == "relevance":  # the weighted rank: name > displayName > tags > description
