@@ -319,11 +319,11 @@ _SUMMARY_COLUMNS = tuple(PLUGINS.c[name] for name in (
 # Built once: each request adds its filters and order to a copy.
 _SUMMARY = select(*_SUMMARY_COLUMNS)
 
-_SORTS = {
-    "name": [PLUGINS.c.name],
-    "popularity": [PLUGINS.c.popularity],
-    "updated": [PLUGINS.c.updated_at],
-    "rating": [PLUGINS.c.rating_average, PLUGINS.c.rating_count],
+_SORTS = {  # the sort keys of each sort, before the id that breaks ties
+    "name": ["name"],
+    "popularity": ["popularity"],
+    "updated": ["updated_at"],
+    "rating": ["rating_average", "rating_count"],
 }
 
 
@@ -393,9 +393,10 @@ def _count(shape: _Shape):
     return select(func.count()).select_from(PLUGINS).where(_conditions(shape))
 
 
-def _ordering(sort: str, order: str) -> list:
-    columns = _SORTS.get(sort, _SORTS["popularity"])
-    return [c.asc() if order == "asc" else c.desc() for c in columns] + [PLUGINS.c.id.asc()]
+def _ordering(sort: str, order: str, columns=PLUGINS.c) -> list:
+    """ORDER BY of a list sort, on the plugins table or a subquery with the same column names."""
+    keys = [columns[name] for name in _SORTS.get(sort, _SORTS["popularity"])]
+    return [key.asc() if order == "asc" else key.desc() for key in keys] + [columns.id.asc()]
 
 
 _OFFSET, _LIMIT = bindparam("offset", type_=Integer), bindparam("limit", type_=Integer)
@@ -520,8 +521,7 @@ def _counted_tsvector_page(session: Session, conditions: list, tsquery, query: s
     if sort == "relevance":  # the weighted rank: name > displayName > tags > description
         ordering = [found.exact.desc(), found.rank.desc(), found.popularity.desc(), found.id.asc()]
     else:
-        ordering = [getattr(found[column.name], "asc" if order == "asc" else "desc")()
-                    for column in _SORTS.get(sort, _SORTS["popularity"])] + [found.id.asc()]
+        ordering = _ordering(sort, order, found)
     statement = (select(*[found[column.name] for column in _SUMMARY_COLUMNS], found.total_count)
                  .order_by(*ordering).offset(_OFFSET).limit(_LIMIT))
     return session.execute(statement, params).all()
