@@ -179,7 +179,7 @@ def _narrow_relevance_page(session: Session, query: str, corrected: str | None, 
 # tsquery), held by some public plugin, the most common first.
 _PREFIXED_WORDS = text("SELECT term, plugins FROM search_terms WHERE term LIKE :prefix AND plugins > 0 "
                        "ORDER BY plugins DESC, term")
-_GIVEN_WORDS = text("SELECT term, plugins FROM search_terms WHERE term = ANY(:words) AND plugins > 0 "
+_GIVEN_WORDS = text("SELECT term, plugins FROM search_terms WHERE term = ANY(CAST(:words AS text[])) AND plugins > 0 "
                     "ORDER BY plugins DESC, term")
 # Plugins holding more than one of the words are counted once, at the most common of their words: each
 # posting of a rarer word is checked against the postings of the commoner ones (PRIMARY KEY (term, plugin_id)).

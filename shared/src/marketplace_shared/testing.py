@@ -53,7 +53,7 @@ def wait_for(condition: Callable[[], object], timeout: float = 20.0, interval: f
 
 def python_loop_seconds(steps: int = 10_000_000) -> float:
     """How long a plain Python loop takes here now: benches print it beside their figures, because a shared
-    machine's speed changes from one minute to the next (this one: 0.9-1.8 s)."""
+    machine's speed changes from one minute to the next (this one: 0.35-0.67 s)."""
     started = time.perf_counter()
     total = 0
     for step in range(steps):
