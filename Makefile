@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 COMPOSE ?= docker-compose
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test unit e2e lint seed bench up down compose-check check-services clean
+.PHONY: help install run test unit e2e lint seed bench up down compose-check check-services clean openapi
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -40,6 +40,9 @@ e2e: install check-services ## End-to-end tests: real processes, driven through 
 
 test: install lint check-services ## Lint, then every test (unit, integration, end-to-end) in one run
 	$(PY) -m pytest $(PYTEST_ARGS) shared/tests $(foreach s,$(SERVICES),$(wildcard $(s)/tests)) $(wildcard sdk/python/tests) tests-e2e
+
+openapi: install ## Regenerate docs/openapi.json (the merged public document) from the services' schemas
+	$(PY) scripts/openapi.py
 
 seed: install ## Load the demo catalog through the public API of a running system (make run)
 	$(PY) scripts/seed.py

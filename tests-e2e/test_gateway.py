@@ -11,6 +11,7 @@ import signal
 import socket
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -384,6 +385,13 @@ def test_the_merged_openapi_document_validates_and_has_every_route(stack, anonym
                     if method in ("get", "post", "put", "patch", "delete"):
                         assert (method, _shape(path)) in operations, f"{service.name}: {method} {path}"
     assert "bearerAuth" in document["components"]["securitySchemes"]
+
+
+def test_the_served_document_is_the_committed_one(anonymous):
+    """docs/openapi.json (what the SDKs generate their types from) is what the running gateway serves."""
+    committed = json.loads((Path(__file__).resolve().parents[1] / "docs" / "openapi.json").read_text())
+    served = expect(anonymous.get(f"{PREFIX}/openapi.json"), 200)
+    assert served == committed, "docs/openapi.json is out of date: run `make openapi`"
 
 
 def test_docs_page_is_html_pointing_at_the_document(anonymous):
