@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 COMPOSE ?= docker-compose
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test unit e2e lint seed bench up down compose-check check-services clean openapi
+.PHONY: help install run test unit e2e lint seed bench up down compose-check check-services clean openapi tools
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -26,6 +26,9 @@ install: $(VENV)/.installed ## Create .venv and install every package (editable)
 run: install ## Start the whole system on http://127.0.0.1:8080 (Ctrl-C stops it)
 	$(PY) scripts/stack.py run
 
+tools: ## Install what the other languages' tests need (Node, Go, Chromium, Java clients) when missing
+	scripts/ensure_tools.sh node go chromium java-clients
+
 check-services: install ## Fail unless PostgreSQL and RabbitMQ answer (tests need the real ones)
 	$(PY) scripts/check_services.py
 
@@ -38,7 +41,7 @@ unit: install check-services ## Unit and integration tests of the shared library
 e2e: install check-services ## End-to-end tests: real processes, driven through the gateway only
 	$(PY) -m pytest $(PYTEST_ARGS) tests-e2e
 
-test: install lint check-services ## Lint, then every test (unit, integration, end-to-end) in one run
+test: install tools lint check-services ## Lint, then every test (unit, integration, end-to-end) in one run
 	$(PY) -m pytest $(PYTEST_ARGS) shared/tests $(foreach s,$(SERVICES),$(wildcard $(s)/tests)) $(wildcard sdk/python/tests) tests-e2e
 
 openapi: install ## Regenerate docs/openapi.json (the merged public document) from the services' schemas
