@@ -49,6 +49,7 @@ def stack(tmp_path_factory, broker_proxy):
         "INTERNAL_TOKEN_SECRET": secrets.token_urlsafe(32),
         "MARKETPLACE_ADMIN_API_KEY": admin_key,
         "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",
+        "WEBHOOK_ALLOWED_NETWORKS_ONLY": "true",  # no generated URL (contract fuzzing) may leave this machine
         "WEBHOOK_RETRY_SCHEDULE": "0.2,0.4,0.8",
         "RATE_LIMIT_ANONYMOUS": "100000/hour",
         "RATE_LIMIT_AUTHENTICATED": "100000/hour",

@@ -1,6 +1,8 @@
 """Webhooks settings, read from the environment."""
 
-from marketplace_shared.config import BaseConfig, env, env_float, env_int, env_list
+from marketplace_shared.config import BaseConfig, env, env_bool, env_float, env_int, env_list
+
+from .ssrf import NetworkList
 
 
 def parse_schedule(text: str) -> list[float]:
@@ -20,6 +22,8 @@ class Config(BaseConfig):
         self.WEBHOOK_DISABLE_AFTER_SECONDS = env_float("WEBHOOK_DISABLE_AFTER_SECONDS", 5 * 86400.0)
         self.WEBHOOK_POLL_SECONDS = env_float("WEBHOOK_POLL_SECONDS", 0.5)
         self.WEBHOOK_ALLOWED_NETWORKS = env_list("WEBHOOK_ALLOWED_NETWORKS", "")
+        # true: WEBHOOK_ALLOWED_NETWORKS are the only addresses a webhook may reach (registration and every send).
+        self.WEBHOOK_ALLOWED_NETWORKS_ONLY = env_bool("WEBHOOK_ALLOWED_NETWORKS_ONLY", False)
         self.WEBHOOK_MAX_CONCURRENCY = env_int("WEBHOOK_MAX_CONCURRENCY", 64)
         self.WEBHOOK_ENDPOINT_CONCURRENCY = env_int("WEBHOOK_ENDPOINT_CONCURRENCY", 8)
         self.WEBHOOK_LEASE_SECONDS = env_float("WEBHOOK_LEASE_SECONDS", self.WEBHOOK_TIMEOUT_SECONDS + 5)
@@ -27,3 +31,13 @@ class Config(BaseConfig):
         self.WEBHOOK_RESPONSE_BODY_LIMIT = env_int("WEBHOOK_RESPONSE_BODY_LIMIT", 1024)
         self.WEBHOOK_RETENTION_DAYS = env_int("WEBHOOK_RETENTION_DAYS", 30)
         super().__init__(**overrides)
+
+    # A property, so that the list handed to the URL checks always carries the current `only` setting,
+    # however either setting was changed (environment, overrides, a test assigning one).
+    @property
+    def WEBHOOK_ALLOWED_NETWORKS(self) -> NetworkList:  # noqa: N802 - a setting's name
+        return NetworkList(self._allowed_networks, only=self.WEBHOOK_ALLOWED_NETWORKS_ONLY)
+
+    @WEBHOOK_ALLOWED_NETWORKS.setter
+    def WEBHOOK_ALLOWED_NETWORKS(self, value) -> None:  # noqa: N802
+        self._allowed_networks = list(value)

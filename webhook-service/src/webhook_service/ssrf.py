@@ -1,5 +1,8 @@
 """Which webhook URLs may be called: http(s) only, to public addresses (or explicitly allowed ranges).
 
+With `only` set on the allowed networks (WEBHOOK_ALLOWED_NETWORKS_ONLY), those ranges are the only
+addresses a webhook may reach: a public address outside them is refused too.
+
 The host is resolved once, every address checked, and the caller connects to a checked address
 (never resolving the name again), so a DNS answer that changes in between cannot redirect it.
 """
@@ -35,13 +38,23 @@ class Target:
     host_header: str
 
 
+class NetworkList(list):
+    """Allowed networks (CIDR strings or parsed); `only`: nothing outside them may be called."""
+
+    def __init__(self, items=(), only: bool = False):
+        super().__init__(items)
+        self.only = only
+
+
 def system_resolver(host: str, port: int) -> list[str]:
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return list(dict.fromkeys(info[4][0] for info in infos))
 
 
-def parse_networks(cidrs: list[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    return [ipaddress.ip_network(cidr.strip(), strict=False) for cidr in cidrs if cidr.strip()]
+def parse_networks(cidrs: list[str]) -> NetworkList:
+    """Parse CIDRs; the result keeps the `only` flag of a NetworkList."""
+    return NetworkList((ipaddress.ip_network(cidr.strip(), strict=False) for cidr in cidrs if cidr.strip()),
+                       only=getattr(cidrs, "only", False))
 
 
 def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
@@ -83,6 +96,8 @@ def check_address(address: str, allowed_networks) -> None:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if any(ip.version == network.version and ip in network for network in allowed_networks):
         return
+    if getattr(allowed_networks, "only", False):
+        raise UnsafeUrl(f"the URL's host resolves to {ip}, outside the allowed networks")
     reason = forbidden_reason(ip)
     if reason:
         raise UnsafeUrl(f"the URL's host resolves to {ip}, {reason}")

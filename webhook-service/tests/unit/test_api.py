@@ -74,6 +74,15 @@ def test_allowed_networks_permit_loopback(app, client, auth, config):
     assert create(client, auth(), url="http://127.0.0.1:9999/hook").status_code == 201
 
 
+def test_allowed_networks_only_refuse_a_public_address_at_registration(app, client, auth, config):
+    config.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    config.WEBHOOK_ALLOWED_NETWORKS_ONLY = True
+    response = create(client, auth(), url=URL)
+    assert response.status_code == 400, response.get_json()
+    assert "outside the allowed networks" in str(response.get_json()["error"]["details"]["fields"]["url"])
+    assert create(client, auth(), url="http://127.0.0.1:9999/hook").status_code == 201
+
+
 def test_requires_a_signed_in_caller(client):
     assert client.get(f"{PREFIX}/webhooks").status_code == 401
     assert client.post(f"{PREFIX}/webhooks", json={"url": URL, "events": ["plugin.error"]}).status_code == 401

@@ -9,6 +9,7 @@ import pytest
 
 from webhook_service.receiver import Receiver, always
 from webhook_service.sender import HttpSender
+from webhook_service.ssrf import NetworkList
 
 LOOPBACK = ["127.0.0.0/8"]
 
@@ -41,6 +42,17 @@ def test_a_name_that_now_resolves_to_a_private_address_is_refused_without_connec
         assert not result.success and result.status_code is None and "10.0.0.1" in result.error
         assert HttpSender(5, [], None).send(f"http://127.0.0.1:{port}/", {}, b"{}").error.startswith("refused")
         assert receiver.received == []
+
+
+def test_allowed_networks_only_refuse_a_public_address_at_every_send():
+    only_loopback = NetworkList(LOOPBACK, only=True)
+    with Receiver() as receiver:
+        port = receiver.server.server_address[1]
+        result = HttpSender(5, only_loopback, lambda host, port: ["93.184.216.34"]).send(
+            f"http://public.test:{port}/", {}, b"{}")
+        assert result.status_code is None and "outside the allowed networks" in result.error
+        assert HttpSender(5, only_loopback).send(receiver.url, {}, b"{}").status_code is not None
+        assert receiver.count == 1
 
 
 def test_redirects_are_not_followed():

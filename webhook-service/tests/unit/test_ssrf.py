@@ -1,6 +1,7 @@
 import pytest
 
-from webhook_service.ssrf import Target, UnsafeUrl, check_url, parse_networks
+from webhook_service.config import Config
+from webhook_service.ssrf import NetworkList, Target, UnsafeUrl, check_url, parse_networks
 
 FAKE = {"internal.example.com": ["10.0.0.1"], "public.example.com": ["93.184.216.34"],
         "mixed.example.com": ["93.184.216.34", "127.0.0.1"], "v6.example.com": ["2606:2800:220:1::1"]}
@@ -62,3 +63,29 @@ def test_allowed_networks_open_only_their_ranges():
                 "http://[::ffff:10.0.0.1]/"):
         with pytest.raises(UnsafeUrl):
             check_url(url, allowed, resolver)
+
+
+def test_allowed_networks_only_refuse_every_other_address_even_a_public_one():
+    allowed = parse_networks(NetworkList(["127.0.0.0/8"], only=True))
+    assert allowed.only and check_url("http://127.0.0.1:9000/", allowed, resolver).address == "127.0.0.1"
+    for url in ("http://93.184.216.34/", "https://public.example.com/", "http://v6.example.com/",
+                "http://mixed.example.com/", "http://10.0.0.1/"):
+        with pytest.raises(UnsafeUrl, match="outside the allowed networks|private"):
+            check_url(url, allowed, resolver)
+    with pytest.raises(UnsafeUrl, match="outside the allowed networks"):
+        check_url("http://8.8.8.8/", parse_networks(NetworkList([], only=True)), resolver)
+
+
+def test_the_setting_reaches_the_checks_however_it_is_set(monkeypatch):
+    monkeypatch.setenv("WEBHOOK_ALLOWED_NETWORKS", "127.0.0.0/8")
+    monkeypatch.setenv("WEBHOOK_ALLOWED_NETWORKS_ONLY", "true")
+    config = Config()
+    assert config.WEBHOOK_ALLOWED_NETWORKS == ["127.0.0.0/8"] and config.WEBHOOK_ALLOWED_NETWORKS.only
+    with pytest.raises(UnsafeUrl, match="outside the allowed networks"):
+        check_url("http://93.184.216.34/", parse_networks(config.WEBHOOK_ALLOWED_NETWORKS), resolver)
+    config.WEBHOOK_ALLOWED_NETWORKS_ONLY = False
+    assert check_url("http://93.184.216.34/", parse_networks(config.WEBHOOK_ALLOWED_NETWORKS), resolver)
+    overridden = Config(WEBHOOK_ALLOWED_NETWORKS=["::1/128"], WEBHOOK_ALLOWED_NETWORKS_ONLY=True)
+    assert overridden.WEBHOOK_ALLOWED_NETWORKS.only
+    monkeypatch.delenv("WEBHOOK_ALLOWED_NETWORKS_ONLY")
+    assert not Config().WEBHOOK_ALLOWED_NETWORKS.only
