@@ -290,7 +290,7 @@ def test_each_deployment_strategy_leaves_its_files(admin, publisher, user, insta
 def test_cancel_mid_way_stops_and_rolls_back(admin, publisher, user, install_root):
     plugin = new_plugin(admin, publisher, user, packages("1.0.0", big="1.0.0"))
     started = install(user, plugin["id"], namespace="team-a")
-    running = wait_for_status(user, started["installationId"], lambda d: d["status"] != "pending",
+    running = wait_for_status(user, started["installationId"], lambda d: d["startedAt"] is not None,
                               "a worker to start the job")
     assert running["status"] == "in_progress", running
 
@@ -463,7 +463,7 @@ def test_upgrade_then_uninstall_announce_plugin_updated_and_plugin_uninstalled(
                                                                     "configuration": new_configuration})
     accepted = expect(response, 202)["data"]
     assert set(accepted) == SPEC_ACCEPTED_FIELDS and accepted["installationId"] == installation_id
-    assert accepted["details"]["version"] == "2.0.0" and accepted["status"] == "pending"
+    assert accepted["details"]["version"] == "2.0.0" and accepted["status"] == "in_progress"
     assert response.headers["Location"] == f"{PREFIX}/installations/{installation_id}"
     upgraded = wait_for_installation(user, installation_id)
     assert upgraded["action"] == "upgrade" and upgraded["progress"]["currentStep"] == "Upgrade completed"

@@ -58,6 +58,7 @@ def on_version_published(session: Session, event: dict) -> None:
     session.flush()
     row = _version(session, plugin.id, data["version"])
     row.published = True
+    row.normalized = data.get("normalizedVersion") or row.normalized
     row.release_date = data.get("releaseDate")
     row.compatibility = data.get("compatibility") or {}
     row.dependencies = data.get("dependencies") or []

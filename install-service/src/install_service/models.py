@@ -48,6 +48,9 @@ class CatalogVersion(Base):
 
     plugin_id: Mapped[str] = mapped_column(String(64), ForeignKey("catalog_plugins.id"), primary_key=True)
     version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # The catalog's normalized form of `version` (semver: `0.2` -> `0.2.0`), from `normalizedVersion`; versions
+    # are ordered and matched by it, never by parsing `version` here.
+    normalized: Mapped[str | None] = mapped_column(String(64))
     # False while only a `version_yanked` has arrived for it.
     published: Mapped[bool] = mapped_column(Boolean, default=False)
     release_date: Mapped[str | None] = mapped_column(String(40))

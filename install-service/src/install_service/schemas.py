@@ -8,7 +8,7 @@ from marshmallow import fields, validate
 from marketplace_shared.pagination import PageArgsSchema
 
 from .deployer import STRATEGIES
-from .services import STATUSES
+from .services import STATES_DESCRIPTION, STATUSES
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
@@ -107,7 +107,9 @@ class AcceptedDetailsSchema(ma.Schema):
 class AcceptedSchema(ma.Schema):
     installationId = fields.String()
     pluginId = fields.String()
-    status = fields.String()
+    status = fields.String(metadata={"enum": list(STATUSES), "example": "in_progress",
+                                     "description": "`in_progress` for an accepted install or upgrade, `uninstalling` "
+                                                    "for an uninstall. " + STATES_DESCRIPTION})
     message = fields.String()
     details = fields.Nested(AcceptedDetailsSchema)
     progress = fields.Nested(ProgressSchema)
@@ -129,7 +131,7 @@ class InstallationErrorSchema(ma.Schema):
 class InstallationSchema(ma.Schema):
     installationId = fields.String()
     pluginId = fields.String()
-    status = fields.String(metadata={"enum": list(STATUSES)})
+    status = fields.String(metadata={"enum": list(STATUSES), "description": STATES_DESCRIPTION})
     progress = fields.Nested(ProgressSchema)
     startedAt = fields.String(allow_none=True)
     completedAt = fields.String(allow_none=True)

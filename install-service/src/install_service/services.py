@@ -26,7 +26,14 @@ log = logging.getLogger(__name__)
 
 PENDING, IN_PROGRESS, COMPLETED, FAILED = "pending", "in_progress", "completed", "failed"
 CANCELLING, CANCELLED, UNINSTALLING, UNINSTALLED = "cancelling", "cancelled", "uninstalling", "uninstalled"
+# An accepted install or upgrade is `in_progress` at once (the spec's 202), queued until a worker claims it
+# (`startedAt` still null); `pending` is only found on rows accepted before that and is kept for them.
 STATUSES = (PENDING, IN_PROGRESS, COMPLETED, FAILED, CANCELLING, CANCELLED, UNINSTALLING, UNINSTALLED)
+STATES_DESCRIPTION = (
+    "`in_progress` from the moment it is accepted (queued until a worker claims it: `startedAt` is null), then "
+    "`completed` or `failed`; `POST .../cancel` makes it `cancelling`, then `cancelled` (rolled back); "
+    "`PATCH` (upgrade) makes a finished one `in_progress` again; `DELETE` makes it `uninstalling`, then "
+    "`uninstalled`. `pending` only appears on installations accepted by an older release.")
 BUSY = (PENDING, IN_PROGRESS, CANCELLING, UNINSTALLING)
 FINISHED = (COMPLETED, FAILED, CANCELLED, UNINSTALLED)
 INSTALL, UPGRADE, UNINSTALL = "install", "upgrade", "uninstall"
@@ -145,9 +152,10 @@ def find_plugin(session: Session, plugin_ref: str) -> CatalogPlugin:
 
 def _semver(value: str) -> str | None:
     try:
-        return nodesemver.valid(value, loose=True)
+        parsed = nodesemver.valid(value, loose=True)
     except (ValueError, TypeError):
         return None
+    return None if parsed is None else str(parsed.version)
 
 
 def _range(value) -> str | None:
@@ -159,16 +167,25 @@ def _range(value) -> str | None:
         return None
 
 
+def semantic_version(row: CatalogVersion) -> str | None:
+    """The version as semver: the catalog's normalized form (`0.2` -> `0.2.0`, carried by its event).
+
+    The catalog alone decides what a version is and how a short one reads; rows recorded before the event
+    carried `normalizedVersion` fall back to their text when it is strict semver.
+    """
+    return row.normalized or _semver(row.version)
+
+
 def installable_versions(session: Session, plugin_id: str) -> list[CatalogVersion]:
     rows = session.scalars(select(CatalogVersion).where(CatalogVersion.plugin_id == plugin_id,
                                                         CatalogVersion.published.is_(True),
                                                         CatalogVersion.yanked.is_(False))).all()
-    return [row for row in rows if _semver(row.version)]
+    return [row for row in rows if semantic_version(row)]
 
 
 def pick_version(rows: list[CatalogVersion], wanted: str = "*") -> CatalogVersion | None:
     """The highest version satisfying `wanted`, preferring releases over pre-releases."""
-    by_version = {row.version: row for row in rows}
+    by_version = {semantic_version(row): row for row in rows if semantic_version(row)}
     versions = list(by_version)
     if not versions:
         return None
@@ -186,7 +203,8 @@ def resolve_version(session: Session, plugin: CatalogPlugin, wanted: str | None)
     """The version to install: exact, a range's best match, or the latest; refuses yanked ones."""
     label = plugin.name or plugin.id
     if wanted:
-        row = session.get(CatalogVersion, (plugin.id, wanted))
+        wanted = wanted.strip()
+        row = _exact_version(session, plugin.id, wanted)
         if row is not None and row.yanked:
             raise ApiError(409, VERSION_YANKED,
                            f"Version {wanted} of plugin '{label}' was yanked and cannot be installed",
@@ -204,6 +222,16 @@ def resolve_version(session: Session, plugin: CatalogPlugin, wanted: str | None)
         raise ApiError(404, VERSION_NOT_FOUND, f"Plugin '{label}' has no installable version",
                        {"pluginId": plugin.id})
     return best
+
+
+def _exact_version(session: Session, plugin_id: str, wanted: str) -> CatalogVersion | None:
+    """The version named as the catalog lists it (`0.2`) or by its full form (`0.2.0`)."""
+    row = session.get(CatalogVersion, (plugin_id, wanted))
+    if row is None and _semver(wanted) is not None:
+        row = session.scalars(select(CatalogVersion).where(CatalogVersion.plugin_id == plugin_id,
+                                                           CatalogVersion.normalized == _semver(wanted))
+                              .order_by(CatalogVersion.published.desc())).first()
+    return row
 
 
 # -- validation ----------------------------------------------------------------
@@ -399,7 +427,7 @@ def request_install(session: Session, config, identity: Identity, plugin_ref: st
         id=f"install_{uuid.uuid4().hex[:20]}", plugin_id=plugin.id, plugin_name=label, account_id=identity.id,
         environment=environment.name, namespace=body["namespace"], version=version.version,
         deployment_strategy=body["deploymentStrategy"], auto_start=body["autoStart"],
-        configuration=configuration, status=PENDING, action=INSTALL, operation=1, progress=0,
+        configuration=configuration, status=IN_PROGRESS, action=INSTALL, operation=1, progress=0,
         current_step="Initializing installation", active_slot=slot, idempotency_key=idempotency_key,
         request_fingerprint=fingerprint, attempts=0, created_at=now, updated_at=now)
     try:
@@ -508,7 +536,8 @@ def cancel_installation(session: Session, installation_id: str, identity: Identi
         raise ApiError(409, INSTALLATION_BUSY, "An uninstall cannot be cancelled", {"status": installation.status})
     if installation.status == CANCELLING:
         return installation
-    if installation.status == PENDING and installation.lease_owner is None:
+    if installation.started_at is None and installation.lease_owner is None and installation.status in (
+            PENDING, IN_PROGRESS):
         # No worker has started it: nothing to roll back; the job will find it finished.
         finish_cancelled(session, installation)
         return installation
@@ -557,7 +586,7 @@ def request_upgrade(session: Session, config, installation_id: str, identity: Id
     installation.configuration = configuration
     installation.deployment_strategy = strategy
     installation.auto_start = auto_start
-    _restart(installation, UPGRADE, PENDING, f"Upgrade to {version.version} requested", now)
+    _restart(installation, UPGRADE, IN_PROGRESS, f"Upgrade to {version.version} requested", now)
     add_log(session, installation.id, f"Upgrade from {installation.previous_version} to {version.version} "
             f"requested by {identity.id} ({strategy})", "queued")
     _enqueue(session, installation)

@@ -55,9 +55,11 @@ def plugin_published(plugin_id: str, name: str, version: str = "1.0.0", owner: s
 
 
 def version_published(plugin_id: str, name: str, version: str, body: bytes, schema: dict | None = None,
-                      backstage: str = "^1.30.0", node: str = ">=18.0.0", dependencies=None) -> dict:
+                      backstage: str = "^1.30.0", node: str = ">=18.0.0", dependencies=None,
+                      normalized: str | None = None) -> dict:
     return new_event("plugin.version_published", "catalog-service", {
         "pluginId": plugin_id, "name": name, "ownerId": "acct_owner", "version": version,
+        "normalizedVersion": normalized or version,
         "releaseDate": "2026-11-01T00:00:00Z", "compatibility": {"backstage": backstage, "node": node},
         "dependencies": dependencies or [], "configurationSchema": schema,
         "package": package_info(body, plugin_id, version)}, plugin_id)

@@ -45,7 +45,7 @@ def test_install_answers_202_in_the_spec_shape_and_queues_a_job(client, config, 
     assert set(data) == {"installationId", "pluginId", "status", "message", "details", "progress", "estimatedTime",
                          "links"}
     assert data["installationId"].startswith("install_")
-    assert data["pluginId"] == plugin and data["status"] == "pending"
+    assert data["pluginId"] == plugin and data["status"] == "in_progress"  # the spec's 202
     assert data["message"] == "Installation of plugin 'catalog-backend' has been initiated"
     assert data["details"] == {"version": "1.2.3", "environment": "production", "namespace": "backstage-plugins",
                                "deploymentStrategy": "blue-green"}

@@ -97,7 +97,7 @@ def test_upgrade_then_uninstall(client, config, catalog, database, runner):
                             "configuration": {"apiUrl": "b"}, "deploymentStrategy": "blue-green"},
                             headers=factories.headers(config))
     assert response.status_code == 202, response.get_json()
-    assert response.get_json()["data"]["status"] == "pending"
+    assert response.get_json()["data"]["status"] == "in_progress"
     run_all(database, runner)
     data = get(client, config, installation_id)
     assert (data["status"], data["installedVersion"], data["previousVersion"]) == ("completed", "2.0.0", "1.0.0")
