@@ -121,12 +121,15 @@ def handle_http_exception(error: HTTPException):
         message = f"Invalid request parameters: {names}" if names else "Invalid request parameters"
     if status == 404 and not data:
         message = "The requested URL was not found"
+    headers = dict(data.get("headers") or {})
     if status == 405:
         message = "Method not allowed on this resource"
-        details = {"allowed": sorted(getattr(error, "valid_methods", None) or [])}
+        allowed = sorted(getattr(error, "valid_methods", None) or [])
+        details = {"allowed": allowed}
+        headers["Allow"] = ", ".join(allowed)  # RFC 9110: a 405 names the methods the resource supports
     if status == 413:
         message = "Request body is too large"
-    return error_response(status, code, message, details, data.get("headers"))
+    return error_response(status, code, message, details, headers)
 
 
 def handle_api_error(error: ApiError):

@@ -8,7 +8,8 @@ from flask import request
 
 
 class PageArgsSchema(ma.Schema):
-    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1))
+    # Bounded so that the offset always fits the databases' 64-bit integers (a 20-digit page was a 500).
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=1_000_000))
     limit = ma.fields.Integer(load_default=20, validate=ma.validate.Range(min=1, max=100))
 
 

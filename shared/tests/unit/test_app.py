@@ -78,7 +78,10 @@ def test_unexpected_errors_hide_the_detail(client):
 
 def test_flask_errors_use_the_envelope(client):
     assert_envelope(client.get("/nowhere"), 404, "NOT_FOUND")
-    assert_envelope(client.put(f"{API_PREFIX}/boom", headers=auth(client)), 405, "METHOD_NOT_ALLOWED")
+    refused = client.put(f"{API_PREFIX}/boom", headers=auth(client))
+    body = assert_envelope(refused, 405, "METHOD_NOT_ALLOWED")
+    assert refused.headers["Allow"] == ", ".join(body["error"]["details"]["allowed"])
+    assert "GET" in refused.headers["Allow"]
     assert_envelope(client.get(f"{API_PREFIX}/aborted"), 403, "FORBIDDEN")
     assert_envelope(client.post(f"{API_PREFIX}/things", data="x" * 5000, headers=auth(client),
                                 content_type="application/json"), 413, "PAYLOAD_TOO_LARGE")
