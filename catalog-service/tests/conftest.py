@@ -11,6 +11,15 @@ from catalog_testkit import headers_for  # noqa: E402
 from catalog_service.app import create_app  # noqa: E402
 from catalog_service.config import Config  # noqa: E402
 from catalog_service.migrate import migrate  # noqa: E402
+from catalog_service.models import OutboxEvent  # noqa: E402
+from marketplace_shared.contracts import outbox_checked  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def checked_events():
+    """Every event a test makes the catalog write must match docs/asyncapi.yaml; yields the ones written."""
+    with outbox_checked(OutboxEvent) as written:
+        yield written
 
 
 @pytest.fixture

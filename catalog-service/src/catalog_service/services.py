@@ -1,6 +1,5 @@
 """Catalog use cases: plain functions taking a session; views and event handlers call them."""
 
-import base64
 import hashlib
 import re
 import secrets
@@ -13,10 +12,11 @@ from sqlalchemy.orm import Session
 from marketplace_shared.api import API_PREFIX
 from marketplace_shared.errors import PLUGIN_NOT_FOUND, ApiError, conflict, forbidden, not_found, validation_error
 from marketplace_shared.identity import Identity
-from marketplace_shared.outbox import record_event, utcnow
+from marketplace_shared.outbox import utcnow
 
-from . import search
+from . import events, search
 from .blobs import BlobStore
+from .events import integrity  # noqa: F401 - services.integrity, as views and representations use it
 from .files import (
     IMAGE_EXTENSIONS,
     IMAGE_TYPES,
@@ -26,10 +26,9 @@ from .files import (
     safe_filename,
     spool_limited,
 )
-from .models import Download, OutboxEvent, Plugin, PluginImage, PluginTag, PluginVersion
+from .models import Download, Plugin, PluginImage, PluginTag, PluginVersion
 from .semver import normalize_version, version_key
 
-SOURCE = "catalog-service"
 NEW_BLOBS = "new_blobs"
 OLD_BLOBS = "old_blobs"
 
@@ -184,20 +183,12 @@ def refresh_latest(session: Session, plugin: Plugin) -> None:
             row.public = plugin.is_public
     if plugin.is_public and not was_public:
         plugin.ever_published = True
-        record_event(session, OutboxEvent, "plugin.published", SOURCE, {
-            "pluginId": plugin.id, "name": plugin.name, "displayName": plugin.display_name,
-            "ownerId": plugin.owner_id, "version": plugin.latest_version, "category": plugin.category,
-        }, plugin.id)
+        events.record(session, events.PLUGIN_PUBLISHED, events.plugin_published(plugin), plugin.id)
     elif was_public and not plugin.is_public and plugin.unpublished:
-        record_event(session, OutboxEvent, "plugin.unpublished", SOURCE,
-                     {"pluginId": plugin.id, "ownerId": plugin.owner_id}, plugin.id)
+        events.record(session, events.PLUGIN_UNPUBLISHED, events.plugin_unpublished(plugin), plugin.id)
 
 
 # --- versions and packages -----------------------------------------------------------------------
-
-def integrity(sha256_hex: str) -> str:
-    return "sha256-" + base64.b64encode(bytes.fromhex(sha256_hex)).decode()
-
 
 def package_path(plugin: Plugin, version: PluginVersion) -> str:
     return f"{API_PREFIX}/plugins/{plugin.id}/versions/{version.version}/package"
@@ -256,15 +247,8 @@ def add_version(session: Session, store: BlobStore, plugin: Plugin, metadata: di
     plugin.versions.append(version)
     plugin.updated_at = utcnow()
     session.flush()
-    record_event(session, OutboxEvent, "plugin.version_published", SOURCE, {
-        "pluginId": plugin.id, "name": plugin.name, "ownerId": plugin.owner_id, "version": version.version,
-        "releaseDate": iso(version.release_date),
-        "compatibility": {"backstage": compatibility.get("backstage"), "node": compatibility.get("node"),
-                          "platform": compatibility.get("platform") or []},
-        "dependencies": version.dependencies, "configurationSchema": version.config_schema,
-        "package": {"path": package_path(plugin, version), "size": version.package_size,
-                    "sha256": digest, "integrity": integrity(digest)},
-    }, plugin.id)
+    events.record(session, events.PLUGIN_VERSION_PUBLISHED, events.version_published(
+        plugin, version, iso(version.release_date), package_path(plugin, version)), plugin.id)
     refresh_latest(session, plugin)
     return version
 
@@ -278,9 +262,7 @@ def yank_version(session: Session, plugin: Plugin, text: str, reason: str) -> Pl
     version.yanked = True
     version.yank_reason = reason
     version.yanked_at = utcnow()
-    record_event(session, OutboxEvent, "plugin.version_yanked", SOURCE, {
-        "pluginId": plugin.id, "ownerId": plugin.owner_id, "version": version.version, "reason": reason,
-    }, plugin.id)
+    events.record(session, events.PLUGIN_VERSION_YANKED, events.version_yanked(plugin, version, reason), plugin.id)
     refresh_latest(session, plugin)
     return version
 
@@ -291,8 +273,8 @@ def record_download(session: Session, plugin: Plugin, version: PluginVersion, ac
     version.downloads = PluginVersion.downloads + 1
     plugin.downloads_total = Plugin.downloads_total + 1
     plugin.popularity = Plugin.popularity + 1
-    record_event(session, OutboxEvent, "plugin.downloaded", SOURCE,
-                 {"pluginId": plugin.id, "version": version.version, "accountId": account_id}, plugin.id)
+    events.record(session, events.PLUGIN_DOWNLOADED, events.plugin_downloaded(plugin, version, account_id),
+                  plugin.id)
 
 
 # --- images --------------------------------------------------------------------------------------

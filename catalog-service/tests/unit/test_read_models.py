@@ -7,11 +7,14 @@ from sqlalchemy import update
 from catalog_service.handlers import HANDLERS
 from catalog_service.models import Installation, TelemetryReport
 from catalog_service.stats import growth, percentile
+from marketplace_shared.contracts import contract_event
 from marketplace_shared.outbox import utcnow
 
 
 def deliver(app, event_type, data, time="2026-11-23T10:00:00.000Z"):
-    event = {"id": "evt_x", "type": event_type, "time": time, "data": data}
+    """Run the catalog's handlers on an event as its producer sends it (checked against docs/asyncapi.yaml);
+    time=None: now."""
+    event = contract_event(event_type, data, data["pluginId"], **({"time": time} if time else {}))
     with app.extensions["database"].session() as session, session.begin():
         for handler in HANDLERS[event_type]:
             handler(session, event)
@@ -34,10 +37,10 @@ def plugin(client, publisher):
 
 def rating(plugin_id, sequence, average, count):
     return {"pluginId": plugin_id, "sequence": sequence, "average": average, "count": count,
-            "distribution": {"5": count - 1, "1": 1},
+            "distribution": {"5": count - 1, "4": 0, "3": 0, "2": 0, "1": 1},
             "topReviews": [{"id": "review_1", "rating": 5, "title": "Great", "review": "Works",
-                            "user": {"id": "acct_u", "name": "U", "avatar": None},
-                            "createdAt": "2026-11-20T10:00:00Z", "helpful": 3}]}
+                            "user": {"id": "acct_u", "name": "U", "avatar": ""},
+                            "createdAt": "2026-11-20T10:00:00.000Z", "helpful": 3}]}
 
 
 def test_rating_changed_moves_rating_and_ignores_older_sequences(app, client, plugin):
@@ -65,14 +68,14 @@ def test_installation_events_move_counts_and_popularity(app, client, publisher, 
     assert usage["installations"] == 2 and usage["activeInstallations"] == 2
     names = [p["name"] for p in client.get(f"{API}/plugins?sort=popularity").get_json()["data"]]
     assert names == ["observed", "quiet"]
-    deliver(app, "plugin.uninstalled", install_event(plugin["id"], "install_2"), time="2026-11-23T11:00:00Z")
+    deliver(app, "plugin.uninstalled", install_event(plugin["id"], "install_2"), time="2026-11-23T11:00:00.000Z")
     # An older event arriving late does not resurrect the installation.
     deliver(app, "plugin.updated", install_event(plugin["id"], "install_2", previousVersion="0.9.0"),
-            time="2026-11-23T10:30:00Z")
+            time="2026-11-23T10:30:00.000Z")
     deliver(app, "plugin.health_changed", install_event(plugin["id"], "install_1", previous="healthy",
-                                                        current="degraded"), time="2026-11-23T11:00:00Z")
+                                                        current="degraded"), time="2026-11-23T11:00:00.000Z")
     deliver(app, "plugin.error", install_event(plugin["id"], "install_1", error={
-        "code": "E", "message": "m", "step": "deploy"}), time="2026-11-23T11:05:00Z")
+        "code": "E", "message": "m", "step": "deploy"}), time="2026-11-23T11:05:00.000Z")
     usage = stats(client, plugin["id"])["usage"]
     assert usage["installations"] == 2 and usage["activeInstallations"] == 1
     assert detail(client, other["id"])["installations"] == {"total": 0, "active": 0}
@@ -120,8 +123,8 @@ def test_installation_growth(app, client, plugin):
     deliver(app, "plugin.installed", install_event(plugin["id"], "install_old"))
     with app.extensions["database"].session() as session, session.begin():
         session.execute(update(Installation).values(installed_at=utcnow() - timedelta(days=45)))
-    deliver(app, "plugin.installed", install_event(plugin["id"], "install_a"), time=utcnow().isoformat() + "Z")
-    deliver(app, "plugin.installed", install_event(plugin["id"], "install_b"), time=utcnow().isoformat() + "Z")
+    deliver(app, "plugin.installed", install_event(plugin["id"], "install_a"), time=None)
+    deliver(app, "plugin.installed", install_event(plugin["id"], "install_b"), time=None)
     assert stats(client, plugin["id"])["trends"]["installationGrowth"] == 100.0
 
 
