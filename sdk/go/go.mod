@@ -1,0 +1,3 @@
+module github.com/backstage/marketplace-sdk-go
+
+go 1.19

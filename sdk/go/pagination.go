@@ -1,0 +1,111 @@
+package marketplace
+
+import "context"
+
+// Pager walks every item of a list, page after page, fetching each page when it is needed:
+//
+//	pager := client.Plugins.ListPager(ctx, &marketplace.ListOptions{Category: "monitoring"})
+//	for pager.Next() {
+//	    plugin := pager.Value()
+//	}
+//	if err := pager.Err(); err != nil { … }
+type Pager[T any] struct {
+	ctx     context.Context
+	fetch   func(ctx context.Context, page int) ([]T, bool, *Response, error)
+	page    int
+	items   []T
+	index   int
+	more    bool
+	started bool
+	err     error
+	resp    *Response
+}
+
+func newPager[T any](ctx context.Context, first int, fetch func(ctx context.Context, page int) ([]T, bool, *Response, error)) *Pager[T] {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if first < 1 {
+		first = 1
+	}
+	return &Pager[T]{ctx: ctx, fetch: fetch, page: first}
+}
+
+// Next advances to the next item, fetching the next page when this one is used up. It returns
+// false at the end of the list or on an error (see Err).
+func (p *Pager[T]) Next() bool {
+	if p.err != nil {
+		return false
+	}
+	for p.index+1 >= len(p.items) {
+		if p.started && !p.more {
+			p.index = len(p.items)
+			return false
+		}
+		if p.started {
+			p.page++
+		}
+		items, more, resp, err := p.fetch(p.ctx, p.page)
+		p.started = true
+		if err != nil {
+			p.err = err
+			return false
+		}
+		p.items, p.index, p.more, p.resp = items, -1, more && len(items) > 0, resp
+		if len(items) == 0 {
+			return false
+		}
+	}
+	p.index++
+	return true
+}
+
+// Value is the current item (valid after Next returned true).
+func (p *Pager[T]) Value() T {
+	var zero T
+	if p.index < 0 || p.index >= len(p.items) {
+		return zero
+	}
+	return p.items[p.index]
+}
+
+// Err is the error that stopped the walk, or nil at the end of the list.
+func (p *Pager[T]) Err() error { return p.err }
+
+// Page is the number of the page the current item is on.
+func (p *Pager[T]) Page() int { return p.page }
+
+// Response is the metadata of the last page fetched.
+func (p *Pager[T]) Response() *Response { return p.resp }
+
+// each calls fn with every item of the pager; an error from fn stops the walk and is returned.
+func each[T any](p *Pager[T], fn func(T) error) error {
+	for p.Next() {
+		if err := fn(p.Value()); err != nil {
+			return err
+		}
+	}
+	return p.Err()
+}
+
+// hasNext reads a pagination block of the API: hasNextPage, else page < totalPages.
+func hasNext(page, totalPages int, hasNextPage *bool) bool {
+	if hasNextPage != nil {
+		return *hasNextPage
+	}
+	return page < totalPages
+}
+
+// mapHasNext reads a pagination block the document gives as a plain object.
+func mapHasNext(block map[string]interface{}, links map[string]interface{}) bool {
+	if v, ok := block["hasNextPage"].(bool); ok {
+		return v
+	}
+	page, _ := block["page"].(float64)
+	total, okTotal := block["totalPages"].(float64)
+	if okTotal {
+		return page < total
+	}
+	next, _ := links["next"].(string)
+	return next != ""
+}
