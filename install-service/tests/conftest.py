@@ -10,7 +10,16 @@ from install_service.downloader import FakeDownloader
 from install_service.handlers import HANDLERS
 from install_service.jobs import JobRunner
 from install_service.migrate import migrate
+from install_service.models import OutboxEvent
+from marketplace_shared.contracts import check_event, outbox_checked
 from marketplace_shared.db import Database
+
+
+@pytest.fixture(autouse=True)
+def checked_events():
+    """Every event a test makes the install service write must match docs/asyncapi.yaml."""
+    with outbox_checked(OutboxEvent) as written:
+        yield written
 
 
 @pytest.fixture
@@ -52,6 +61,7 @@ class Catalog:
         self.downloader = downloader
 
     def apply(self, event: dict) -> None:
+        check_event(event)  # as the catalog sends it
         with self.database.session() as session, session.begin():
             for handler in HANDLERS[event["type"]]:
                 handler(session, event)

@@ -2,7 +2,15 @@
 
 from datetime import datetime
 
-# Published (docs/events.md).
+from sqlalchemy.orm import Session
+
+from marketplace_shared.outbox import record_event
+
+from .models import OutboxEvent
+
+SOURCE = "install-service"
+
+# Published (docs/asyncapi.yaml); built only here.
 INSTALLATION_REQUESTED = "installation.requested"
 PLUGIN_INSTALLED = "plugin.installed"
 PLUGIN_UPDATED = "plugin.updated"
@@ -28,6 +36,32 @@ def lifecycle_data(installation, **extra) -> dict:
         "accountId": installation.account_id,
         **extra,
     }
+
+
+def record(session: Session, event_type: str, data: dict, subject: str | None = None) -> dict:
+    """Write one of the install service's events to its outbox, in the caller's transaction."""
+    return record_event(session, OutboxEvent, event_type, SOURCE, data, subject)
+
+
+def plugin_installed(installation) -> dict:
+    return lifecycle_data(installation)
+
+
+def plugin_updated(installation) -> dict:
+    return lifecycle_data(installation, previousVersion=installation.previous_version)
+
+
+def plugin_uninstalled(installation) -> dict:
+    """Built before the row forgets its installed version."""
+    return lifecycle_data(installation, version=installation.installed_version)
+
+
+def plugin_error(installation, code: str, message: str, step: str | None) -> dict:
+    return lifecycle_data(installation, error={"code": code, "message": message, "step": step})
+
+
+def plugin_health_changed(installation, previous: str | None, current: str) -> dict:
+    return lifecycle_data(installation, version=installation.installed_version, previous=previous, current=current)
 
 
 def job_data(installation) -> dict:

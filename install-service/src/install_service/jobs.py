@@ -18,12 +18,12 @@ from pathlib import Path
 
 from sqlalchemy import case, select, update
 
-from marketplace_shared.outbox import record_event, utcnow
+from marketplace_shared.outbox import utcnow
 
 from . import archive, events, services
 from .deployer import DeployError, DeploySpec, Health, Target, folder_name
 from .downloader import Downloaded, DownloadError
-from .models import CatalogPlugin, CatalogVersion, Installation, OutboxEvent
+from .models import CatalogPlugin, CatalogVersion, Installation
 
 log = logging.getLogger(__name__)
 
@@ -406,12 +406,12 @@ class JobRunner:
             installation.lease_owner = None
             installation.lease_expires_at = None
             if upgrade:
-                data = events.lifecycle_data(installation, previousVersion=installation.previous_version)
+                data = events.plugin_updated(installation)
                 event_type = events.PLUGIN_UPDATED
             else:
-                data = events.lifecycle_data(installation)
+                data = events.plugin_installed(installation)
                 event_type = events.PLUGIN_INSTALLED
-            record_event(session, OutboxEvent, event_type, self.config.SERVICE_NAME, data, installation.plugin_id)
+            events.record(session, event_type, data, installation.plugin_id)
             services.add_log(session, installation.id, installation.current_step, "done")
         self._finalize(target, spec)
 
@@ -421,7 +421,7 @@ class JobRunner:
             if installation is None:
                 raise LeaseLost()
             now = utcnow()
-            data = events.lifecycle_data(installation, version=installation.installed_version)
+            data = events.plugin_uninstalled(installation)
             installation.status = services.UNINSTALLED
             installation.installed_version = None
             installation.active_slot = None
@@ -433,8 +433,7 @@ class JobRunner:
             installation.updated_at = now
             installation.lease_owner = None
             installation.lease_expires_at = None
-            record_event(session, OutboxEvent, events.PLUGIN_UNINSTALLED, self.config.SERVICE_NAME, data,
-                         installation.plugin_id)
+            events.record(session, events.PLUGIN_UNINSTALLED, data, installation.plugin_id)
             services.add_log(session, installation.id, "Uninstalled", "done")
         self._finalize(target, spec)
 
@@ -458,7 +457,7 @@ class JobRunner:
                 raise LeaseLost()
             now = utcnow()
             error = {"code": code, "message": message, "step": step}
-            data = events.lifecycle_data(installation, error=error)
+            data = events.plugin_error(installation, code, message, step)
             if details:
                 error = {**error, "details": details}
             services.restore_previous(installation)
@@ -469,8 +468,7 @@ class JobRunner:
             installation.updated_at = now
             installation.lease_owner = None
             installation.lease_expires_at = None
-            record_event(session, OutboxEvent, events.PLUGIN_ERROR, self.config.SERVICE_NAME, data,
-                         installation.plugin_id)
+            events.record(session, events.PLUGIN_ERROR, data, installation.plugin_id)
             services.add_log(session, installation.id, f"Failed ({code}): {message}", step, "error")
 
 
@@ -500,8 +498,7 @@ def recover_stalled(config, database) -> int:
             installation = session.get(Installation, installation_id)
             services.add_log(session, installation_id, "The job stalled (its worker stopped); queued again",
                              installation.step, "warning")
-            record_event(session, OutboxEvent, events.INSTALLATION_REQUESTED, config.SERVICE_NAME,
-                         events.job_data(installation), installation_id)
+            events.record(session, events.INSTALLATION_REQUESTED, events.job_data(installation), installation_id)
             requeued += 1
     return requeued
 
@@ -543,7 +540,6 @@ def check_health(config, database, deployer) -> int:
             services.add_log(session, row.id, f"Health changed from {previous} to {current}"
                              + (f": {'; '.join(problems)}" if problems else ""), "health",
                              "info" if current == "healthy" else "warning")
-            record_event(session, OutboxEvent, events.PLUGIN_HEALTH_CHANGED, config.SERVICE_NAME,
-                         events.lifecycle_data(row, version=row.installed_version, previous=previous,
-                                               current=current), row.plugin_id)
+            events.record(session, events.PLUGIN_HEALTH_CHANGED, events.plugin_health_changed(row, previous, current),
+                          row.plugin_id)
     return changed

@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 from marketplace_shared.api import API_PREFIX
 from marketplace_shared.errors import PLUGIN_NOT_FOUND, VALIDATION_ERROR, ApiError
 from marketplace_shared.identity import Identity
-from marketplace_shared.outbox import record_event, utcnow
+from marketplace_shared.outbox import utcnow
 
 from . import events
-from .models import CatalogPlugin, CatalogVersion, Environment, Installation, InstallationLog, OutboxEvent
+from .models import CatalogPlugin, CatalogVersion, Environment, Installation, InstallationLog
 
 log = logging.getLogger(__name__)
 
@@ -399,8 +399,7 @@ def _already_installed(existing: Installation) -> ApiError:
 
 
 def _enqueue(session: Session, installation: Installation) -> None:
-    record_event(session, OutboxEvent, events.INSTALLATION_REQUESTED, "install-service",
-                 events.job_data(installation), installation.id)
+    events.record(session, events.INSTALLATION_REQUESTED, events.job_data(installation), installation.id)
 
 
 def request_install(session: Session, config, identity: Identity, plugin_ref: str, body: dict,

@@ -45,7 +45,7 @@ def package_files(name: str, version: str) -> dict[str, bytes]:
 def package_info(body: bytes, plugin_id: str, version: str) -> dict:
     return {"path": f"/api/marketplace/v1/plugins/{plugin_id}/versions/{version}/package", "size": len(body),
             "sha256": hashlib.sha256(body).hexdigest(),
-            "integrity": "sha512-" + base64.b64encode(hashlib.sha512(body).digest()).decode()}
+            "integrity": "sha256-" + base64.b64encode(hashlib.sha256(body).digest()).decode()}
 
 
 def plugin_published(plugin_id: str, name: str, version: str = "1.0.0", owner: str = "acct_owner") -> dict:
@@ -60,8 +60,9 @@ def version_published(plugin_id: str, name: str, version: str, body: bytes, sche
     return new_event("plugin.version_published", "catalog-service", {
         "pluginId": plugin_id, "name": name, "ownerId": "acct_owner", "version": version,
         "normalizedVersion": normalized or version,
-        "releaseDate": "2026-11-01T00:00:00Z", "compatibility": {"backstage": backstage, "node": node},
-        "dependencies": dependencies or [], "configurationSchema": schema,
+        "releaseDate": "2026-11-01T00:00:00.000Z",
+        "compatibility": {"backstage": backstage, "node": node, "platform": []},
+        "dependencies": dependencies or [], "configurationSchema": schema or {},
         "package": package_info(body, plugin_id, version)}, plugin_id)
 
 

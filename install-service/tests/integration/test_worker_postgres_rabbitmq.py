@@ -22,6 +22,7 @@ from install_service.migrate import migrate
 from install_service.models import CatalogVersion, Installation
 from install_service.worker import build_worker, make_downloader
 from marketplace_shared.broker import EventPublisher, connect
+from marketplace_shared.contracts import check_event
 from marketplace_shared.db import Database
 from marketplace_shared.testing import (
     AMQP_URL,
@@ -137,8 +138,8 @@ def publish_catalog(config, server, database, name, version="1.0.0"):
     server.packages[f"{PREFIX}/plugins/{plugin_id}/versions/{version}/package"] = body
     connection = connect(config.AMQP_URL)
     publisher = EventPublisher(connection, config.EVENT_EXCHANGE)
-    publisher.publish(factories.plugin_published(plugin_id, name, version))
-    publisher.publish(factories.version_published(plugin_id, name, version, body, factories.SCHEMA))
+    publisher.publish(check_event(factories.plugin_published(plugin_id, name, version)))
+    publisher.publish(check_event(factories.version_published(plugin_id, name, version, body, factories.SCHEMA)))
     connection.close()
 
     def known():
