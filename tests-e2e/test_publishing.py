@@ -455,7 +455,8 @@ def test_the_bluemind_python_script_ported_to_python_3(stack, anonymous, admin, 
     created = req
     assert created.status_code == 201, created.text
     plugin = created.json()
-    plugin_id = plugin["id"]
+    number, plugin_id = plugin["id"], plugin["plugin_id"]  # the door's numeric id, the marketplace's id
+    assert isinstance(number, int) and plugin_id.startswith("plugin_")
     assert plugin["name"] == plugin_name and plugin["status"] == "unpublished"
     assert plugin["current_version"] is None and len(plugin["screenshots"]) == 2 and plugin["thumbnail"]
 
@@ -502,11 +503,11 @@ def test_the_bluemind_python_script_ported_to_python_3(stack, anonymous, admin, 
         print("Contents : " + str(json.dumps(req.json(), indent=4, sort_keys=True)))
     mine = req
     assert mine.status_code == 200, mine.text
-    [listed] = [p for p in mine.json() if p["id"] == plugin_id]
+    [listed] = [p for p in mine.json() if p["id"] == number]
     assert listed["status"] == "published" and listed["current_version"] == "0.2"
 
     #### GET PLUGIN (the document's "Specific plugin" example)
-    URL = WEBSITE + 'addons/api/plugin/' + plugin_id + '/'
+    URL = WEBSITE + 'addons/api/plugin/' + str(number) + '/'
 
     req = requests.get(URL, headers=headers, verify=False)
     print("Status code : " + str(req.status_code))
@@ -552,6 +553,7 @@ def test_the_bluemind_python_script_ported_to_python_3(stack, anonymous, admin, 
     release(publisher, plugin_id, "0.10", package=jar_package("super_plugin_010"), filename="super_plugin.jar")
     assert detail(anonymous, plugin_id)["version"] == "0.10"
     again = requests.get(WEBSITE + 'addons/api/plugin/' + plugin_id + '/', headers=headers, verify=False)
+    assert again.json()["id"] == number  # the plugin_… id works there too
     assert again.json()["current_version"] == "0.10"
     assert [v["version"] for v in again.json()["versions"]] == ["0.10", "0.2"]
 
@@ -559,9 +561,9 @@ def test_the_bluemind_python_script_ported_to_python_3(stack, anonymous, admin, 
     stranger = new_account(admin, "publisher")
     body = expect_error(requests.get(URL, headers={'api-key': stranger.key}), 403, "FORBIDDEN")
     assert body["error"]["code"] == "FORBIDDEN"
-    assert plugin_id not in [p["id"] for p in requests.get(WEBSITE + 'addons/api/plugins/',
+    assert number not in [p["id"] for p in requests.get(WEBSITE + 'addons/api/plugins/',
                                                            headers={'api-key': stranger.key}).json()]
-    assert requests.get(URL, headers={'api-key': stack.admin_key}).json()["id"] == plugin_id
+    assert requests.get(URL, headers={'api-key': stack.admin_key}).json()["id"] == number
     expect_error(requests.get(URL), 401, "UNAUTHORIZED")
 
 
@@ -642,7 +644,7 @@ def test_bluemind_bad_plugin_uploads_store_nothing(stack, addons, publisher):
     plugin = expect(created, 201)
     assert not target.exists() and ".." not in plugin["thumbnail"]
     [added] = stored_images() - stored_before
-    assert added.parent == images_root / plugin["id"] and added.read_bytes() == png_icon(52)
+    assert added.parent == images_root / plugin["plugin_id"] and added.read_bytes() == png_icon(52)
     assert my_plugin_names(stack, publisher) == before + [name]
     expect_error(addons("plugins/", plugin_fields(name)), 409, "CONFLICT")
 
@@ -660,7 +662,7 @@ def test_bluemind_bad_versions_store_nothing(stack, admin, addons, publisher):
                                 headers={"api-key": publisher.key})
         return [v["version"] for v in expect(response, 200)["versions"]]
 
-    files_before = stored_files(stack, "packages", plugin["id"])
+    files_before = stored_files(stack, "packages", plugin["plugin_id"])
     assert versions() == ["0.2"] and len(files_before) == 1
     later = {**fields, "version": "0.3"}
     assert field_names(addons("plugin_version/", later)) == {"package"}  # the package is required
@@ -689,7 +691,7 @@ def test_bluemind_bad_versions_store_nothing(stack, admin, addons, publisher):
     stranger = new_account(admin, "publisher")
     expect_error(addons("plugin_version/", later, key=stranger.key, files={"package": jar}), 403, "FORBIDDEN")
     assert versions() == ["0.2"]
-    assert stored_files(stack, "packages", plugin["id"]) == files_before
+    assert stored_files(stack, "packages", plugin["plugin_id"]) == files_before
 
     assert expect(addons("plugin_version/", later, key=stack.admin_key, files={"package": jar}), 201)["version"] \
         == "0.3"

@@ -59,7 +59,7 @@ def test_a_bluemind_0_2_installs_by_default_by_range_and_by_name_and_upgrades_to
         'description': 'A long description', 'license': 'A license',
         'installation_instructions': 'Some instructions', 'home_url': "http://www.blue-mind.net"}, {})
     assert created.status_code == 201, created.text
-    plugin_id = created.json()["id"]
+    plugin_id = created.json()["plugin_id"]
     for version in ("0.2", "0.3"):
         (tmp_path / f"super_plugin-{version}.jar").write_bytes(jar("super_plugin", version))
 

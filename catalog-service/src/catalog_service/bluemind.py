@@ -54,8 +54,10 @@ class NewVersionSchema(_Keys):
 
 
 def bluemind_plugin(plugin: Plugin) -> dict:
+    """A plugin in this door's words: `id` is the numeric id its scripts use (`getPlugin(int id)`)."""
     return {
-        "id": plugin.id,
+        "id": plugin.number,
+        "plugin_id": plugin.id,
         "name": plugin.display_name,
         "slug": plugin.name,
         "shortdesc": plugin.description,
@@ -112,7 +114,7 @@ def one_plugin(plugin_id):
     """BlueMind: one plugin (owner or admin, else 403)"""
     identity = require_identity("publisher")
     session = request_session()
-    plugin = services.find_plugin(session, plugin_id)
+    plugin = _plugin_by_ref(session, plugin_id)
     if plugin is None:
         raise services.plugin_not_found(plugin_id)
     if not services.can_manage(plugin, identity):
@@ -170,6 +172,13 @@ def create_version():
         version = services.add_version(session, store, plugin, metadata, request.files["package"],
                                        config().MAX_PACKAGE_BYTES)
     return {"plugin_id": plugin.id, "plugin_name": plugin.display_name, **bluemind_version(plugin, version)}, 201
+
+
+def _plugin_by_ref(session, ref: str) -> Plugin | None:
+    """The plugin a GET names: its numeric id (`/addons/api/plugin/1/`), its `plugin_…` id or its name."""
+    if ref.isascii() and ref.isdigit():
+        return session.scalar(select(Plugin).where(Plugin.number == int(ref))) if int(ref) < 2**31 else None
+    return services.find_plugin(session, ref)
 
 
 def _plugin_named(session, name: str, identity) -> Plugin:

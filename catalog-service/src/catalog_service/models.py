@@ -8,6 +8,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    FetchedValue,
     Float,
     ForeignKey,
     Index,
@@ -50,7 +51,14 @@ class Plugin(Base):
               postgresql_where=text("is_public"), sqlite_where=text("is_public")),
     )
 
+    # `number` is set by the database after the insert (an SQLite trigger: RETURNING would not see it), so it
+    # is read back when first used rather than returned by the INSERT.
+    __mapper_args__ = {"eager_defaults": False}
+
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("plugin"))
+    # The BlueMind door's numeric id (`/addons/api/plugin/1/`): a sequence on PostgreSQL, a trigger on SQLite
+    # (migration 0006); read back after the insert.
+    number: Mapped[int] = mapped_column(Integer, server_default=FetchedValue(), unique=True, index=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
     display_name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(String(500), default="")
@@ -91,6 +99,8 @@ class Plugin(Base):
     compat_backstage: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
     compat_node: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
     compat_platform: Mapped[list] = mapped_column(JSON, default=list)
+    # The plugin's own compatibility (POST/PATCH /plugins): what a version that declares no range inherits.
+    default_compatibility: Mapped[dict] = mapped_column(JSON, default=dict)
     ever_published: Mapped[bool] = mapped_column(Boolean, default=False)
     # Visible in the public catalog: has an installable version and is not unpublished.
     is_public: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -56,13 +56,28 @@ def test_the_documented_journey(client, publisher):
     assert one.status_code == 200 and one.get_json()["versions"][0]["target_bm_versions"] == "3.x"
     assert client.get(f"{ADDONS}/plugin/{created['id']}", headers=publisher).status_code == 200
 
-    detail = client.get(f"{API}/plugins/{created['id']}").get_json()["data"]
+    detail = client.get(f"{API}/plugins/{created['plugin_id']}").get_json()["data"]
     assert detail["description"] == "A short description" and detail["longDescription"] == "A long description"
     assert detail["homepage"] == "http://www.blue-mind.net" and detail["repository"] == "http://www.blue-mind.net"
     assert detail["version"] == "0.2" and detail["compatibility"]["platform"] == ["3.x"]
     assert detail["versions"][0]["package"]["integrity"].startswith("sha256-")
     assert len(detail["screenshots"]) == 2 and client.get(detail["screenshots"][0]).status_code == 200
     assert client.get(detail["icon"]).mimetype == "image/jpeg"
+
+
+def test_every_plugin_has_a_numeric_id_and_its_plugin_id_works_too(client, publisher):
+    first = create(client, publisher).get_json()
+    second = create(client, publisher, name="Second plugin").get_json()
+    assert isinstance(first["id"], int) and second["id"] == first["id"] + 1
+    assert first["plugin_id"].startswith("plugin_")
+    for ref in (first["id"], first["plugin_id"], "super-plugin"):
+        response = client.get(f"{ADDONS}/plugin/{ref}/", headers=publisher)
+        assert response.status_code == 200 and response.get_json()["id"] == first["id"], ref
+    assert [p["id"] for p in client.get(f"{ADDONS}/plugins/", headers=publisher).get_json()] == [first["id"],
+                                                                                                  second["id"]]
+    for missing in ("999999", str(2**31), "9" * 40):
+        response = client.get(f"{ADDONS}/plugin/{missing}/", headers=publisher)
+        assert response.status_code == 404 and response.get_json()["error"]["code"] == "PLUGIN_NOT_FOUND", missing
 
 
 def test_trailing_slash_is_optional(client, publisher):
@@ -126,7 +141,7 @@ def test_other_publishers_plugin_is_forbidden_unless_admin(client, publisher, ot
     response = add_version(client, other_publisher)
     assert response.status_code == 403 and response.get_json()["error"]["code"] == "FORBIDDEN"
     assert client.get(f"{ADDONS}/plugins/", headers=other_publisher).get_json() == []
-    assert client.get(f"{API}/plugins/{created['id']}", headers=publisher).get_json()["data"]["versions"] == []
+    assert client.get(f"{API}/plugins/{created['plugin_id']}", headers=publisher).get_json()["data"]["versions"] == []
     assert add_version(client, admin, version="0.3").status_code == 201
 
 
