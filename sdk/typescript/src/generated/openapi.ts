@@ -2528,22 +2528,22 @@ export interface components {
              * @default relevance
              * @enum {string}
              */
-            field: "relevance" | "name" | "popularity" | "updated" | "rating";
+            field?: "relevance" | "name" | "popularity" | "updated" | "rating";
             /**
              * @default desc
              * @enum {string}
              */
-            order: "asc" | "desc";
+            order?: "asc" | "desc";
         };
         SearchPagination: {
             /** @default 1 */
-            page: number;
+            page?: number;
             /** @default 20 */
-            limit: number;
+            limit?: number;
         };
         Search: {
             /** @default null */
-            query: string | null;
+            query?: string | null;
             filters?: components["schemas"]["SearchFilters"];
             sort?: components["schemas"]["SearchSort"];
             pagination?: components["schemas"]["SearchPagination"];
@@ -2736,16 +2736,16 @@ export interface components {
         Telemetry: {
             installationId?: string;
             /** @default 0 */
-            activeUsers: number;
+            activeUsers?: number;
             /** @default 0 */
-            apiCalls: number;
+            apiCalls?: number;
             /** @default 0 */
-            requests: number;
+            requests?: number;
             /** @default 0 */
-            errors: number;
+            errors?: number;
             responseTimesMs?: number[];
             /** @default true */
-            healthy: boolean;
+            healthy?: boolean;
         };
         Install: {
             /** @description A version or an npm range; default: the latest */
@@ -2756,14 +2756,14 @@ export interface components {
             };
             environment: string;
             /** @default default */
-            namespace: string;
+            namespace?: string;
             /**
              * @default rolling
              * @enum {string}
              */
-            deploymentStrategy: "rolling" | "blue-green" | "recreate";
+            deploymentStrategy?: "rolling" | "blue-green" | "recreate";
             /** @default true */
-            autoStart: boolean;
+            autoStart?: boolean;
         };
         AcceptedDetails: {
             version?: string;
@@ -2962,9 +2962,9 @@ export interface components {
         ReviewCreate: {
             rating: number;
             /** @default  */
-            title: string;
+            title?: string;
             /** @default  */
-            review: string;
+            review?: string;
         };
         ReviewResponse: {
             data?: components["schemas"]["Review"];
@@ -3026,12 +3026,12 @@ export interface components {
              * @description Generated (whsec_…) when omitted; returned only once
              * @default null
              */
-            secret: string | null;
+            secret?: string | null;
             description?: string | null;
             /** @description Only events of these plugins (all when omitted) */
             pluginIds?: string[] | null;
             /** @default true */
-            active: boolean;
+            active?: boolean;
         };
         WebhookWithSecret: {
             id?: string;
@@ -3072,12 +3072,12 @@ export interface components {
         };
         RotateSecret: {
             /** @default null */
-            secret: string | null;
+            secret?: string | null;
             /**
              * @description How long the old secret keeps signing
              * @default null
              */
-            gracePeriodSeconds: number | null;
+            gracePeriodSeconds?: number | null;
         };
         Attempt: {
             number?: number;
@@ -3136,7 +3136,7 @@ export interface components {
              * Format: date-time
              * @default null
              */
-            until: string | null;
+            until?: string | null;
         };
         RecoverResult: {
             /** @description {recovered, since, until} */
@@ -3180,16 +3180,16 @@ export interface components {
              * @default user
              * @enum {string}
              */
-            role: "user" | "publisher" | "admin";
+            role?: "user" | "publisher" | "admin";
             /**
              * @default authenticated
              * @enum {string}
              */
-            tier: "authenticated" | "enterprise";
+            tier?: "authenticated" | "enterprise";
             /** @default null */
-            rateLimitPerHour: number | null;
+            rateLimitPerHour?: number | null;
             /** @default null */
-            externalSubject: string | null;
+            externalSubject?: string | null;
         };
         AccountResponse: {
             data?: components["schemas"]["Account"];
@@ -3227,12 +3227,12 @@ export interface components {
         };
         ApiKeyCreate: {
             /** @default  */
-            name: string;
+            name?: string;
             /**
              * Format: date-time
              * @default null
              */
-            expiresAt: string | null;
+            expiresAt?: string | null;
         };
         ApiKeyCreated: {
             id?: string;
