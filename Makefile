@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 COMPOSE ?= docker-compose
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test unit e2e lint seed bench up down compose-check check-services clean openapi tools
+.PHONY: help install run test unit e2e lint seed bench up down compose-check check-services clean openapi tools sdk-typescript
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -41,11 +41,17 @@ unit: install check-services ## Unit and integration tests of the shared library
 e2e: install check-services ## End-to-end tests: real processes, driven through the gateway only
 	$(PY) -m pytest $(PYTEST_ARGS) tests-e2e
 
-test: install tools lint check-services ## Lint, then every test (unit, integration, end-to-end) in one run
+test: install tools lint check-services sdk-typescript ## Lint, then every test (unit, integration, end-to-end) in one run
 	$(PY) -m pytest $(PYTEST_ARGS) shared/tests $(foreach s,$(SERVICES),$(wildcard $(s)/tests)) $(wildcard sdk/python/tests) tests-e2e
 
-openapi: install ## Regenerate docs/openapi.json (the merged public document) from the services' schemas
+openapi: install ## Regenerate docs/openapi.json (the merged public document) from the services' schemas, and the TypeScript SDK's types
 	$(PY) scripts/openapi.py
+	scripts/ensure_tools.sh node
+	cd sdk/typescript && { [ -d node_modules/openapi-typescript ] || npm ci --no-audit --no-fund; } && npm run --silent generate
+
+sdk-typescript: ## The TypeScript SDK (sdk/typescript): npm ci from the lockfile, build, unit tests and type checks
+	scripts/ensure_tools.sh node
+	cd sdk/typescript && npm ci --no-audit --no-fund && npm run build && npm test
 
 seed: install ## Load the demo catalog through the public API of a running system (make run)
 	$(PY) scripts/seed.py
