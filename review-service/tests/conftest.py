@@ -2,8 +2,8 @@
 import pytest
 from sqlalchemy import select
 
+from marketplace_shared.contracts import contract_event, outbox_checked
 from marketplace_shared.db import Database
-from marketplace_shared.events import new_event
 from marketplace_shared.identity import Identity, issue_token
 from review_service.app import create_app
 from review_service.config import Config
@@ -12,6 +12,13 @@ from review_service.models import OutboxEvent
 from review_service.worker import build_worker
 
 PREFIX = "/api/marketplace/v1"
+
+
+@pytest.fixture(autouse=True)
+def checked_events():
+    """Every event a test makes the review service write must match docs/asyncapi.yaml."""
+    with outbox_checked(OutboxEvent) as written:
+        yield written
 
 
 @pytest.fixture
@@ -46,7 +53,8 @@ def worker(app, config):
 @pytest.fixture
 def deliver(worker):
     def deliver(event_type: str, data: dict, **envelope) -> dict:
-        event = new_event(event_type, "test", data) | envelope
+        """Hand the worker an event as its producer sends it (checked against docs/asyncapi.yaml)."""
+        event = contract_event(event_type, data, data.get("pluginId"), **envelope)
         worker.handle(event)
         return event
     return deliver

@@ -12,11 +12,10 @@ from sqlalchemy.orm import Session
 
 from marketplace_shared.errors import FORBIDDEN, PLUGIN_NOT_FOUND, ApiError, conflict, forbidden, not_found
 from marketplace_shared.identity import Identity
-from marketplace_shared.outbox import record_event, utcnow
+from marketplace_shared.outbox import utcnow
 
-from .config import Config
-from .events import RATING_CHANGED
-from .models import HelpfulVote, Installation, OutboxEvent, Plugin, Review, ReviewReport
+from . import events
+from .models import HelpfulVote, Installation, Plugin, Review, ReviewReport
 
 log = logging.getLogger(__name__)
 
@@ -134,8 +133,7 @@ def publish_rating_if_changed(session: Session, plugin: Plugin) -> dict | None:
         return None
     plugin.rating_sequence = (plugin.rating_sequence or 0) + 1
     plugin.rating_summary = summary
-    return record_event(session, OutboxEvent, RATING_CHANGED, Config.SERVICE_NAME,
-                        {"pluginId": plugin.id, "sequence": plugin.rating_sequence, **summary}, subject=plugin.id)
+    return events.record(session, events.RATING_CHANGED, events.rating_changed(plugin, summary), plugin.id)
 
 
 # -- reviews ----------------------------------------------------------------

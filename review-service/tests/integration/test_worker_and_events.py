@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from marketplace_shared.broker import EventPublisher, declare_exchange
-from marketplace_shared.events import new_event
+from marketplace_shared.contracts import contract_event
 from marketplace_shared.identity import Identity, issue_token
 from marketplace_shared.testing import (
     AMQP_URL,
@@ -78,7 +78,7 @@ def test_published_plugin_review_and_relayed_rating(stack):
     review_url = f"{PREFIX}/plugins/{plugin_id}/reviews"
     assert client.post(review_url, headers=headers(config, "acct_ann"), json={"rating": 4}).status_code == 404
 
-    publisher.publish(new_event("plugin.published", "catalog-service", {
+    publisher.publish(contract_event("plugin.published", {
         "pluginId": plugin_id, "name": plugin_id + "-name", "displayName": "Itest", "ownerId": "acct_owner",
         "version": "1.0.0", "category": "tools"}, subject=plugin_id))
 
@@ -100,9 +100,9 @@ def test_published_plugin_review_and_relayed_rating(stack):
         assert row.published_at is not None
 
     # An installation, learned from plugin.installed, verifies the review retroactively.
-    publisher.publish(new_event("plugin.installed", "install-service", {
+    publisher.publish(contract_event("plugin.installed", {
         "pluginId": plugin_id, "version": "1.0.0", "installationId": "install_1", "environment": "production",
-        "namespace": "default", "accountId": "acct_ann"}))
+        "namespace": "default", "accountId": "acct_ann"}, plugin_id))
     wait_for(lambda: client.get(f"{PREFIX}/reviews/{review['id']}").get_json()["data"]["verifiedInstall"],
              message="verifiedInstall")
 
@@ -110,8 +110,9 @@ def test_published_plugin_review_and_relayed_rating(stack):
 def test_concurrent_reviews_get_consecutive_sequences(stack):
     config, app, publisher, channel, catalog_queue = stack
     plugin_id = unique_name("plugin")
-    publisher.publish(new_event("plugin.published", "catalog-service", {
-        "pluginId": plugin_id, "name": plugin_id, "ownerId": "acct_owner", "version": "1.0.0"}))
+    publisher.publish(contract_event("plugin.published", {
+        "pluginId": plugin_id, "name": plugin_id, "displayName": plugin_id, "ownerId": "acct_owner",
+        "version": "1.0.0", "category": "tools"}, plugin_id))
     client = app.test_client()
     wait_for(lambda: client.get(f"{PREFIX}/plugins/{plugin_id}/reviews").status_code == 200, message="plugin known")
 

@@ -3,6 +3,8 @@
 import pytest
 from sqlalchemy import select
 
+from marketplace_shared.contracts import violations
+from marketplace_shared.events import new_event
 from marketplace_shared.identity import Identity
 from review_service import services
 from review_service.models import Plugin
@@ -47,7 +49,7 @@ def test_unpublished_then_late_published_stays_unpublished(database, deliver):
 
 def test_republished_after_unpublished(database, deliver):
     deliver("plugin.published", published(), time="2026-01-01T10:00:00.000Z")
-    deliver("plugin.unpublished", {"pluginId": "plugin_new"}, time="2026-01-01T11:00:00.000Z")
+    deliver("plugin.unpublished", {"pluginId": "plugin_new", "ownerId": "acct_owner"}, time="2026-01-01T11:00:00.000Z")
     assert known(database, "plugin_new").published is False
     deliver("plugin.published", published(name="renamed"), time="2026-01-01T12:00:00.000Z")
     plugin = known(database, "plugin_new")
@@ -85,10 +87,13 @@ def test_install_of_another_plugin_does_not_verify(client, deliver, write):
     assert client.get(f"{PREFIX}/reviews/{write()}").get_json()["data"]["verifiedInstall"] is False
 
 
-def test_install_without_an_account_is_ignored(deliver, worker, database):
+def test_install_without_an_account_is_ignored(worker, database):
     data = installed()
     del data["accountId"]
-    deliver("plugin.installed", data)  # no exception, so the message is acked rather than retried
+    # Off the contract on purpose: a malformed event is acked (no exception), not retried forever.
+    event = new_event("plugin.installed", "install-service", data, data["pluginId"])
+    assert violations(event) == ["data: 'accountId' is a required property"]
+    assert worker.handle(event) is True
     from review_service.models import Installation
 
     with database.session() as session:
