@@ -1,11 +1,13 @@
 
 import pytest
 
+from marketplace_shared.contracts import outbox_checked
 from marketplace_shared.db import Database
 from marketplace_shared.identity import Identity, issue_token
 from webhook_service.app import create_app
 from webhook_service.config import Config
 from webhook_service.migrate import migrate
+from webhook_service.models import OutboxEvent
 
 PREFIX = "/api/marketplace/v1"
 
@@ -21,6 +23,13 @@ def fake_resolver(host: str, port: int) -> list[str]:
     if host not in FAKE_DNS:
         raise OSError(f"cannot resolve {host}")
     return FAKE_DNS[host]
+
+
+@pytest.fixture(autouse=True)
+def checked_events():
+    """Every event a test makes the webhook service write must match docs/asyncapi.yaml."""
+    with outbox_checked(OutboxEvent) as written:
+        yield written
 
 
 @pytest.fixture

@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session, selectinload
 
 from marketplace_shared.errors import ApiError, validation_error
 from marketplace_shared.identity import Identity
-from marketplace_shared.outbox import record_event, utcnow
+from marketplace_shared.outbox import utcnow
 
 from . import events, signing
-from .models import Delivery, DeliveryAttempt, OutboxEvent, PluginOwner, Webhook
+from .models import Delivery, DeliveryAttempt, PluginOwner, Webhook
 from .sender import SendResult
 from .ssrf import UnsafeUrl, check_url, parse_networks
 
@@ -306,9 +306,7 @@ def disable_webhook(session: Session, config, webhook: Webhook, reason: str, now
     webhook.active = False
     webhook.disabled_reason = reason
     webhook.disabled_at = now
-    record_event(session, OutboxEvent, events.WEBHOOK_DISABLED, config.SERVICE_NAME,
-                 {"webhookId": webhook.id, "ownerId": webhook.owner_id, "url": webhook.url, "reason": reason},
-                 subject=webhook.id)
+    events.record(session, events.WEBHOOK_DISABLED, events.webhook_disabled(webhook, reason), webhook.id)
 
 
 def record_attempts(session: Session, config, outcomes: list, rng: random.Random | None = None) -> None:

@@ -14,8 +14,8 @@ import pika
 import pytest
 
 from marketplace_shared.broker import EventPublisher
+from marketplace_shared.contracts import contract_event
 from marketplace_shared.db import Database
-from marketplace_shared.events import new_event
 from marketplace_shared.identity import Identity, issue_token
 from marketplace_shared.testing import (
     AMQP_URL,
@@ -64,9 +64,12 @@ class Stack:
         return response.get_json()["data"]
 
     def publish_install(self, account_id="acct_ann", event_type="plugin.installed"):
-        event = new_event(event_type, "install-service", {
-            "pluginId": unique_name("plugin"), "version": "1.2.3", "installationId": unique_name("install"),
-            "environment": "production", "namespace": "default", "accountId": account_id})
+        plugin_id = unique_name("plugin")
+        extra = {"error": {"code": "DEPLOY_FAILED", "message": "boom", "step": "deploy"}} \
+            if event_type == "plugin.error" else {}
+        event = contract_event(event_type, {
+            "pluginId": plugin_id, "version": "1.2.3", "installationId": unique_name("install"),
+            "environment": "production", "namespace": "default", "accountId": account_id, **extra}, plugin_id)
         self.publisher.publish(event)
         return event
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from marketplace_shared.events import new_event
+from marketplace_shared.contracts import contract_event
 from marketplace_shared.outbox import utcnow
 from webhook_service import services
 from webhook_service.dispatcher import Dispatcher
@@ -25,16 +25,25 @@ def add_webhook(database, owner_id="acct_ann", role="user", events=("plugin.*",)
     return webhook.id
 
 
-def install_event(account_id="acct_ann", plugin_id="plugin_1", event_type="plugin.installed"):
-    return new_event(event_type, "install-service", {
+def install_event(account_id="acct_ann", plugin_id="plugin_1"):
+    return contract_event("plugin.installed", {
         "pluginId": plugin_id, "version": "1.0.0", "installationId": "install_1", "environment": "production",
-        "namespace": "default", "accountId": account_id})
+        "namespace": "default", "accountId": account_id}, plugin_id)
 
 
 def published_event(owner_id="acct_pub", plugin_id="plugin_1"):
-    return new_event("plugin.published", "catalog-service", {
+    return contract_event("plugin.published", {
         "pluginId": plugin_id, "name": "p", "displayName": "P", "ownerId": owner_id, "version": "1.0.0",
-        "category": "backend"})
+        "category": "backend"}, plugin_id)
+
+
+def version_published_event(owner_id, plugin_id, version):
+    return contract_event("plugin.version_published", {
+        "pluginId": plugin_id, "name": "p", "ownerId": owner_id, "version": version, "normalizedVersion": version,
+        "releaseDate": "2026-11-01T00:00:00.000Z", "compatibility": {"backstage": None, "node": None, "platform": []},
+        "dependencies": [], "configurationSchema": {},
+        "package": {"path": f"/api/marketplace/v1/plugins/{plugin_id}/versions/{version}/package", "size": 3,
+                    "sha256": "0" * 64, "integrity": "sha256-" + "A" * 43 + "="}}, plugin_id)
 
 
 @pytest.fixture
@@ -79,8 +88,7 @@ def test_publisher_sees_installs_of_plugins_learnt_from_version_events(database,
     publisher = add_webhook(database, "acct_pub", "publisher", events=["plugin.installed"])
     consume(install_event("acct_ann", "plugin_9"))
     assert deliveries(database, publisher) == []  # owner not known yet
-    consume(new_event("plugin.version_published", "catalog-service", {"pluginId": "plugin_9", "ownerId": "acct_pub",
-                                                                       "version": "2.0.0"}))
+    consume(version_published_event("acct_pub", "plugin_9", "2.0.0"))
     consume(install_event("acct_ann", "plugin_9"))
     assert [d.event_type for d in deliveries(database, publisher)] == ["plugin.installed"]
 
@@ -89,8 +97,9 @@ def test_non_public_and_inactive_are_not_delivered(database, consume):
     add_webhook(database, "acct_root", "admin", events=["plugin.*"])
     add_webhook(database, "acct_root", "admin", active=False)
     add_webhook(database, "acct_root", "admin", disabled=True)
-    consume(new_event("plugin.unpublished", "catalog-service", {"pluginId": "plugin_1", "ownerId": "acct_pub"}))
-    consume(new_event("plugin.downloaded", "catalog-service", {"pluginId": "plugin_1", "accountId": "acct_ann"}))
+    consume(contract_event("plugin.unpublished", {"pluginId": "plugin_1", "ownerId": "acct_pub"}, "plugin_1"))
+    consume(contract_event("plugin.downloaded", {"pluginId": "plugin_1", "version": "1.0.0", "accountId": "acct_ann"},
+                           "plugin_1"))
     assert deliveries(database) == []
     consume(install_event())
     assert len(deliveries(database)) == 1
@@ -140,7 +149,7 @@ def test_new_deliveries_go_to_the_dispatcher_after_commit(database, consume):
     handlers.attach(full)
     try:
         consume(install_event())
-        consume(new_event("plugin.unpublished", "catalog-service", {"pluginId": "p", "ownerId": "x"}))
+        consume(contract_event("plugin.unpublished", {"pluginId": "plugin_p", "ownerId": "x"}, "plugin_p"))
     finally:
         handlers.detach(full)
     [rows] = full.woken  # once, and the row was visible to another session, due now
