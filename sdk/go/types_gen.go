@@ -27,13 +27,11 @@ type PaginationMetadata struct {
 	NextPage int `json:"next_page,omitempty"`
 }
 
-// AuthorDoc is the schema AuthorDoc of the API document.
-type AuthorDoc struct {
-	ID       string `json:"id,omitempty"`
-	Name     string `json:"name,omitempty"`
-	Email    string `json:"email,omitempty"`
-	URL      string `json:"url,omitempty"`
-	Verified bool   `json:"verified,omitempty"`
+// AuthorSummaryDoc is the schema AuthorSummaryDoc of the API document.
+type AuthorSummaryDoc struct {
+	Name  string `json:"name,omitempty"`
+	Email string `json:"email,omitempty"`
+	URL   string `json:"url,omitempty"`
 }
 
 // RatingSummaryDoc is the schema RatingSummaryDoc of the API document.
@@ -51,9 +49,9 @@ type CompatibilityDoc struct {
 
 // PricingDoc is the schema PricingDoc of the API document.
 type PricingDoc struct {
-	Model    string  `json:"model,omitempty"`
-	Price    float64 `json:"price,omitempty"`
-	Currency string  `json:"currency,omitempty"`
+	Model    string   `json:"model,omitempty"`
+	Price    *float64 `json:"price,omitempty"`
+	Currency string   `json:"currency,omitempty"`
 }
 
 // PluginSummaryDoc is the schema PluginSummaryDoc of the API document.
@@ -63,7 +61,7 @@ type PluginSummaryDoc struct {
 	DisplayName   string            `json:"displayName,omitempty"`
 	Description   string            `json:"description,omitempty"`
 	Version       string            `json:"version,omitempty"`
-	Author        *AuthorDoc        `json:"author,omitempty"`
+	Author        *AuthorSummaryDoc `json:"author,omitempty"`
 	Category      string            `json:"category,omitempty"`
 	Tags          []string          `json:"tags,omitempty"`
 	Icon          string            `json:"icon,omitempty"`
@@ -161,71 +159,151 @@ type CountListDoc struct {
 	Metadata *MetadataDoc `json:"metadata,omitempty"`
 }
 
+// AuthorDoc is the schema AuthorDoc of the API document.
+type AuthorDoc struct {
+	Name     string `json:"name,omitempty"`
+	Email    string `json:"email,omitempty"`
+	URL      string `json:"url,omitempty"`
+	ID       string `json:"id,omitempty"`
+	Verified bool   `json:"verified,omitempty"`
+}
+
+// DeprecationDoc is the schema DeprecationDoc of the API document.
+type DeprecationDoc struct {
+	Reason       string `json:"reason,omitempty"`
+	Replacement  string `json:"replacement,omitempty"`
+	DeprecatedAt string `json:"deprecatedAt,omitempty"`
+}
+
+// RatingDetailDoc is the schema RatingDetailDoc of the API document.
+type RatingDetailDoc struct {
+	Average      float64                  `json:"average,omitempty"`
+	Count        int                      `json:"count,omitempty"`
+	Distribution map[string]int           `json:"distribution,omitempty"`
+	Reviews      []map[string]interface{} `json:"reviews,omitempty"`
+}
+
+// DownloadsDoc is the schema DownloadsDoc of the API document.
+type DownloadsDoc struct {
+	Total   int `json:"total,omitempty"`
+	Monthly int `json:"monthly,omitempty"`
+	Weekly  int `json:"weekly,omitempty"`
+	Daily   int `json:"daily,omitempty"`
+}
+
+// InstallationCountsDoc is the schema InstallationCountsDoc of the API document.
+type InstallationCountsDoc struct {
+	Total  int `json:"total,omitempty"`
+	Active int `json:"active,omitempty"`
+}
+
+// DependencyDoc is the schema DependencyDoc of the API document.
+type DependencyDoc struct {
+	Name    string `json:"name,omitempty"`
+	Version string `json:"version,omitempty"`
+}
+
 // PackageDoc is the schema PackageDoc of the API document.
 type PackageDoc struct {
 	URL       string `json:"url,omitempty"`
 	Filename  string `json:"filename,omitempty"`
 	Format    string `json:"format,omitempty"`
-	Size      int    `json:"size,omitempty"`
+	Size      *int   `json:"size,omitempty"`
 	SHA256    string `json:"sha256,omitempty"`
 	Integrity string `json:"integrity,omitempty"`
 }
 
 // VersionDoc is the schema VersionDoc of the API document.
 type VersionDoc struct {
-	Version       string                   `json:"version,omitempty"`
-	ReleaseDate   string                   `json:"releaseDate,omitempty"`
-	Changelog     string                   `json:"changelog,omitempty"`
-	Compatibility *CompatibilityDoc        `json:"compatibility,omitempty"`
-	Dependencies  []map[string]interface{} `json:"dependencies,omitempty"`
-	Permissions   []string                 `json:"permissions,omitempty"`
-	Yanked        bool                     `json:"yanked,omitempty"`
-	YankReason    string                   `json:"yankReason,omitempty"`
-	Downloads     int                      `json:"downloads,omitempty"`
-	Package       *PackageDoc              `json:"package,omitempty"`
+	Version       string            `json:"version,omitempty"`
+	ReleaseDate   string            `json:"releaseDate,omitempty"`
+	Changelog     string            `json:"changelog,omitempty"`
+	Compatibility *CompatibilityDoc `json:"compatibility,omitempty"`
+	Dependencies  []DependencyDoc   `json:"dependencies,omitempty"`
+	Permissions   []string          `json:"permissions,omitempty"`
+	Yanked        bool              `json:"yanked,omitempty"`
+	YankReason    string            `json:"yankReason,omitempty"`
+	YankedAt      string            `json:"yankedAt,omitempty"`
+	Downloads     int               `json:"downloads,omitempty"`
+	Package       *PackageDoc       `json:"package,omitempty"`
+}
+
+// ConfigurationDoc is the schema ConfigurationDoc of the API document.
+type ConfigurationDoc struct {
+	Schema   map[string]interface{} `json:"schema,omitempty"`
+	Defaults map[string]interface{} `json:"defaults,omitempty"`
+	Examples []interface{}          `json:"examples,omitempty"`
+}
+
+// SupportDoc is the schema SupportDoc of the API document.
+type SupportDoc struct {
+	Email         string `json:"email,omitempty"`
+	Documentation string `json:"documentation,omitempty"`
+	Issues        string `json:"issues,omitempty"`
+}
+
+// SourceStatsDoc is the schema SourceStatsDoc of the API document.
+type SourceStatsDoc struct {
+	Stars        int    `json:"stars,omitempty"`
+	Forks        int    `json:"forks,omitempty"`
+	Issues       int    `json:"issues,omitempty"`
+	Contributors int    `json:"contributors,omitempty"`
+	LastCommit   string `json:"lastCommit,omitempty"`
 }
 
 // PluginDetailDataDoc is the schema PluginDetailDataDoc of the API document.
 type PluginDetailDataDoc struct {
-	ID              string                   `json:"id,omitempty"`
-	Name            string                   `json:"name,omitempty"`
-	DisplayName     string                   `json:"displayName,omitempty"`
-	Description     string                   `json:"description,omitempty"`
-	Version         string                   `json:"version,omitempty"`
-	Author          *AuthorDoc               `json:"author,omitempty"`
-	Category        string                   `json:"category,omitempty"`
-	Tags            []string                 `json:"tags,omitempty"`
-	Icon            string                   `json:"icon,omitempty"`
-	Verified        bool                     `json:"verified,omitempty"`
-	Featured        bool                     `json:"featured,omitempty"`
-	Rating          map[string]interface{}   `json:"rating,omitempty"`
-	Downloads       map[string]interface{}   `json:"downloads,omitempty"`
-	Compatibility   *CompatibilityDoc        `json:"compatibility,omitempty"`
-	Pricing         *PricingDoc              `json:"pricing,omitempty"`
-	Deprecated      bool                     `json:"deprecated,omitempty"`
-	UpdatedAt       string                   `json:"updatedAt,omitempty"`
-	LongDescription string                   `json:"longDescription,omitempty"`
-	Screenshots     []string                 `json:"screenshots,omitempty"`
-	Videos          []string                 `json:"videos,omitempty"`
-	Repository      string                   `json:"repository,omitempty"`
-	Homepage        string                   `json:"homepage,omitempty"`
-	Documentation   string                   `json:"documentation,omitempty"`
-	Changelog       string                   `json:"changelog,omitempty"`
-	License         string                   `json:"license,omitempty"`
-	Status          string                   `json:"status,omitempty"`
-	Versions        []VersionDoc             `json:"versions,omitempty"`
-	Dependencies    []map[string]interface{} `json:"dependencies,omitempty"`
-	Configuration   map[string]interface{}   `json:"configuration,omitempty"`
-	Permissions     []string                 `json:"permissions,omitempty"`
-	Features        []string                 `json:"features,omitempty"`
-	Support         map[string]interface{}   `json:"support,omitempty"`
-	Stats           map[string]interface{}   `json:"stats,omitempty"`
+	ID                       string                 `json:"id,omitempty"`
+	Name                     string                 `json:"name,omitempty"`
+	DisplayName              string                 `json:"displayName,omitempty"`
+	Description              string                 `json:"description,omitempty"`
+	LongDescription          string                 `json:"longDescription,omitempty"`
+	Version                  string                 `json:"version,omitempty"`
+	Author                   *AuthorDoc             `json:"author,omitempty"`
+	Category                 string                 `json:"category,omitempty"`
+	Tags                     []string               `json:"tags,omitempty"`
+	Icon                     string                 `json:"icon,omitempty"`
+	Screenshots              []string               `json:"screenshots,omitempty"`
+	Videos                   []string               `json:"videos,omitempty"`
+	Repository               string                 `json:"repository,omitempty"`
+	Homepage                 string                 `json:"homepage,omitempty"`
+	Documentation            string                 `json:"documentation,omitempty"`
+	Changelog                string                 `json:"changelog,omitempty"`
+	License                  string                 `json:"license,omitempty"`
+	InstallationInstructions string                 `json:"installationInstructions,omitempty"`
+	Verified                 bool                   `json:"verified,omitempty"`
+	Featured                 bool                   `json:"featured,omitempty"`
+	Status                   string                 `json:"status,omitempty"`
+	Deprecation              *DeprecationDoc        `json:"deprecation,omitempty"`
+	Rating                   *RatingDetailDoc       `json:"rating,omitempty"`
+	Downloads                *DownloadsDoc          `json:"downloads,omitempty"`
+	Installations            *InstallationCountsDoc `json:"installations,omitempty"`
+	Versions                 []VersionDoc           `json:"versions,omitempty"`
+	Dependencies             []DependencyDoc        `json:"dependencies,omitempty"`
+	Configuration            *ConfigurationDoc      `json:"configuration,omitempty"`
+	Permissions              []string               `json:"permissions,omitempty"`
+	Features                 []string               `json:"features,omitempty"`
+	Support                  *SupportDoc            `json:"support,omitempty"`
+	Stats                    *SourceStatsDoc        `json:"stats,omitempty"`
+	Compatibility            *CompatibilityDoc      `json:"compatibility,omitempty"`
+	Pricing                  *PricingDoc            `json:"pricing,omitempty"`
+	CreatedAt                string                 `json:"createdAt,omitempty"`
+	UpdatedAt                string                 `json:"updatedAt,omitempty"`
+}
+
+// PluginLinksDoc is the schema PluginLinksDoc of the API document.
+type PluginLinksDoc struct {
+	Self     string `json:"self,omitempty"`
+	Install  string `json:"install,omitempty"`
+	Reviews  string `json:"reviews,omitempty"`
+	Versions string `json:"versions,omitempty"`
+	Stats    string `json:"stats,omitempty"`
 }
 
 // PluginDetailDoc is the schema PluginDetailDoc of the API document.
 type PluginDetailDoc struct {
-	Data  *PluginDetailDataDoc   `json:"data,omitempty"`
-	Links map[string]interface{} `json:"links,omitempty"`
+	Data  *PluginDetailDataDoc `json:"data,omitempty"`
+	Links *PluginLinksDoc      `json:"links,omitempty"`
 }
 
 // VersionListDoc is the schema VersionListDoc of the API document.
@@ -234,6 +312,11 @@ type VersionListDoc struct {
 	Pagination *PaginationDoc `json:"pagination,omitempty"`
 	Links      *LinksDoc      `json:"links,omitempty"`
 	Metadata   *MetadataDoc   `json:"metadata,omitempty"`
+}
+
+// VersionOneDoc is the schema VersionOneDoc of the API document.
+type VersionOneDoc struct {
+	Data *VersionDoc `json:"data,omitempty"`
 }
 
 // StatsDoc is the schema StatsDoc of the API document.
@@ -321,6 +404,23 @@ type PluginUpdate struct {
 	Featured                 *bool        `json:"featured,omitempty"`
 }
 
+// VersionCreatedDoc is the schema VersionCreatedDoc of the API document.
+type VersionCreatedDoc struct {
+	Data  *VersionDoc     `json:"data,omitempty"`
+	Links *PluginLinksDoc `json:"links,omitempty"`
+}
+
+// ImagesDataDoc is the schema ImagesDataDoc of the API document.
+type ImagesDataDoc struct {
+	Icon        string   `json:"icon,omitempty"`
+	Screenshots []string `json:"screenshots,omitempty"`
+}
+
+// ImagesDoc is the schema ImagesDoc of the API document.
+type ImagesDoc struct {
+	Data *ImagesDataDoc `json:"data,omitempty"`
+}
+
 // Deprecate is the schema Deprecate of the API document.
 type Deprecate struct {
 	Reason      string `json:"reason"`
@@ -341,6 +441,17 @@ type Telemetry struct {
 	Errors          *int      `json:"errors,omitempty"`
 	ResponseTimesMs []float64 `json:"responseTimesMs,omitempty"`
 	Healthy         *bool     `json:"healthy,omitempty"`
+}
+
+// TelemetryAcceptedDataDoc is the schema TelemetryAcceptedDataDoc of the API document.
+type TelemetryAcceptedDataDoc struct {
+	Accepted bool   `json:"accepted,omitempty"`
+	PluginID string `json:"pluginId,omitempty"`
+}
+
+// TelemetryAcceptedDoc is the schema TelemetryAcceptedDoc of the API document.
+type TelemetryAcceptedDoc struct {
+	Data *TelemetryAcceptedDataDoc `json:"data,omitempty"`
 }
 
 // Install is the schema Install of the API document.
@@ -380,12 +491,13 @@ type InstallationLinks struct {
 
 // Accepted is the schema Accepted of the API document.
 type Accepted struct {
-	InstallationID string           `json:"installationId,omitempty"`
-	PluginID       string           `json:"pluginId,omitempty"`
-	Status         string           `json:"status,omitempty"`
-	Message        string           `json:"message,omitempty"`
-	Details        *AcceptedDetails `json:"details,omitempty"`
-	Progress       *Progress        `json:"progress,omitempty"`
+	InstallationID string `json:"installationId,omitempty"`
+	PluginID       string `json:"pluginId,omitempty"`
+	// `in_progress` for an accepted install or upgrade, `uninstalling` for an uninstall. `in_progress` from the moment it is accepted (queued until a worker claims it: `startedAt` is null), then `completed` or `failed`; `POST .../cancel` makes it `cancelling`, then `cancelled` (rolled back); `PATCH` (upgrade) makes a finished one `in_progress` again; `DELETE` makes it `uninstalling`, then `uninstalled`. `pending` only appears on installations accepted by an older release.
+	Status   string           `json:"status,omitempty"`
+	Message  string           `json:"message,omitempty"`
+	Details  *AcceptedDetails `json:"details,omitempty"`
+	Progress *Progress        `json:"progress,omitempty"`
 	// Seconds
 	EstimatedTime int                `json:"estimatedTime,omitempty"`
 	Links         *InstallationLinks `json:"links,omitempty"`
@@ -406,12 +518,13 @@ type InstallationError struct {
 
 // InstallationData is the schema Installation of the API document.
 type InstallationData struct {
-	InstallationID string    `json:"installationId,omitempty"`
-	PluginID       string    `json:"pluginId,omitempty"`
-	Status         string    `json:"status,omitempty"`
-	Progress       *Progress `json:"progress,omitempty"`
-	StartedAt      string    `json:"startedAt,omitempty"`
-	CompletedAt    string    `json:"completedAt,omitempty"`
+	InstallationID string `json:"installationId,omitempty"`
+	PluginID       string `json:"pluginId,omitempty"`
+	// `in_progress` from the moment it is accepted (queued until a worker claims it: `startedAt` is null), then `completed` or `failed`; `POST .../cancel` makes it `cancelling`, then `cancelled` (rolled back); `PATCH` (upgrade) makes a finished one `in_progress` again; `DELETE` makes it `uninstalling`, then `uninstalled`. `pending` only appears on installations accepted by an older release.
+	Status      string    `json:"status,omitempty"`
+	Progress    *Progress `json:"progress,omitempty"`
+	StartedAt   string    `json:"startedAt,omitempty"`
+	CompletedAt string    `json:"completedAt,omitempty"`
 	// Seconds
 	Duration           *int                   `json:"duration,omitempty"`
 	PluginName         string                 `json:"pluginName,omitempty"`
@@ -631,6 +744,7 @@ type WebhookList struct {
 
 // WebhookCreate is the schema WebhookCreate of the API document.
 type WebhookCreate struct {
+	// An http(s) URL whose host resolves only to addresses the deployment allows (public ones, or WEBHOOK_ALLOWED_NETWORKS); otherwise 400 VALIDATION_ERROR
 	URL string `json:"url"`
 	// Any of plugin.installed, plugin.updated, plugin.uninstalled, plugin.error, plugin.health_changed, plugin.published, plugin.version_published, plugin.*
 	Events []string `json:"events"`
@@ -674,6 +788,7 @@ type WebhookResponse struct {
 
 // WebhookUpdate is the schema WebhookUpdate of the API document.
 type WebhookUpdate struct {
+	// An http(s) URL whose host resolves only to addresses the deployment allows (public ones, or WEBHOOK_ALLOWED_NETWORKS); otherwise 400 VALIDATION_ERROR
 	URL         string   `json:"url,omitempty"`
 	Events      []string `json:"events,omitempty"`
 	Description string   `json:"description,omitempty"`
@@ -867,8 +982,9 @@ type MeResponse struct {
 
 // ErrorError is the object Error.error of the API document.
 type ErrorError struct {
-	Code    string                 `json:"code,omitempty"`
-	Message string                 `json:"message,omitempty"`
+	Code    string `json:"code,omitempty"`
+	Message string `json:"message,omitempty"`
+	// `fields` for validation errors: each bad field's messages; `allowed` for 405 (also in the `Allow` header)
 	Details map[string]interface{} `json:"details,omitempty"`
 }
 
@@ -876,7 +992,7 @@ type ErrorError struct {
 var generatedTypes = map[string]interface{}{
 	"Error":                     Error{},
 	"PaginationMetadata":        PaginationMetadata{},
-	"AuthorDoc":                 AuthorDoc{},
+	"AuthorSummaryDoc":          AuthorSummaryDoc{},
 	"RatingSummaryDoc":          RatingSummaryDoc{},
 	"CompatibilityDoc":          CompatibilityDoc{},
 	"PricingDoc":                PricingDoc{},
@@ -892,11 +1008,22 @@ var generatedTypes = map[string]interface{}{
 	"Search":                    Search{},
 	"CountDoc":                  CountDoc{},
 	"CountListDoc":              CountListDoc{},
+	"AuthorDoc":                 AuthorDoc{},
+	"DeprecationDoc":            DeprecationDoc{},
+	"RatingDetailDoc":           RatingDetailDoc{},
+	"DownloadsDoc":              DownloadsDoc{},
+	"InstallationCountsDoc":     InstallationCountsDoc{},
+	"DependencyDoc":             DependencyDoc{},
 	"PackageDoc":                PackageDoc{},
 	"VersionDoc":                VersionDoc{},
+	"ConfigurationDoc":          ConfigurationDoc{},
+	"SupportDoc":                SupportDoc{},
+	"SourceStatsDoc":            SourceStatsDoc{},
 	"PluginDetailDataDoc":       PluginDetailDataDoc{},
+	"PluginLinksDoc":            PluginLinksDoc{},
 	"PluginDetailDoc":           PluginDetailDoc{},
 	"VersionListDoc":            VersionListDoc{},
+	"VersionOneDoc":             VersionOneDoc{},
 	"StatsDoc":                  StatsDoc{},
 	"Support":                   Support{},
 	"SourceStats":               SourceStats{},
@@ -904,9 +1031,14 @@ var generatedTypes = map[string]interface{}{
 	"Author":                    Author{},
 	"PluginCreate":              PluginCreate{},
 	"PluginUpdate":              PluginUpdate{},
+	"VersionCreatedDoc":         VersionCreatedDoc{},
+	"ImagesDataDoc":             ImagesDataDoc{},
+	"ImagesDoc":                 ImagesDoc{},
 	"Deprecate":                 Deprecate{},
 	"Reason":                    Reason{},
 	"Telemetry":                 Telemetry{},
+	"TelemetryAcceptedDataDoc":  TelemetryAcceptedDataDoc{},
+	"TelemetryAcceptedDoc":      TelemetryAcceptedDoc{},
 	"Install":                   Install{},
 	"AcceptedDetails":           AcceptedDetails{},
 	"Progress":                  Progress{},
