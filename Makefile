@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 COMPOSE ?= docker-compose
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test unit e2e lint seed bench up down compose-check check-services clean openapi tools sdk-typescript
+.PHONY: help install run test unit e2e lint seed bench up down compose-check check-services clean openapi tools sdk-typescript sdk-go
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -41,13 +41,23 @@ unit: install check-services ## Unit and integration tests of the shared library
 e2e: install check-services ## End-to-end tests: real processes, driven through the gateway only
 	$(PY) -m pytest $(PYTEST_ARGS) tests-e2e
 
-test: install tools lint check-services sdk-typescript ## Lint, then every test (unit, integration, end-to-end) in one run
+test: install tools lint check-services sdk-typescript sdk-go ## Lint, then every test (unit, integration, end-to-end) in one run
 	$(PY) -m pytest $(PYTEST_ARGS) shared/tests $(foreach s,$(SERVICES),$(wildcard $(s)/tests)) $(wildcard sdk/python/tests) tests-e2e
 
 openapi: install ## Regenerate docs/openapi.json (the merged public document) from the services' schemas, and the TypeScript SDK's types
 	$(PY) scripts/openapi.py
 	scripts/ensure_tools.sh node
 	cd sdk/typescript && { [ -d node_modules/openapi-typescript ] || npm ci --no-audit --no-fund; } && npm run --silent generate
+	scripts/ensure_tools.sh go
+	cd sdk/go && $(GO_ENV) go generate ./...
+
+# Go builds offline: the SDK and the e2e program need nothing but the standard library.
+GO_ENV := GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local
+
+sdk-go: ## The Go SDK (sdk/go): gofmt, go vet, go test -race (Go from Debian's golang-go when missing)
+	scripts/ensure_tools.sh go
+	cd sdk/go && unformatted="$$(gofmt -l .)" && { [ -z "$$unformatted" ] || { echo "gofmt needed: $$unformatted"; exit 1; }; }
+	cd sdk/go && $(GO_ENV) go vet ./... && $(GO_ENV) go test -race -count=1 ./...
 
 sdk-typescript: ## The TypeScript SDK (sdk/typescript): npm ci from the lockfile, build, unit tests and type checks
 	scripts/ensure_tools.sh node
