@@ -1,5 +1,5 @@
 # Plugin Marketplace: `make run` starts everything, `make test` runs every test.
-SERVICES := gateway catalog-service install-service review-service webhook-service
+SERVICES := gateway catalog-service install-service review-service webhook-service web
 PACKAGES := shared $(SERVICES) sdk/python
 VENV ?= .venv
 PY := $(VENV)/bin/python

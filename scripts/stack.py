@@ -9,6 +9,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -39,6 +40,10 @@ SERVICES = [
 ]
 GATEWAY = Service("gateway", "gateway", 8080, None, False)
 ALL = [GATEWAY, *SERVICES]
+# The web portal: no database and no worker, reached through the gateway (WEB_URL). It calls the gateway
+# from its own loopback address, which the gateway trusts as a proxy for the visitor's address.
+WEB = Service("web", "marketplace_web", 8085, "WEB_URL", False)
+WEB_SOURCE_ADDRESS = "127.0.0.2"
 
 
 def database_env_name(service: Service) -> str:
@@ -57,6 +62,11 @@ class Stack:
     worker_env: dict = field(default_factory=dict)  # service name -> extra env for its worker
     log_to_files: bool = True
     processes: dict = field(default_factory=dict)  # process name -> Popen
+    with_web: bool = True  # start the portal too
+
+    def __post_init__(self):
+        if self.with_web and WEB.name not in self.ports:
+            self.ports[WEB.name] = _free_port()
 
     def url(self, service_name: str) -> str:
         return f"http://127.0.0.1:{self.ports[service_name]}"
@@ -76,6 +86,12 @@ class Stack:
             env.pop("DATABASE_URL", None)
         for other in SERVICES:
             env.setdefault(other.upstream_env, self.url(other.name))
+        if self.with_web:
+            env.setdefault(WEB.upstream_env, self.url(WEB.name))
+            env.setdefault("GATEWAY_URL", self.gateway_url)
+            env.setdefault("WEB_SOURCE_ADDRESS", WEB_SOURCE_ADDRESS)
+            if service is GATEWAY:
+                env.setdefault("TRUSTED_PROXIES", f"{WEB_SOURCE_ADDRESS}/32")
         return env
 
     def migrate(self) -> None:
@@ -91,6 +107,8 @@ class Stack:
             self.start_web(service)
             if service.has_worker:
                 self.start_worker(service)
+        if self.with_web:
+            self.start_web(WEB)
         self.wait_until_ready(timeout)
 
     def _spawn(self, name: str, args: list[str], cwd: Path, env: dict) -> subprocess.Popen:
@@ -120,6 +138,8 @@ class Stack:
         deadline = time.monotonic() + timeout
         pending = {service.name for service in ALL}
         pending |= {f"{service.name}-worker" for service in SERVICES if service.has_worker}
+        if self.with_web:
+            pending.add(WEB.name)
         while pending:
             for name in sorted(pending):
                 process = self.processes.get(name)
@@ -176,7 +196,15 @@ class Stack:
 
 
 def local_ports(base_port: int) -> dict:
-    return {service.name: base_port + index for index, service in enumerate(ALL)}
+    ports = {service.name: base_port + index for index, service in enumerate(ALL)}
+    ports[WEB.name] = base_port + WEB.default_port - GATEWAY.default_port
+    return ports
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def run(argv=None) -> int:
@@ -210,8 +238,9 @@ def run(argv=None) -> int:
     try:
         print(f"Starting the Plugin Marketplace (logs in {var_dir}/log) ...", flush=True)
         stack.start()
-        print(f"\nPlugin Marketplace is up.\n  Gateway:  {stack.gateway_url}/api/marketplace/v1"
-              f"\n  API docs: {stack.gateway_url}/api/marketplace/v1/docs"
+        print(f"\nPlugin Marketplace is up.\n  Portal:   {stack.gateway_url}/"
+              f"\n  Gateway:  {stack.gateway_url}/api/marketplace/v1"
+              f"\n  API docs: {stack.gateway_url}/docs"
               f"\n  Admin API key: {admin_key}\n\nPress Ctrl-C to stop.", flush=True)
         while not stopping:
             for name, process in list(stack.processes.items()):

@@ -4,6 +4,8 @@ from pathlib import Path
 
 from marketplace_shared.config import REPO_ROOT, BaseConfig, env, env_float, env_int, env_list
 
+WEB = "web"
+
 
 def _per_hour(value: str) -> str:
     """'100' means 100 per hour; anything else is a `limits` string such as '100/hour' or '10/minute'."""
@@ -19,6 +21,8 @@ class Config(BaseConfig):
         self.INSTALL_URL = env("INSTALL_URL", "http://127.0.0.1:8082")
         self.REVIEW_URL = env("REVIEW_URL", "http://127.0.0.1:8083")
         self.WEBHOOK_URL = env("WEBHOOK_URL", "http://127.0.0.1:8084")
+        # The web portal: when set, `/`, its pages, `/static/` and the docs page go there (not rate-limited).
+        self.WEB_URL = env("WEB_URL")
         self.UPSTREAM_CONNECT_TIMEOUT = env_float("UPSTREAM_CONNECT_TIMEOUT", 2.0)
         self.UPSTREAM_READ_TIMEOUT = env_float("UPSTREAM_READ_TIMEOUT", 30.0)
         # Keep-alive connections kept per upstream and per worker process.
@@ -28,6 +32,9 @@ class Config(BaseConfig):
         self.RATE_LIMIT_ENABLED = env("RATE_LIMIT_ENABLED", "true").lower() in ("1", "true", "yes", "on")
         self.RATE_LIMIT_ANONYMOUS = _per_hour(env("RATE_LIMIT_ANONYMOUS", "100/hour"))
         self.RATE_LIMIT_AUTHENTICATED = _per_hour(env("RATE_LIMIT_AUTHENTICATED", "1000/hour"))
+        # Requests with a credential that is not valid, per client address; unset: as many as RATE_LIMIT_ANONYMOUS.
+        failed = env("RATE_LIMIT_FAILED_AUTH")
+        self.RATE_LIMIT_FAILED_AUTH = _per_hour(failed) if failed else None
         # Without Redis, counters live in this SQLite file, shared by the workers of one host.
         self.RATE_LIMIT_SQLITE_PATH = env("RATE_LIMIT_SQLITE_PATH")
         self.RATE_LIMIT_KEY_PREFIX = env("RATE_LIMIT_KEY_PREFIX", "gateway")
@@ -51,5 +58,8 @@ class Config(BaseConfig):
 
     @property
     def upstreams(self) -> dict[str, str]:
-        return {"catalog": self.CATALOG_URL, "install": self.INSTALL_URL,
-                "review": self.REVIEW_URL, "webhook": self.WEBHOOK_URL}
+        upstreams = {"catalog": self.CATALOG_URL, "install": self.INSTALL_URL,
+                     "review": self.REVIEW_URL, "webhook": self.WEBHOOK_URL}
+        if self.WEB_URL:
+            upstreams[WEB] = self.WEB_URL
+        return upstreams

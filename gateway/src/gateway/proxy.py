@@ -54,12 +54,26 @@ UPSTREAM_LATENCY = Histogram("gateway_upstream_duration_seconds", "Time until a 
 
 
 # -- routing ---------------------------------------------------------------
+WEB = "web"
+# The gateway's own probes; everything else outside the APIs is the portal's when WEB_URL is set.
+_GATEWAY_OWN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+# Set by the Forwarder of a gateway configured with WEB_URL (one gateway app per process).
+_portal = {"enabled": False}
+
+
+def is_portal_path(path: str) -> bool:
+    """Pages and static files: anything but the two APIs and the gateway's probes."""
+    if path in _GATEWAY_OWN_PATHS or path == "/api" or path.startswith("/api/"):
+        return False
+    return not (path == PUBLISHER_PREFIX or path.startswith(PUBLISHER_PREFIX + "/"))
+
+
 def route_for(path: str) -> str | None:
-    """Which service answers a public path: catalog, install, review, webhook, gateway, or None (404)."""
+    """Which service answers a public path: catalog, install, review, webhook, gateway, web, or None (404)."""
     if path == PUBLISHER_PREFIX or path.startswith(PUBLISHER_PREFIX + "/"):
         return "catalog"
     if not path.startswith(API_PREFIX + "/"):
-        return None
+        return WEB if _portal["enabled"] and is_portal_path(path) else None
     parts = path[len(API_PREFIX) + 1:].split("/")
     head = parts[0]
     if head == "plugins":
@@ -81,7 +95,10 @@ _HEADS = {
 
 
 def is_public_write(method: str, path: str) -> bool:
-    """Writes that are really reads: anyone may search."""
+    """Writes anyone may send: a search (really a read), and the portal's forms (sign-in among them), which
+    the portal guards itself with its session and a CSRF token."""
+    if _portal["enabled"] and is_portal_path(path):
+        return True
     return method == "POST" and path.rstrip("/") == API_PREFIX + "/plugins/search"
 
 
@@ -151,6 +168,7 @@ class Forwarder:
             self.bases[name] = (url, parts.path.rstrip("/"))
         self._pools: dict[str, urllib3.connectionpool.HTTPConnectionPool] = {}
         self._pid = None
+        _portal["enabled"] = WEB in self.bases
 
     def pool(self, name: str):
         if self._pid != os.getpid():
@@ -479,3 +497,4 @@ def raw_response(name: str, method: str, upstream) -> tuple[int, list[tuple[str,
     if upstream.headers.get("Content-Length") is None and method != "HEAD" and upstream.status not in (204, 304):
         headers.append(("Content-Length", str(len(data))))
     return upstream.status, headers, [data] if data else []
+

@@ -1,0 +1,33 @@
+"""Portal settings, read from the environment."""
+
+from pathlib import Path
+
+from marketplace_shared.config import REPO_ROOT, env, env_bool, env_float, env_int
+
+
+class Config:
+    SERVICE_NAME = "web"
+
+    def __init__(self, **overrides):
+        # The portal is a client of the public API: every call goes through the gateway.
+        self.GATEWAY_URL = env("GATEWAY_URL", "http://127.0.0.1:8080")
+        self.API_TIMEOUT = env_float("WEB_API_TIMEOUT", 10.0)
+        # The local address the portal's calls leave from (the gateway trusts it as a proxy: TRUSTED_PROXIES).
+        self.SOURCE_ADDRESS = env("WEB_SOURCE_ADDRESS")
+        self.LOG_LEVEL = env("LOG_LEVEL", "INFO")
+        self.VAR_DIR = env("VAR_DIR", str(REPO_ROOT / "var"))
+        # Sessions: Redis when REDIS_URL is set (several hosts), else one file per session under VAR_DIR.
+        self.REDIS_URL = env("REDIS_URL")
+        self.SESSION_DIR = env("WEB_SESSION_DIR")
+        self.SESSION_TTL_SECONDS = env_int("WEB_SESSION_TTL_SECONDS", 8 * 3600)
+        self.SESSION_COOKIE_NAME = env("WEB_SESSION_COOKIE", "mkp_session")
+        # None: Secure when the request came over HTTPS (directly or as X-Forwarded-Proto from the gateway).
+        secure = env("WEB_SESSION_COOKIE_SECURE")
+        self.SESSION_COOKIE_SECURE = None if secure is None else env_bool("WEB_SESSION_COOKIE_SECURE", False)
+        self.MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 50 * 1024 * 1024)
+        self.PAGE_SIZE = env_int("WEB_PAGE_SIZE", 12)
+        self.SESSION_STORE = None  # a store object, given by tests
+        for key, value in overrides.items():
+            setattr(self, key, value)
+        if self.SESSION_DIR is None:
+            self.SESSION_DIR = str(Path(self.VAR_DIR) / "web-sessions")
