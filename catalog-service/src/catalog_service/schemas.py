@@ -13,10 +13,16 @@ CATEGORY = re.compile(r"^[a-z0-9][a-z0-9-]{0,49}$")
 PERMISSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")
 SORTS = ("name", "popularity", "updated", "rating")
 PRICING_MODELS = ("free", "paid", "freemium")
+# What a URL field accepts, exactly as the OpenAPI document states it (a pattern, not marshmallow's Url rules).
+URL_PATTERN = r"^https?://[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(?::[0-9]{1,5})?(?:[/?#][^\s]*)?$"
+TAG_TEXT = r"[A-Za-z0-9][A-Za-z0-9.+-]{0,49}"
+# `?tags=a,b`: 1-20 comma-separated tags (case-insensitive).
+TAGS_PATTERN = rf"^\s*{TAG_TEXT}\s*(?:,\s*{TAG_TEXT}\s*){{0,19}}$"
 
 
 def _url(**kwargs):
-    return fields.Url(schemes={"http", "https"}, validate=validate.Length(max=500), **kwargs)
+    return fields.String(validate=[validate.Length(max=500), validate.Regexp(URL_PATTERN, error="Not a valid URL.")],
+                         metadata={"format": "uri"}, **kwargs)
 
 
 def _range_field(**kwargs):
@@ -154,15 +160,14 @@ def _compat_value(value: str):
 class TagList(fields.String):
     """Comma-separated tags in a query string."""
 
+    def __init__(self, **kwargs):
+        super().__init__(metadata={"pattern": TAGS_PATTERN}, **kwargs)
+
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
-        tags = [tag.strip().lower() for tag in text.split(",") if tag.strip()]
-        if len(tags) > 20:
-            raise ma.ValidationError("At most 20 tags.")
-        for tag in tags:
-            if not TAG.match(tag):
-                raise ma.ValidationError(f"Invalid tag '{tag[:50]}'.")
-        return tags
+        if not re.match(TAGS_PATTERN, text):
+            raise ma.ValidationError("1-20 comma-separated tags.")
+        return [tag.strip().lower() for tag in text.split(",") if tag.strip()]
 
 
 class ListArgsSchema(ma.Schema):
@@ -237,152 +242,298 @@ class TelemetrySchema(StrictSchema):
             raise ma.ValidationError("Cannot exceed 'requests'.", "errors")
 
 
-# --- response shapes (documentation only: views build the dictionaries) ----------------------------
+# --- response shapes (documentation only: representations.py builds the dictionaries) --------------
+# Every field the service sends is listed and required (nullable where it can be null), and no other
+# is allowed: the contract fuzz test fails when a representation and its document drift apart.
+
+def _s(**kwargs):
+    return fields.String(required=True, **kwargs)
+
+
+def _i(**kwargs):
+    return fields.Integer(required=True, **kwargs)
+
+
+def _b():
+    return fields.Boolean(required=True)
+
+
+def _n(schema, **kwargs):
+    return fields.Nested(schema, required=True, **kwargs)
+
+
+def _strings():
+    return fields.List(fields.String(), required=True)
+
 
 class _Doc(ma.Schema):
     pass
 
 
 class RatingSummaryDoc(_Doc):
-    average = fields.Float()
-    count = fields.Integer()
+    average = fields.Float(required=True)
+    count = _i()
 
 
-class AuthorDoc(_Doc):
-    id = fields.String()
-    name = fields.String()
-    email = fields.String()
-    url = fields.String(allow_none=True)
-    verified = fields.Boolean()
+class AuthorSummaryDoc(_Doc):
+    name = _s(allow_none=True)
+    email = _s(allow_none=True)
+    url = _s(allow_none=True)
+
+
+class AuthorDoc(AuthorSummaryDoc):
+    id = _s()
+    verified = _b()
 
 
 class CompatibilityDoc(_Doc):
-    backstage = fields.String(allow_none=True)
-    node = fields.String(allow_none=True)
-    platform = fields.List(fields.String())
+    backstage = _s(allow_none=True)
+    node = _s(allow_none=True)
+    platform = _strings()
 
 
 class PricingDoc(_Doc):
-    model = fields.String()
-    price = fields.Float()
-    currency = fields.String()
+    model = _s(validate=validate.OneOf(PRICING_MODELS))
+    price = fields.Float(allow_none=True)
+    currency = fields.String(allow_none=True)
 
 
 class PluginSummaryDoc(_Doc):
-    id = fields.String()
-    name = fields.String()
-    displayName = fields.String()
-    description = fields.String()
-    version = fields.String(allow_none=True)
-    author = fields.Nested(AuthorDoc)
-    category = fields.String()
-    tags = fields.List(fields.String())
-    icon = fields.String(allow_none=True)
-    verified = fields.Boolean()
-    featured = fields.Boolean()
-    rating = fields.Nested(RatingSummaryDoc)
-    downloads = fields.Integer()
-    compatibility = fields.Nested(CompatibilityDoc)
-    pricing = fields.Nested(PricingDoc)
-    deprecated = fields.Boolean()
-    updatedAt = fields.String()
+    id = _s()
+    name = _s()
+    displayName = _s()
+    description = _s()
+    version = _s(allow_none=True)
+    author = _n(AuthorSummaryDoc)
+    category = _s()
+    tags = _strings()
+    icon = _s(allow_none=True)
+    verified = _b()
+    featured = _b()
+    rating = _n(RatingSummaryDoc)
+    downloads = _i()
+    compatibility = _n(CompatibilityDoc)
+    pricing = _n(PricingDoc)
+    deprecated = _b()
+    updatedAt = _s(allow_none=True, metadata={"format": "date-time"})
 
 
 class PaginationDoc(_Doc):
-    page = fields.Integer()
-    limit = fields.Integer()
-    total = fields.Integer()
-    totalPages = fields.Integer()
-    hasNextPage = fields.Boolean()
-    hasPrevPage = fields.Boolean()
+    page = _i()
+    limit = _i()
+    total = _i()
+    totalPages = _i()
+    hasNextPage = _b()
+    hasPrevPage = _b()
 
 
 class LinksDoc(_Doc):
-    self_ = fields.String(data_key="self")
-    first = fields.String()
+    self_ = _s(data_key="self")
+    first = _s()
     prev = fields.String()
     next = fields.String()
-    last = fields.String()
+    last = _s()
 
 
 class MetadataDoc(_Doc):
-    version = fields.String()
-    timestamp = fields.String()
-    requestId = fields.String()
-    responseTime = fields.Integer()
+    version = _s()
+    timestamp = _s(metadata={"format": "date-time"})
+    requestId = _s(allow_none=True)
+    responseTime = _i()
 
 
 class PluginListDoc(_Doc):
-    data = fields.List(fields.Nested(PluginSummaryDoc))
-    pagination = fields.Nested(PaginationDoc)
-    links = fields.Nested(LinksDoc)
-    metadata = fields.Nested(MetadataDoc)
+    data = fields.List(fields.Nested(PluginSummaryDoc), required=True)
+    pagination = _n(PaginationDoc)
+    links = _n(LinksDoc)
+    metadata = _n(MetadataDoc)
 
 
 class PackageDoc(_Doc):
-    url = fields.String()
-    filename = fields.String()
-    format = fields.String()
-    size = fields.Integer()
-    sha256 = fields.String()
-    integrity = fields.String()
+    url = _s()
+    filename = _s(allow_none=True)
+    format = _s(allow_none=True)
+    size = _i(allow_none=True)
+    sha256 = _s(allow_none=True)
+    integrity = _s(allow_none=True)
+
+
+class DependencyDoc(_Doc):
+    name = _s()
+    version = _s()
 
 
 class VersionDoc(_Doc):
-    version = fields.String()
-    releaseDate = fields.String()
-    changelog = fields.String()
-    compatibility = fields.Nested(CompatibilityDoc)
-    dependencies = fields.List(fields.Dict())
-    permissions = fields.List(fields.String())
-    yanked = fields.Boolean()
-    yankReason = fields.String(allow_none=True)
-    downloads = fields.Integer()
-    package = fields.Nested(PackageDoc)
+    version = _s()
+    releaseDate = _s(allow_none=True, metadata={"format": "date-time"})
+    changelog = _s(allow_none=True)
+    compatibility = _n(CompatibilityDoc)
+    dependencies = fields.List(fields.Nested(DependencyDoc), required=True)
+    permissions = _strings()
+    yanked = _b()
+    yankReason = _s(allow_none=True)
+    yankedAt = _s(allow_none=True, metadata={"format": "date-time"})
+    downloads = _i()
+    package = _n(PackageDoc)
 
 
 class VersionListDoc(_Doc):
-    data = fields.List(fields.Nested(VersionDoc))
-    pagination = fields.Nested(PaginationDoc)
-    links = fields.Nested(LinksDoc)
-    metadata = fields.Nested(MetadataDoc)
+    data = fields.List(fields.Nested(VersionDoc), required=True)
+    pagination = _n(PaginationDoc)
+    links = _n(LinksDoc)
+    metadata = _n(MetadataDoc)
 
 
-class PluginDetailDataDoc(PluginSummaryDoc):
-    longDescription = fields.String()
-    screenshots = fields.List(fields.String())
-    videos = fields.List(fields.String())
-    repository = fields.String(allow_none=True)
-    homepage = fields.String(allow_none=True)
-    documentation = fields.String(allow_none=True)
-    changelog = fields.String(allow_none=True)
-    license = fields.String()
-    status = fields.String()
-    rating = fields.Dict()
-    downloads = fields.Dict()
-    versions = fields.List(fields.Nested(VersionDoc))
-    dependencies = fields.List(fields.Dict())
-    configuration = fields.Dict()
-    permissions = fields.List(fields.String())
-    features = fields.List(fields.String())
-    support = fields.Dict()
-    stats = fields.Dict()
+class PluginLinksDoc(_Doc):
+    self_ = _s(data_key="self")
+    install = _s()
+    reviews = _s()
+    versions = _s()
+    stats = _s()
+
+
+class VersionOneDoc(_Doc):
+    data = _n(VersionDoc)
+
+
+class VersionCreatedDoc(_Doc):
+    data = _n(VersionDoc)
+    links = _n(PluginLinksDoc)
+
+
+class DeprecationDoc(_Doc):
+    reason = _s(allow_none=True)
+    replacement = _s(allow_none=True)
+    deprecatedAt = _s(allow_none=True, metadata={"format": "date-time"})
+
+
+class RatingDetailDoc(RatingSummaryDoc):
+    distribution = fields.Dict(keys=fields.String(validate=validate.OneOf(("5", "4", "3", "2", "1"))),
+                               values=fields.Integer(), required=True)
+    reviews = fields.List(fields.Dict(), required=True)
+
+
+class DownloadsDoc(_Doc):
+    total = _i()
+    monthly = _i()
+    weekly = _i()
+    daily = _i()
+
+
+class InstallationCountsDoc(_Doc):
+    total = _i()
+    active = _i()
+
+
+class ConfigurationDoc(_Doc):
+    schema = fields.Dict(required=True)
+    defaults = fields.Dict(required=True)
+    examples = fields.List(fields.Raw(), required=True)
+
+
+class SupportDoc(_Doc):
+    email = _s(allow_none=True)
+    documentation = _s(allow_none=True)
+    issues = _s(allow_none=True)
+
+
+class SourceStatsDoc(_Doc):
+    stars = _i()
+    forks = _i()
+    issues = _i()
+    contributors = _i()
+    lastCommit = _s(allow_none=True)
+
+
+class PluginDetailDataDoc(_Doc):
+    id = _s()
+    name = _s()
+    displayName = _s()
+    description = _s()
+    longDescription = _s(allow_none=True)
+    version = _s(allow_none=True)
+    author = _n(AuthorDoc)
+    category = _s()
+    tags = _strings()
+    icon = _s(allow_none=True)
+    screenshots = _strings()
+    videos = _strings()
+    repository = _s(allow_none=True)
+    homepage = _s(allow_none=True)
+    documentation = _s(allow_none=True)
+    changelog = _s(allow_none=True)
+    license = _s(allow_none=True)
+    installationInstructions = _s(allow_none=True)
+    verified = _b()
+    featured = _b()
+    status = _s(validate=validate.OneOf(("published", "unpublished")))
+    deprecation = _n(DeprecationDoc, allow_none=True)
+    rating = _n(RatingDetailDoc)
+    downloads = _n(DownloadsDoc)
+    installations = _n(InstallationCountsDoc)
+    versions = fields.List(fields.Nested(VersionDoc), required=True)
+    dependencies = fields.List(fields.Nested(DependencyDoc), required=True)
+    configuration = _n(ConfigurationDoc)
+    permissions = _strings()
+    features = _strings()
+    support = _n(SupportDoc)
+    stats = _n(SourceStatsDoc)
+    compatibility = _n(CompatibilityDoc)
+    pricing = _n(PricingDoc)
+    createdAt = _s(allow_none=True, metadata={"format": "date-time"})
+    updatedAt = _s(allow_none=True, metadata={"format": "date-time"})
 
 
 class PluginDetailDoc(_Doc):
-    data = fields.Nested(PluginDetailDataDoc)
-    links = fields.Dict()
+    data = _n(PluginDetailDataDoc)
+    links = _n(PluginLinksDoc)
 
 
 class CountDoc(_Doc):
-    name = fields.String()
-    count = fields.Integer()
+    name = _s()
+    count = _i()
 
 
 class CountListDoc(_Doc):
-    data = fields.List(fields.Nested(CountDoc))
-    metadata = fields.Nested(MetadataDoc)
+    data = fields.List(fields.Nested(CountDoc), required=True)
+    metadata = _n(MetadataDoc)
 
 
 class StatsDoc(_Doc):
-    data = fields.Dict(metadata={"description": "usage, performance, trends (and downloads)"})
+    data = fields.Dict(required=True, metadata={"description": "usage, performance, trends (and downloads)"})
+
+
+class ImagesDataDoc(_Doc):
+    icon = _s(allow_none=True)
+    screenshots = _strings()
+
+
+class ImagesDoc(_Doc):
+    data = _n(ImagesDataDoc)
+
+
+class TelemetryAcceptedDataDoc(_Doc):
+    accepted = _b()
+    pluginId = _s()
+
+
+class TelemetryAcceptedDoc(_Doc):
+    data = _n(TelemetryAcceptedDataDoc)
+
+
+VERSION_UPLOAD = {"required": True, "content": {"multipart/form-data": {
+    "schema": {"type": "object", "required": ["metadata", "package"], "properties": {
+        "metadata": {"type": "string", "description": "The version's metadata: a JSON object (VersionMetadata)"},
+        "package": {"type": "string", "format": "binary",
+                    "description": "The package: .tgz, .zip or .jar (checked by its bytes)"}}},
+    "encoding": {"metadata": {"contentType": "application/json"}}}}}
+IMAGES_UPLOAD = {"required": True, "content": {"multipart/form-data": {
+    "schema": {"type": "object", "minProperties": 1, "properties": {
+        "icon": {"type": "string", "format": "binary"},
+        "screenshots": {"type": "array", "items": {"type": "string", "format": "binary"}, "maxItems": 10}}},
+    "encoding": {"icon": {"contentType": "image/png, image/jpeg, image/gif, image/webp"},
+                 "screenshots": {"contentType": "image/png, image/jpeg, image/gif, image/webp"}}}}}
+PACKAGE_CONTENT = {media: {"schema": {"type": "string", "format": "binary"}}
+                   for media in ("application/gzip", "application/zip", "application/java-archive")}
+IMAGE_CONTENT = {media: {"schema": {"type": "string", "format": "binary"}}
+                 for media in ("image/png", "image/jpeg", "image/gif", "image/webp")}

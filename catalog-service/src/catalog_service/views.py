@@ -18,8 +18,13 @@ from .blobs import blob_store_from_config, iter_blob
 from .models import PluginImage
 from .representations import plugin_detail, plugin_links, plugin_summary, sorted_versions, version_dict
 from .schemas import (
+    IMAGE_CONTENT,
+    IMAGES_UPLOAD,
+    PACKAGE_CONTENT,
+    VERSION_UPLOAD,
     CountListDoc,
     DeprecateSchema,
+    ImagesDoc,
     ListArgsSchema,
     PageArgsSchema,
     PluginCreateSchema,
@@ -29,9 +34,12 @@ from .schemas import (
     ReasonSchema,
     SearchSchema,
     StatsDoc,
+    TelemetryAcceptedDoc,
     TelemetrySchema,
+    VersionCreatedDoc,
     VersionListDoc,
     VersionMetadataSchema,
+    VersionOneDoc,
 )
 
 blp = Blueprint("plugins", __name__, url_prefix=API_PREFIX, description="Discover and publish plugins")
@@ -105,7 +113,7 @@ def list_plugins(args):
 
 @blp.route("/plugins/search", methods=["POST"])
 @blp.alt_response(200, schema=PluginListDoc, success=True)
-@blp.arguments(SearchSchema())
+@blp.arguments(SearchSchema(), required=False)
 def search_plugins(body):
     """Search plugins (full text, filters, relevance)"""
     filters, sort, paging = body["filters"], body["sort"], body["pagination"]
@@ -164,6 +172,7 @@ def list_versions(args, plugin_id):
 
 
 @blp.route("/plugins/<plugin_id>/versions/<version>", methods=["GET"])
+@blp.alt_response(200, schema=VersionOneDoc, success=True)
 def get_version(plugin_id, version):
     """Get one version of a plugin"""
     session = request_session()
@@ -175,6 +184,8 @@ def get_version(plugin_id, version):
 
 
 @blp.route("/plugins/<plugin_id>/versions/<version>/package", methods=["GET"])
+@blp.doc(responses={"200": {"description": "The package's bytes", "content": PACKAGE_CONTENT},
+                    "304": {"description": "Not modified (If-None-Match)"}})
 def download_package(plugin_id, version):
     """Download a version's package (counts a download)"""
     session = request_session()
@@ -201,6 +212,8 @@ def download_package(plugin_id, version):
 
 
 @blp.route("/plugins/<plugin_id>/images/<name>", methods=["GET"])
+@blp.doc(responses={"200": {"description": "The image's bytes", "content": IMAGE_CONTENT},
+                    "304": {"description": "Not modified (If-None-Match)"}})
 def get_image(plugin_id, name):
     """An uploaded icon or screenshot"""
     session = request_session()
@@ -243,7 +256,7 @@ def create_plugin(body):
 
 @blp.route("/plugins/<plugin_id>", methods=["PATCH"])
 @blp.alt_response(200, schema=PluginDetailDoc, success=True)
-@blp.arguments(PluginUpdateSchema())
+@blp.arguments(PluginUpdateSchema(), required=False)
 def update_plugin(body, plugin_id):
     """Change a plugin's metadata (owner or admin; verified/featured: admin only)"""
     identity = require_identity("user")
@@ -255,6 +268,8 @@ def update_plugin(body, plugin_id):
 
 
 @blp.route("/plugins/<plugin_id>/versions", methods=["POST"])
+@blp.alt_response(201, schema=VersionCreatedDoc, success=True)
+@blp.doc(requestBody=VERSION_UPLOAD)
 def publish_version(plugin_id):
     """Publish a version: multipart with a `metadata` JSON part and a `package` file (owner or admin)"""
     identity = require_identity("user")
@@ -286,6 +301,8 @@ def committed_with_blobs(session, store):
 
 
 @blp.route("/plugins/<plugin_id>/images", methods=["POST"])
+@blp.alt_response(201, schema=ImagesDoc, success=True)
+@blp.doc(requestBody=IMAGES_UPLOAD)
 def upload_images(plugin_id):
     """Upload an `icon` and/or `screenshots` (PNG, JPEG, GIF or WebP; owner or admin)"""
     identity = require_identity("user")
@@ -304,6 +321,7 @@ def upload_images(plugin_id):
 
 
 @blp.route("/plugins/<plugin_id>/images/<name>", methods=["DELETE"])
+@blp.doc(responses={"204": {"description": "Removed"}})
 def delete_image(plugin_id, name):
     """Remove an icon or screenshot (owner or admin)"""
     identity = require_identity("user")
@@ -350,6 +368,7 @@ def deprecate_plugin(body, plugin_id):
 
 
 @blp.route("/plugins/<plugin_id>/versions/<version>/yank", methods=["POST"])
+@blp.alt_response(200, schema=VersionOneDoc, success=True)
 @blp.arguments(ReasonSchema())
 def yank_version(body, plugin_id, version):
     """Yank a version: it stays listed with its reason but cannot be installed (owner or admin)"""
@@ -362,6 +381,7 @@ def yank_version(body, plugin_id, version):
 
 
 @blp.route("/plugins/<plugin_id>/telemetry", methods=["POST"])
+@blp.alt_response(202, schema=TelemetryAcceptedDoc, success=True)
 @blp.arguments(TelemetrySchema())
 def post_telemetry(body, plugin_id):
     """Report usage and performance telemetry from an installation (signed-in callers)"""

@@ -3,6 +3,7 @@
 import copy
 import json
 import logging
+import re
 import threading
 import time
 
@@ -18,15 +19,44 @@ SERVICE_ORDER = ("catalog", "install", "review", "webhook")
 
 ERROR_ENVELOPE = {
     "type": "object",
+    "additionalProperties": False,
+    "required": ["error", "timestamp", "requestId"],
     "properties": {
-        "error": {"type": "object", "properties": {
-            "code": {"type": "string", "example": "PLUGIN_NOT_FOUND"},
-            "message": {"type": "string"},
-            "details": {"type": "object", "additionalProperties": True}}},
+        "error": {"type": "object", "additionalProperties": False, "required": ["code", "message", "details"],
+                  "properties": {
+                      "code": {"type": "string", "pattern": "^[A-Z][A-Z0-9_]*$", "example": "PLUGIN_NOT_FOUND"},
+                      "message": {"type": "string"},
+                      "details": {"type": "object", "additionalProperties": True,
+                                  "description": "`fields` for validation errors: each bad field's messages; "
+                                                 "`allowed` for 405 (also in the `Allow` header)"}}},
         "timestamp": {"type": "string", "format": "date-time"},
-        "requestId": {"type": "string", "example": "req_abc123"},
+        "requestId": {"type": "string", "nullable": True, "example": "req_abc123"},
     },
 }
+V1 = API_PREFIX
+# OpenAPI links, so that a client (and a stateful fuzzer) can follow a created thing to the operations on it:
+# (method, path, status, {path parameter: runtime expression}, prefix of the target paths).
+LINK_SOURCES = (
+    ("post", f"{V1}/plugins", "201", {"plugin_id": "$response.body#/data/id"}, f"{V1}/plugins/{{plugin_id}}"),
+    ("post", f"{V1}/plugins/{{plugin_id}}/versions", "201",
+     {"plugin_id": "$request.path.plugin_id", "version": "$response.body#/data/version"},
+     f"{V1}/plugins/{{plugin_id}}/versions/{{version}}"),
+    ("post", f"{V1}/plugins/{{plugin_id}}/install", "202", {"installation_id": "$response.body#/data/installationId"},
+     f"{V1}/installations/{{installation_id}}"),
+    ("post", f"{V1}/plugins/{{plugin_id}}/reviews", "201", {"review_id": "$response.body#/data/id"},
+     f"{V1}/reviews/{{review_id}}"),
+    ("post", f"{V1}/webhooks", "201", {"webhook_id": "$response.body#/data/id"}, f"{V1}/webhooks/{{webhook_id}}"),
+    ("post", f"{V1}/webhooks/{{webhook_id}}/ping", "202",
+     {"webhook_id": "$request.path.webhook_id", "delivery_id": "$response.body#/data/id"},
+     f"{V1}/webhooks/{{webhook_id}}/deliveries/{{delivery_id}}"),
+    ("post", f"{V1}/admin/accounts", "201", {"account_id": "$response.body#/data/id"},
+     f"{V1}/admin/accounts/{{account_id}}"),
+    ("post", f"{V1}/admin/accounts/{{account_id}}/api-keys", "201", {"key_id": "$response.body#/data/id"},
+     f"{V1}/api-keys/{{key_id}}"),
+    ("post", f"{V1}/me/api-keys", "201", {"key_id": "$response.body#/data/id"}, f"{V1}/api-keys/{{key_id}}"),
+    ("post", f"{V1}/environments", "201", {"name": "$response.body#/data/name"}, f"{V1}/environments/{{name}}"),
+)
+HTTP_METHODS = ("get", "put", "post", "patch", "delete")
 RATE_LIMIT_HEADERS = {
     "X-RateLimit-Limit": {"description": "Requests allowed in the current window",
                           "schema": {"type": "integer"}},
@@ -64,6 +94,30 @@ def _rewrite_refs(node, renames: dict[str, str]):
     if isinstance(node, list):
         return [_rewrite_refs(item, renames) for item in node]
     return node
+
+
+def _operation_ref(path: str, method: str) -> str:
+    return "#/paths/" + path.replace("~", "~0").replace("/", "~1") + "/" + method
+
+
+def add_links(paths: dict) -> None:
+    """Add LINK_SOURCES' links to the documented success responses they start from."""
+    for method, path, status, expressions, prefix in LINK_SOURCES:
+        response = paths.get(path, {}).get(method, {}).get("responses", {}).get(status)
+        if response is None:
+            continue
+        links = response.setdefault("links", {})
+        for target, operations in paths.items():
+            if target != prefix and not target.startswith(prefix + "/"):
+                continue
+            parameters = re.findall(r"{([^}]+)}", target)
+            if not set(parameters) <= set(expressions):
+                continue
+            for target_method in HTTP_METHODS:
+                if target_method in operations:
+                    name = re.sub(r"[^A-Za-z0-9]+", "_", f"{target_method} {target[len(V1):]}").strip("_")
+                    links[name] = {"operationRef": _operation_ref(target, target_method),
+                                   "parameters": {name_: expressions[name_] for name_ in parameters}}
 
 
 def merge_documents(documents: list[tuple[str, dict]]) -> dict:
@@ -115,6 +169,7 @@ def merge_documents(documents: list[tuple[str, dict]]) -> dict:
     # flask-smorest's default `Error` schema does not describe the envelope the services really send.
     components["schemas"]["Error"] = copy.deepcopy(ERROR_ENVELOPE)
     merged["paths"] = dict(sorted(merged["paths"].items()))
+    add_links(merged["paths"])
     return merged
 
 

@@ -51,6 +51,9 @@ class AccountCreateSchema(ma.Schema):
 
 
 class AccountUpdateSchema(ma.Schema):
+    class Meta:
+        json_schema = {"minProperties": 1}
+
     name = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
     email = ma.fields.Email(validate=ma.validate.Length(max=320))
     role = ma.fields.String(validate=ma.validate.OneOf(ROLES))

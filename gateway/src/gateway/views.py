@@ -98,7 +98,7 @@ class AccountApiKeys(MethodView):
         services.get_account(session, account_id)
         return {"data": services.list_api_keys(session, account_id)}
 
-    @blp.arguments(ApiKeyCreateSchema())
+    @blp.arguments(ApiKeyCreateSchema(), required=False)
     @blp.response(201, ApiKeyCreatedResponseSchema)
     def post(self, fields, account_id):
         """Create an API key for an account (admin); the key is shown only in this response"""
@@ -127,7 +127,7 @@ class MyApiKeys(MethodView):
         """List my API keys"""
         return {"data": services.list_api_keys(request_session(), signed_in().account_id)}
 
-    @blp.arguments(ApiKeyCreateSchema())
+    @blp.arguments(ApiKeyCreateSchema(), required=False)
     @blp.response(201, ApiKeyCreatedResponseSchema)
     def post(self, fields):
         """Create an API key for myself; the key is shown only in this response"""

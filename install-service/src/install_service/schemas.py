@@ -13,10 +13,10 @@ from .services import STATES_DESCRIPTION, STATUSES
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
-def dns_label(value: str) -> None:
-    if not DNS_LABEL.match(value or ""):
-        raise ma.ValidationError("Must be a DNS label: 1-63 lower-case letters, digits or '-', "
-                                 "starting and ending with a letter or digit.")
+# A validator apispec documents as the field's `pattern`.
+dns_label = validate.Regexp(DNS_LABEL, error="Must be a DNS label: 1-63 lower-case letters, digits or '-', "
+                                               "starting and ending with a letter or digit.")
+STATUS_LIST = rf"^\s*(?:{'|'.join(STATUSES)})\s*(?:,\s*(?:{'|'.join(STATUSES)})\s*)*$"
 
 
 class InstallSchema(ma.Schema):
@@ -42,7 +42,8 @@ class InstallationQueryArgsSchema(PageArgsSchema):
     plugin = fields.String(metadata={"description": "Plugin id or name"})
     environment = fields.String()
     namespace = fields.String()
-    status = fields.String(metadata={"description": f"Comma-separated: {', '.join(STATUSES)}"})
+    status = fields.String(validate=validate.Regexp(STATUS_LIST, error=f"Comma-separated: {', '.join(STATUSES)}"),
+                           metadata={"description": f"Comma-separated: {', '.join(STATUSES)}"})
     accountId = fields.String(metadata={"description": "Administrators only: whose installations"})
 
     @ma.post_load
@@ -57,15 +58,14 @@ class InstallationQueryArgsSchema(PageArgsSchema):
 
 
 class LogQueryArgsSchema(ma.Schema):
-    cursor = fields.String(metadata={"description": "The `nextCursor` of the previous page: lines after it"})
+    cursor = fields.String(validate=validate.Regexp(r"^[0-9]{0,18}$", error="Not a cursor returned by this endpoint."),
+                           metadata={"description": "The `nextCursor` of the previous page: lines after it"})
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
     @ma.post_load
     def parse_cursor(self, data, **_kwargs):
         cursor = data.get("cursor")
         if cursor:
-            if not cursor.isdigit():
-                raise ma.ValidationError("Not a cursor returned by this endpoint.", "cursor")
             data["after"] = int(cursor)
         else:
             data["after"] = None

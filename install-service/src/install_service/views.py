@@ -94,7 +94,7 @@ def get_installation(installation_id):
 
 
 @blp.route("/installations/<installation_id>", methods=["PATCH"])
-@blp.arguments(UpgradeSchema())
+@blp.arguments(UpgradeSchema(), required=False)
 @blp.response(202, AcceptedResponseSchema)
 def upgrade_installation(body, installation_id):
     """Upgrade (or reconfigure) an installation: a new job, like an install"""
@@ -202,7 +202,7 @@ def get_environment(name):
 
 
 @environments_blp.route("/environments/<name>", methods=["PATCH"])
-@environments_blp.arguments(EnvironmentUpdateSchema())
+@environments_blp.arguments(EnvironmentUpdateSchema(), required=False)
 @environments_blp.response(200, EnvironmentResponseSchema)
 def update_environment(body, name):
     """Change an environment's Backstage or Node.js version"""

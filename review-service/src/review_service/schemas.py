@@ -32,6 +32,7 @@ class ReviewUpdateSchema(ma.Schema):
 
     class Meta:
         unknown = ma.RAISE
+        json_schema = {"minProperties": 1}
 
     @ma.validates_schema
     def _not_empty(self, data, **_kwargs):

@@ -108,7 +108,7 @@ def report_review(data, review_id):
 
 
 @blp.route("/reviews/<review_id>/hide", methods=["POST"])
-@blp.arguments(ModerationSchema())
+@blp.arguments(ModerationSchema(), required=False)
 @blp.response(200, ReviewResponseSchema)
 def hide_review(data, review_id):
     """Hide a review (administrators)"""

@@ -1,5 +1,6 @@
 """The Flask app every service is built on: request ids, logs, errors, health, metrics, OpenAPI."""
 
+import copy
 import logging
 import os
 import re
@@ -8,6 +9,7 @@ import uuid
 
 import flask_smorest
 import pika
+from apispec.ext.marshmallow import MarshmallowPlugin, OpenAPIConverter
 from flask import Flask, g, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from webargs.flaskparser import FlaskParser
@@ -39,6 +41,22 @@ class ArgumentsParser(FlaskParser):
 
 class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = ArgumentsParser()
+
+
+class _Converter(OpenAPIConverter):
+    """Adds a schema's `Meta.json_schema` (e.g. {"minProperties": 1}) to its OpenAPI schema: rules that
+    marshmallow checks at the schema level (`validates_schema`) and apispec cannot see."""
+
+    def schema2jsonschema(self, schema):
+        jsonschema = super().schema2jsonschema(schema)
+        extra = getattr(getattr(schema, "Meta", None), "json_schema", None)
+        if extra:
+            jsonschema.update(copy.deepcopy(extra))
+        return jsonschema
+
+
+class _MarshmallowPlugin(MarshmallowPlugin):
+    Converter = _Converter
 
 
 class Api(flask_smorest.Api):
@@ -84,7 +102,7 @@ def create_service_app(config, database: Database, title: str, blueprints=(),
     app.json.sort_keys = False
     configure_logging(config.SERVICE_NAME, config.LOG_LEVEL)
     database.init_app(app)
-    api = Api(app)
+    api = Api(app, spec_kwargs={"marshmallow_plugin": _MarshmallowPlugin()})
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
     errors.register_error_handlers(app)

@@ -32,9 +32,18 @@ def _check_events(values: list[str]) -> None:
                                  f"Allowed: {', '.join(events.SUBSCRIBABLE_EVENTS)}")
 
 
+URL_DESCRIPTION = ("An http(s) URL whose host resolves only to addresses the deployment allows (public ones, or "
+                   "WEBHOOK_ALLOWED_NETWORKS); otherwise 400 VALIDATION_ERROR")
+
+
+def _event_name():
+    return fields.String(metadata={"enum": list(events.SUBSCRIBABLE_EVENTS)})
+
+
 class WebhookCreateSchema(ma.Schema):
-    url = fields.String(required=True, validate=validate.Length(min=1, max=2048))
-    events = fields.List(fields.String(), required=True, validate=[validate.Length(min=1, max=20), _check_events],
+    url = fields.String(required=True, validate=validate.Length(min=1, max=2048),
+                        metadata={"format": "uri", "description": URL_DESCRIPTION})
+    events = fields.List(_event_name(), required=True, validate=[validate.Length(min=1, max=20), _check_events],
                          metadata={"description": f"Any of {', '.join(events.SUBSCRIBABLE_EVENTS)}"})
     secret = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=8, max=512),
                            metadata={"description": "Generated (whsec_…) when omitted; returned only once"})
@@ -46,8 +55,9 @@ class WebhookCreateSchema(ma.Schema):
 
 
 class WebhookUpdateSchema(ma.Schema):
-    url = fields.String(validate=validate.Length(min=1, max=2048))
-    events = fields.List(fields.String(), validate=[validate.Length(min=1, max=20), _check_events])
+    url = fields.String(validate=validate.Length(min=1, max=2048),
+                        metadata={"format": "uri", "description": URL_DESCRIPTION})
+    events = fields.List(_event_name(), validate=[validate.Length(min=1, max=20), _check_events])
     description = fields.String(allow_none=True, validate=validate.Length(max=500))
     plugin_ids = fields.List(fields.String(validate=validate.Length(min=1, max=64)), data_key="pluginIds",
                              allow_none=True, validate=validate.Length(max=100))
