@@ -139,3 +139,154 @@ def outbox_checked(outbox_model) -> Iterator[list[dict]]:
         orm_event.remove(outbox_model, "before_insert", check)
     if broken:
         raise ContractError("events that do not match docs/asyncapi.yaml:\n  " + "\n  ".join(broken))
+
+
+# -- the readable catalogue (docs/events.md), generated from the document ------------------------------
+
+def operations_of(document: dict, action: str) -> dict[str, list[tuple[str, str]]]:
+    """Event type -> [(service tag, description)] of the document's send or receive operations."""
+    addresses = {f"#/channels/{name}": channel["address"] for name, channel in document["channels"].items()}
+    result: dict[str, list[tuple[str, str]]] = {}
+    for operation in document["operations"].values():
+        if operation["action"] != action:
+            continue
+        address = addresses[operation["channel"]["$ref"]]
+        for tag in operation.get("tags", []):
+            result.setdefault(address, []).append((_resolve(document, tag)["name"], operation.get("description", "")))
+    return result
+
+
+def sent_by(service_tag: str, document: dict | None = None) -> set[str]:
+    """The event types the document says this service (its tag's name) publishes."""
+    document = document or load_document()
+    return {t for t, ops in operations_of(document, "send").items() if any(name == service_tag for name, _ in ops)}
+
+
+def received_by(service_tag: str, document: dict | None = None) -> set[str]:
+    """The event types the document says this service consumes."""
+    document = document or load_document()
+    return {t for t, ops in operations_of(document, "receive").items()
+            if any(name == service_tag for name, _ in ops)}
+
+
+def _type_text(document: dict, schema: dict) -> str:
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        return _type_text(document, _resolve(document, schema)) if name in _INLINED else name
+    if "const" in schema:
+        return f"`{schema['const']}`"
+    if "enum" in schema:
+        return " or ".join("null" if value is None else f"`{value}`" for value in schema["enum"])
+    if "oneOf" in schema:
+        return " or ".join(_type_text(document, option) for option in schema["oneOf"])
+    kinds = schema.get("type", "any")
+    text = " or ".join(kinds) if isinstance(kinds, list) else kinds
+    if text == "array" and "items" in schema:
+        text = f"array of {_type_text(document, schema['items'])}"
+    return text
+
+
+# Shared schemas shown as their type rather than by name in the catalogue.
+_INLINED = {"PluginId", "InstallationId", "WebhookId", "AccountId", "Version", "Time", "NullableTime"}
+
+
+def _object_parts(document: dict, schema: dict) -> tuple[dict, set]:
+    """Properties and required names of an object schema, through allOf and $ref."""
+    schema = _resolve(document, schema)
+    properties, required = dict(schema.get("properties", {})), set(schema.get("required", []))
+    for part in schema.get("allOf", []):
+        more, more_required = _object_parts(document, part)
+        properties.update(more)
+        required |= more_required
+    return properties, required
+
+
+def _field_rows(document: dict, schema: dict, prefix: str = "") -> list[str]:
+    rows = []
+    properties, required = _object_parts(document, schema)
+    for name, prop in properties.items():
+        resolved = _resolve(document, prop)
+        nested = resolved.get("type") == "object" and "properties" in resolved
+        item = resolved.get("items", {}) if resolved.get("type") == "array" else {}
+        kind = "object" if nested else ("array of objects" if "properties" in item else _type_text(document, prop))
+        description = " ".join((prop.get("description") or resolved.get("description") or "").split())
+        rows.append(f"| `{prefix}{name}` | {kind} | {'yes' if name in required else 'no'} | {description} |")
+        if nested:
+            rows += _field_rows(document, resolved, f"{prefix}{name}.")
+        elif "properties" in item:
+            rows += _field_rows(document, item, f"{prefix}{name}[].")
+    return rows
+
+
+def _names(document: dict, schema: dict) -> str:
+    properties, _ = _object_parts(document, schema)
+    parts = []
+    for name, prop in properties.items():
+        resolved = _resolve(document, prop)
+        inner = resolved.get("items", resolved) if resolved.get("type") == "array" else resolved
+        if "properties" in inner and name != "distribution":
+            parts.append(f"`{name}` {{{', '.join(f'`{key}`' for key in inner['properties'])}}}")
+        else:
+            parts.append(f"`{name}`")
+    return ", ".join(parts)
+
+
+def render_catalogue(document: dict | None = None) -> str:
+    """docs/events.md: the document's events, producers, consumers and fields, for people."""
+    document = document or load_document()
+    senders, receivers = operations_of(document, "send"), operations_of(document, "receive")
+    envelope = document["components"]["schemas"]["Envelope"]
+    lines = ["# Event catalogue", "",
+             "<!-- Generated from docs/asyncapi.yaml by `python -m marketplace_shared.contracts docs/events.md`;",
+             "     shared/tests/unit/test_contracts.py fails when it is not current. Edit the YAML, not this. -->",
+             "", document["info"]["description"].strip(), "",
+             "## The envelope", "", " ".join(envelope["description"].split()), "",
+             "| attribute | type | required | meaning |", "| --- | --- | --- | --- |",
+             *_field_rows(document, envelope), "",
+             "## Events", "", "| type | producer | consumers | data |", "| --- | --- | --- | --- |"]
+    sections = []
+    for event_type, pointer in messages(document).items():
+        msg = _resolve(document, {"$ref": pointer})
+        data = _data_schema(document, msg)
+        public = " (public)" if msg.get("x-public") else ""
+        producer = ", ".join(name for name, _ in senders.get(event_type, []))
+        consumers = ", ".join(name for name, _ in receivers.get(event_type, [])) or "none"
+        lines.append(f"| `{event_type}`{public} | {producer} | {consumers} | {_names(document, data)} |")
+        channel = next(c for c in document["channels"].values() if c["address"] == event_type)
+        sections += ["", f"### `{event_type}`{public}", "", " ".join(channel.get("description", "").split()), "",
+                     f"Source `{producer_source(event_type, document)}`; subject: the "
+                     f"`{_subject_name(document, msg)}`.", ""]
+        for name, note in receivers.get(event_type, []):
+            sections.append(f"- consumed by {name}" + (f": {' '.join(note.split())}" if note else ""))
+        if receivers.get(event_type):
+            sections.append("")
+        sections += ["| field of `data` | type | required | meaning |", "| --- | --- | --- | --- |",
+                     *_field_rows(document, data)]
+    return "\n".join(lines + sections) + "\n"
+
+
+def _payload_properties(document: dict, msg: dict) -> dict:
+    properties = {}
+    for part in msg["payload"]["allOf"]:
+        properties.update(_resolve(document, part).get("properties", {}))
+    return properties
+
+
+def _data_schema(document: dict, msg: dict) -> dict:
+    return _payload_properties(document, msg)["data"]
+
+
+def _subject_name(document: dict, msg: dict) -> str:
+    subject = _payload_properties(document, msg)["subject"]
+    return subject.get("$ref", "").rsplit("/", 1)[-1] or "subject"
+
+
+if __name__ == "__main__":
+    import sys
+
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else None
+    text = render_catalogue()
+    if target is None:
+        sys.stdout.write(text)
+    else:
+        target.write_text(text, encoding="utf-8")
