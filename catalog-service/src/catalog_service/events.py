@@ -16,6 +16,7 @@ PLUGIN_VERSION_PUBLISHED = "plugin.version_published"
 PLUGIN_UNPUBLISHED = "plugin.unpublished"
 PLUGIN_VERSION_YANKED = "plugin.version_yanked"
 PLUGIN_DOWNLOADED = "plugin.downloaded"
+PUBLISHED = (PLUGIN_PUBLISHED, PLUGIN_VERSION_PUBLISHED, PLUGIN_UNPUBLISHED, PLUGIN_VERSION_YANKED, PLUGIN_DOWNLOADED)
 
 # Consumed: the review service's rating summaries and the install service's lifecycle events.
 REVIEW_RATING_CHANGED = "review.rating_changed"
@@ -39,7 +40,7 @@ def plugin_unpublished(plugin) -> dict:
 
 def version_published(plugin, version, release_date: str, package_path: str) -> dict:
     """The version's details as the install service needs them to resolve, check and download it."""
-    compatibility = version.compatibility or {}
+    compatibility = plugin.effective_compatibility(version)  # its own ranges, else the plugin's default
     return {
         "pluginId": plugin.id, "name": plugin.name, "ownerId": plugin.owner_id, "version": version.version,
         "normalizedVersion": version.normalized, "releaseDate": release_date,

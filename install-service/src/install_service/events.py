@@ -17,6 +17,8 @@ PLUGIN_UPDATED = "plugin.updated"
 PLUGIN_UNINSTALLED = "plugin.uninstalled"
 PLUGIN_ERROR = "plugin.error"
 PLUGIN_HEALTH_CHANGED = "plugin.health_changed"
+PUBLISHED = (INSTALLATION_REQUESTED, PLUGIN_INSTALLED, PLUGIN_UPDATED, PLUGIN_UNINSTALLED, PLUGIN_ERROR,
+             PLUGIN_HEALTH_CHANGED)
 
 # Consumed from the catalog.
 PLUGIN_PUBLISHED = "plugin.published"

@@ -17,6 +17,7 @@ PLUGIN_INSTALLED = "plugin.installed"      # pluginId, accountId, installationId
 
 # Published.
 RATING_CHANGED = "review.rating_changed"   # pluginId, sequence, average, count, distribution, topReviews
+PUBLISHED = (RATING_CHANGED,)
 
 
 def record(session: Session, event_type: str, data: dict, subject: str | None = None) -> dict:

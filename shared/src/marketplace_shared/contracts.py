@@ -15,7 +15,7 @@ import referencing
 import yaml
 from sqlalchemy import event as orm_event
 
-from .events import new_event
+from .events import new_event, topic_matches
 
 DOCUMENT_URI = "urn:marketplace:asyncapi"
 
@@ -167,6 +167,18 @@ def received_by(service_tag: str, document: dict | None = None) -> set[str]:
     document = document or load_document()
     return {t for t, ops in operations_of(document, "receive").items()
             if any(name == service_tag for name, _ in ops)}
+
+
+def matching_types(patterns, document: dict | None = None) -> set[str]:
+    """The document's event types that a consumer bound to these routing-key patterns receives."""
+    return {event_type for event_type in messages(document or load_document())
+            if any(topic_matches(pattern, event_type) for pattern in patterns)}
+
+
+def public_types(document: dict | None = None) -> set[str]:
+    """The types marked `x-public`: the ones webhook subscribers can receive."""
+    document = document or load_document()
+    return {t for t, pointer in messages(document).items() if _resolve(document, {"$ref": pointer}).get("x-public")}
 
 
 def _type_text(document: dict, schema: dict) -> str:

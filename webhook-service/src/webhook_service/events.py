@@ -21,6 +21,7 @@ PING = "webhook.ping"
 
 # Published when a subscription is switched off for failing or for a 410: {webhookId, ownerId, url, reason}.
 WEBHOOK_DISABLED = "webhook.disabled"
+PUBLISHED = (WEBHOOK_DISABLED,)
 
 
 def record(session: Session, event_type: str, data: dict, subject: str | None = None) -> dict:

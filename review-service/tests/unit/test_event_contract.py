@@ -1,0 +1,14 @@
+"""The review service's events agree with docs/asyncapi.yaml both ways: the types it publishes and the ones it
+consumes (the fields of each are checked on every outbox row the tests write, see conftest.py)."""
+
+from marketplace_shared import contracts
+from review_service import events
+from review_service.handlers import HANDLERS
+
+
+def test_it_publishes_exactly_the_documented_types():
+    assert set(events.PUBLISHED) == contracts.sent_by("review")
+
+
+def test_it_consumes_exactly_the_documented_types():
+    assert contracts.matching_types(HANDLERS) == contracts.received_by("review")
