@@ -53,7 +53,7 @@ def _wait(condition, timeout: float, what: str, interval: float = 0.01) -> None:
 def _event(account_id: str = "acct_bench") -> dict:
     return new_event("plugin.installed", "install-service", {
         "pluginId": "plugin_bench", "version": "1.0.0", "installationId": unique_name("install"),
-        "environment": "production", "namespace": "default", "accountId": account_id})
+        "environment": "production", "namespace": "default", "accountId": account_id}, "plugin_bench")
 
 
 def bare_sender(url: str, count: int, threads: int) -> float:
