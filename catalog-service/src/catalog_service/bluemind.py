@@ -67,6 +67,9 @@ def bluemind_plugin(plugin: Plugin) -> dict:
         "home_url": plugin.homepage or plugin.repository,
         "status": "published" if plugin.is_public else "unpublished",
         "current_version": plugin.latest_version,
+        # As the native API's list shows it: the latest version's ranges, else the plugin's default.
+        "compatibility": {"backstage": plugin.compat_backstage, "node": plugin.compat_node,
+                          "platform": list(plugin.compat_platform or [])},
         "thumbnail": plugin.icon,
         "screenshots": list(plugin.screenshots or []),
         "versions": [bluemind_version(plugin, v) for v in sorted_versions(plugin)],
@@ -81,7 +84,7 @@ def bluemind_plugin(plugin: Plugin) -> dict:
 def bluemind_version(plugin: Plugin, version) -> dict:
     return {
         "version": version.version,
-        "target_bm_versions": ", ".join((version.compatibility or {}).get("platform") or []),
+        "target_bm_versions": ", ".join(plugin.effective_compatibility(version).get("platform") or []),
         "release_notes": version.changelog,
         "date": iso(version.release_date),
         "yanked": version.yanked,

@@ -22,6 +22,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from marketplace_shared.outbox import OutboxMixin, ProcessedEventMixin, utcnow
 
+COMPATIBILITY_KEYS = ("backstage", "node", "platform")
+
 
 def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(8)}"
@@ -118,6 +120,18 @@ class Plugin(Base):
     versions: Mapped[list["PluginVersion"]] = relationship(back_populates="plugin", cascade="all, delete-orphan",
                                                            order_by="PluginVersion.id")
     plugin_tags: Mapped[list["PluginTag"]] = relationship(cascade="all, delete-orphan")
+
+    def effective_compatibility(self, version: "PluginVersion | None" = None) -> dict:
+        """What a version (or, without one, the plugin) is compatible with: each of `backstage`, `node` and
+        `platform` the version declares, else the plugin's default; fields neither declares are left out."""
+        own = (version.compatibility if version is not None else None) or {}
+        default = self.default_compatibility or {}
+        merged = {}
+        for key in COMPATIBILITY_KEYS:
+            value = own.get(key) if own.get(key) not in (None, []) else default.get(key)
+            if value not in (None, []):
+                merged[key] = value
+        return merged
 
 
 class PluginTag(Base):

@@ -45,7 +45,7 @@ def plugin_summary(plugin: Plugin) -> dict:
 
 
 def version_dict(plugin: Plugin, version: PluginVersion) -> dict:
-    compatibility = version.compatibility or {}
+    compatibility = plugin.effective_compatibility(version)  # its own ranges, else the plugin's default
     return {
         "version": version.version,
         "releaseDate": iso(version.release_date),

@@ -97,6 +97,10 @@ class PluginFieldsSchema(StrictSchema):
     stats = fields.Nested(SourceStatsSchema)
     pricing = fields.Nested(PricingSchema)
     author = fields.Nested(AuthorSchema)
+    compatibility = fields.Nested("CompatibilitySchema", metadata={"description": (
+        "The plugin's default compatibility: a version that declares no `backstage`, `node` or `platform` "
+        "inherits the plugin's. PATCH merges: the fields sent replace the default's; `null` (`[]` for "
+        "`platform`) removes one.")})
     # Admin only.
     verified = fields.Boolean()
     featured = fields.Boolean()

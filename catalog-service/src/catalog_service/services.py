@@ -111,6 +111,26 @@ def _apply_fields(session: Session, plugin: Plugin, data: dict, identity: Identi
         plugin.currency = pricing.get("currency") or (None if plugin.price == 0 else "USD")
     if "author" in data and "url" in data["author"]:
         plugin.author_url = data["author"]["url"]
+    if "compatibility" in data:
+        # A merge: the fields sent replace the default's (null or [] removes one), the others stay.
+        default = {**(plugin.default_compatibility or {}), **data["compatibility"]}
+        plugin.default_compatibility = {k: v for k, v in default.items() if v not in (None, [])}
+        before = search.counted(plugin)
+        _set_listed_compatibility(plugin, _latest(plugin))
+        search.adjust_counts(session, before, search.counted(plugin))  # the compatibility ranges
+
+
+def _set_listed_compatibility(plugin: Plugin, latest: PluginVersion | None) -> None:
+    """The list columns: the latest version's compatibility, the plugin's default where it declares none."""
+    compatibility = plugin.effective_compatibility(latest)
+    plugin.compat_backstage = compatibility.get("backstage")
+    plugin.compat_node = compatibility.get("node")
+    plugin.compat_platform = compatibility.get("platform") or []
+
+
+def _latest(plugin: Plugin) -> PluginVersion | None:
+    candidates = [v for v in plugin.versions if not v.yanked]
+    return max(candidates, key=lambda v: version_key(v.normalized)) if candidates else None
 
 
 _NULLABLE = {"icon", "repository", "homepage", "documentation", "changelog"}
@@ -169,13 +189,9 @@ def refresh_latest(session: Session, plugin: Plugin) -> None:
     """Recompute the latest installable version and public visibility; emit the transitions."""
     was_public = bool(plugin.is_public)
     before = search.counted(plugin)
-    candidates = [v for v in plugin.versions if not v.yanked]
-    latest = max(candidates, key=lambda v: version_key(v.normalized)) if candidates else None
+    latest = _latest(plugin)
     plugin.latest_version = latest.version if latest else None
-    compatibility = latest.compatibility if latest else {}
-    plugin.compat_backstage = compatibility.get("backstage")
-    plugin.compat_node = compatibility.get("node")
-    plugin.compat_platform = compatibility.get("platform") or []
+    _set_listed_compatibility(plugin, latest)
     plugin.is_public = latest is not None and not plugin.unpublished
     search.adjust_counts(session, before, search.counted(plugin))
     if plugin.is_public != was_public:
