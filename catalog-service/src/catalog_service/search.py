@@ -539,3 +539,79 @@ def tag_counts(session: Session) -> list[dict]:
                            .where(PLUGINS.c.is_public == true()).group_by(tagged.tag)
                            .order_by(func.count().desc(), tagged.tag)).all()
     return [{"name": name, "count": count} for name, count in rows]
+
+
+# --- facets: counts per value of the matches, following the other active filters ----------------------------------
+
+FACETS = ("category", "tags", "verified", "featured")
+FACET_TAG_LIMIT = 30
+
+
+def _text_condition(session: Session, query: str, fuzzy: bool):
+    """The plugins a text search matches, as a condition on plugins (None: the query has no words)."""
+    if _is_sqlite(session):
+        fts, _corrected = _sqlite_match(session, query)
+        return None if fts is None else PLUGINS.c.id.in_(select(fts.c.plugin_id))
+    tsquery, _corrected = _postgres_tsquery(session, query, fuzzy=fuzzy)
+    return None if tsquery is None else literal_column("plugins.search_vector").op("@@")(tsquery)
+
+
+def facet_counts(session: Session, *, query: str | None = None, categories: list[str] | None = None,
+                 tags: list[str] | None = None, verified: bool | None = None, featured: bool | None = None,
+                 min_rating: float | None = None, max_price: float | None = None, backstage: str | None = None,
+                 node: str | None = None) -> dict:
+    """Exact counts of the public plugins matching the filters, per category, tag, verified and featured.
+
+    Each facet applies every active filter but its own (a category's count is what choosing it instead would
+    give; `tags` keep all the tags chosen, since tags add up: a tag's count is what adding it would give).
+    Tags: the FACET_TAG_LIMIT most frequent among the matches.
+    """
+    tags = list(dict.fromkeys(tags or []))
+    base = [PLUGINS.c.is_public == true()]
+    if min_rating is not None:
+        base.append(PLUGINS.c.rating_average >= min_rating)
+    if max_price is not None:
+        base.append(PLUGINS.c.price <= max_price)
+    if backstage:
+        base.append(PLUGINS.c.compat_backstage.in_(_matching_ranges(session, "backstage", backstage)))
+    if node:
+        base.append(PLUGINS.c.compat_node.in_(_matching_ranges(session, "node", node)))
+    base += [_has_tag(tag) for tag in tags]
+    own = {"category": PLUGINS.c.category.in_(categories) if categories else None,
+           "verified": PLUGINS.c.verified == verified if verified is not None else None,
+           "featured": PLUGINS.c.featured == featured if featured is not None else None}
+    fuzzy_options = (False, True) if query and query.strip() and not _is_sqlite(session) else (False,)
+    for fuzzy in fuzzy_options:
+        conditions = list(base)
+        if query and query.strip():
+            matched = _text_condition(session, query, fuzzy)
+            if matched is None:
+                return {name: [] for name in FACETS}
+            conditions.append(matched)
+        result = _facets_for(session, conditions, own)
+        # As the list does: words that match nothing are taken for typos of the catalog's words.
+        if any(item["count"] for item in result["category"]):
+            return result
+    return result
+
+
+def _facets_for(session: Session, conditions: list, own: dict) -> dict:
+    def others(name):
+        return [*conditions, *(condition for key, condition in own.items() if key != name and condition is not None)]
+
+    category = PLUGINS.c.category
+    rows = session.execute(select(category, func.count()).where(*others("category")).group_by(category)
+                           .order_by(func.count().desc(), category)).all()
+    result = {"category": [{"value": value, "count": count} for value, count in rows]}
+    tagged = PLUGIN_TAGS.c
+    rows = session.execute(select(tagged.tag, func.count())
+                           .select_from(PLUGIN_TAGS.join(PLUGINS, PLUGINS.c.id == tagged.plugin_id))
+                           .where(tagged.public == true(), *others("tags")).group_by(tagged.tag)
+                           .order_by(func.count().desc(), tagged.tag).limit(FACET_TAG_LIMIT)).all()
+    result["tags"] = [{"value": value, "count": count} for value, count in rows]
+    for name in ("verified", "featured"):
+        column_ = PLUGINS.c[name]
+        counts = dict(session.execute(select(column_, func.count()).where(*others(name)).group_by(column_)).all())
+        result[name] = [{"value": "true", "count": int(counts.get(True, 0))},
+                        {"value": "false", "count": int(counts.get(False, 0))}]
+    return result
