@@ -98,6 +98,13 @@ export function normalizeBaseUrl(baseUrl: string): string {
   return url;
 }
 
+function isServer(): boolean {
+  const g = globalThis as { process?: { versions?: { node?: string } }; Deno?: unknown };
+  return Boolean(g.process?.versions?.node || g.Deno);
+}
+
+const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
+
 function envBaseUrl(): string | undefined {
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
   return env?.MARKETPLACE_URL || undefined;
@@ -158,7 +165,8 @@ export class MarketplaceClient {
     this.#auth = options.apiKey ? 'apiKey' : options.token ? 'token' : 'anonymous';
     this.#headers = {
       Accept: 'application/json',
-      'User-Agent': options.userAgent ?? `backstage-marketplace-typescript/${VERSION}`,
+      // Not from a browser page: there it is the browser's, and a custom one costs every GET a CORS preflight.
+      ...(isServer() || options.userAgent ? { 'User-Agent': options.userAgent ?? `backstage-marketplace-typescript/${VERSION}` } : {}),
       ...(credential ? { Authorization: `Bearer ${credential}` } : {}),
       ...options.defaultHeaders,
     };
@@ -266,7 +274,7 @@ export class MarketplaceClient {
       const response = await this.#fetch(url, { ...init, signal: controller.signal });
       // Read the body inside the timeout too, so that a server stalling mid-body is caught.
       const bytes = await response.arrayBuffer();
-      return new Response(response.status === 204 || response.status === 304 ? null : bytes, {
+      return new Response(NULL_BODY_STATUSES.has(response.status) ? null : bytes, {
         status: response.status,
         statusText: response.statusText,
         headers: response.headers,

@@ -287,7 +287,7 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            requestBody: {
+            requestBody?: {
                 content: {
                     "application/json": components["schemas"]["ApiKeyCreate"];
                 };
@@ -503,7 +503,7 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            requestBody: {
+            requestBody?: {
                 content: {
                     "application/json": components["schemas"]["EnvironmentUpdate"];
                 };
@@ -644,7 +644,7 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            requestBody: {
+            requestBody?: {
                 content: {
                     "application/json": components["schemas"]["Upgrade"];
                 };
@@ -875,7 +875,7 @@ export interface paths {
                 path?: never;
                 cookie?: never;
             };
-            requestBody: {
+            requestBody?: {
                 content: {
                     "application/json": components["schemas"]["ApiKeyCreate"];
                 };
@@ -993,7 +993,7 @@ export interface paths {
                 path?: never;
                 cookie?: never;
             };
-            requestBody: {
+            requestBody?: {
                 content: {
                     "application/json": components["schemas"]["Search"];
                 };
@@ -1066,7 +1066,7 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            requestBody: {
+            requestBody?: {
                 content: {
                     "application/json": components["schemas"]["PluginUpdate"];
                 };
@@ -1154,8 +1154,25 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            requestBody?: never;
+            requestBody: {
+                content: {
+                    "multipart/form-data": {
+                        /** Format: binary */
+                        icon?: string;
+                        screenshots?: string[];
+                    };
+                };
+            };
             responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ImagesDoc"];
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -1188,6 +1205,25 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
+                /** @description The image's bytes */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "image/png": string;
+                        "image/jpeg": string;
+                        "image/gif": string;
+                        "image/webp": string;
+                    };
+                };
+                /** @description Not modified (If-None-Match) */
+                304: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -1206,6 +1242,13 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
+                /** @description Removed */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -1466,6 +1509,15 @@ export interface paths {
                 };
             };
             responses: {
+                /** @description Accepted */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TelemetryAcceptedDoc"];
+                    };
+                };
                 400: components["responses"]["BAD_REQUEST"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -1565,8 +1617,29 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            requestBody?: never;
+            requestBody: {
+                content: {
+                    "multipart/form-data": {
+                        /** @description The version's metadata: a JSON object (VersionMetadata) */
+                        metadata: string;
+                        /**
+                         * Format: binary
+                         * @description The package: .tgz, .zip or .jar (checked by its bytes)
+                         */
+                        package: string;
+                    };
+                };
+            };
             responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["VersionCreatedDoc"];
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -1599,6 +1672,15 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["VersionOneDoc"];
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -1633,6 +1715,24 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
+                /** @description The package's bytes */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/gzip": string;
+                        "application/zip": string;
+                        "application/java-archive": string;
+                    };
+                };
+                /** @description Not modified (If-None-Match) */
+                304: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -1673,6 +1773,15 @@ export interface paths {
                 };
             };
             responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["VersionOneDoc"];
+                    };
+                };
                 400: components["responses"]["BAD_REQUEST"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
@@ -1835,7 +1944,7 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            requestBody: {
+            requestBody?: {
                 content: {
                     "application/json": components["schemas"]["Moderation"];
                 };
@@ -2414,18 +2523,19 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         Error: {
-            error?: {
+            error: {
                 /** @example PLUGIN_NOT_FOUND */
-                code?: string;
-                message?: string;
-                details?: {
+                code: string;
+                message: string;
+                /** @description `fields` for validation errors: each bad field's messages; `allowed` for 405 (also in the `Allow` header) */
+                details: {
                     [key: string]: unknown;
                 };
             };
             /** Format: date-time */
-            timestamp?: string;
+            timestamp: string;
             /** @example req_abc123 */
-            requestId?: string;
+            requestId: string | null;
         };
         PaginationMetadata: {
             /** @description Total number of items. */
@@ -2443,72 +2553,73 @@ export interface components {
             /** @description Next page number. */
             next_page?: number;
         };
-        AuthorDoc: {
-            id?: string;
-            name?: string;
-            email?: string;
-            url?: string | null;
-            verified?: boolean;
+        AuthorSummaryDoc: {
+            name: string | null;
+            email: string | null;
+            url: string | null;
         };
         RatingSummaryDoc: {
-            average?: number;
-            count?: number;
+            average: number;
+            count: number;
         };
         CompatibilityDoc: {
-            backstage?: string | null;
-            node?: string | null;
-            platform?: string[];
+            backstage: string | null;
+            node: string | null;
+            platform: string[];
         };
         PricingDoc: {
-            model?: string;
-            price?: number;
-            currency?: string;
+            /** @enum {string} */
+            model: "free" | "paid" | "freemium";
+            price?: number | null;
+            currency?: string | null;
         };
         PluginSummaryDoc: {
-            id?: string;
-            name?: string;
-            displayName?: string;
-            description?: string;
-            version?: string | null;
-            author?: components["schemas"]["AuthorDoc"];
-            category?: string;
-            tags?: string[];
-            icon?: string | null;
-            verified?: boolean;
-            featured?: boolean;
-            rating?: components["schemas"]["RatingSummaryDoc"];
-            downloads?: number;
-            compatibility?: components["schemas"]["CompatibilityDoc"];
-            pricing?: components["schemas"]["PricingDoc"];
-            deprecated?: boolean;
-            updatedAt?: string;
+            id: string;
+            name: string;
+            displayName: string;
+            description: string;
+            version: string | null;
+            author: components["schemas"]["AuthorSummaryDoc"];
+            category: string;
+            tags: string[];
+            icon: string | null;
+            verified: boolean;
+            featured: boolean;
+            rating: components["schemas"]["RatingSummaryDoc"];
+            downloads: number;
+            compatibility: components["schemas"]["CompatibilityDoc"];
+            pricing: components["schemas"]["PricingDoc"];
+            deprecated: boolean;
+            /** Format: date-time */
+            updatedAt: string | null;
         };
         PaginationDoc: {
-            page?: number;
-            limit?: number;
-            total?: number;
-            totalPages?: number;
-            hasNextPage?: boolean;
-            hasPrevPage?: boolean;
+            page: number;
+            limit: number;
+            total: number;
+            totalPages: number;
+            hasNextPage: boolean;
+            hasPrevPage: boolean;
         };
         LinksDoc: {
-            self?: string;
-            first?: string;
+            self: string;
+            first: string;
             prev?: string;
             next?: string;
-            last?: string;
+            last: string;
         };
         MetadataDoc: {
-            version?: string;
-            timestamp?: string;
-            requestId?: string;
-            responseTime?: number;
+            version: string;
+            /** Format: date-time */
+            timestamp: string;
+            requestId: string | null;
+            responseTime: number;
         };
         PluginListDoc: {
-            data?: components["schemas"]["PluginSummaryDoc"][];
-            pagination?: components["schemas"]["PaginationDoc"];
-            links?: components["schemas"]["LinksDoc"];
-            metadata?: components["schemas"]["MetadataDoc"];
+            data: components["schemas"]["PluginSummaryDoc"][];
+            pagination: components["schemas"]["PaginationDoc"];
+            links: components["schemas"]["LinksDoc"];
+            metadata: components["schemas"]["MetadataDoc"];
         };
         SearchCompatibility: {
             backstage?: string;
@@ -2549,106 +2660,167 @@ export interface components {
             pagination?: components["schemas"]["SearchPagination"];
         };
         CountDoc: {
-            name?: string;
-            count?: number;
+            name: string;
+            count: number;
         };
         CountListDoc: {
-            data?: components["schemas"]["CountDoc"][];
-            metadata?: components["schemas"]["MetadataDoc"];
+            data: components["schemas"]["CountDoc"][];
+            metadata: components["schemas"]["MetadataDoc"];
+        };
+        AuthorDoc: {
+            name: string | null;
+            email: string | null;
+            url: string | null;
+            id: string;
+            verified: boolean;
+        };
+        DeprecationDoc: {
+            reason: string | null;
+            replacement: string | null;
+            /** Format: date-time */
+            deprecatedAt: string | null;
+        };
+        RatingDetailDoc: {
+            average: number;
+            count: number;
+            distribution: {
+                [key: string]: number;
+            };
+            reviews: {
+                [key: string]: unknown;
+            }[];
+        };
+        DownloadsDoc: {
+            total: number;
+            monthly: number;
+            weekly: number;
+            daily: number;
+        };
+        InstallationCountsDoc: {
+            total: number;
+            active: number;
+        };
+        DependencyDoc: {
+            name: string;
+            version: string;
         };
         PackageDoc: {
-            url?: string;
-            filename?: string;
-            format?: string;
-            size?: number;
-            sha256?: string;
-            integrity?: string;
+            url: string;
+            filename: string | null;
+            format: string | null;
+            size: number | null;
+            sha256: string | null;
+            integrity: string | null;
         };
         VersionDoc: {
-            version?: string;
-            releaseDate?: string;
-            changelog?: string;
-            compatibility?: components["schemas"]["CompatibilityDoc"];
-            dependencies?: {
+            version: string;
+            /** Format: date-time */
+            releaseDate: string | null;
+            changelog: string | null;
+            compatibility: components["schemas"]["CompatibilityDoc"];
+            dependencies: components["schemas"]["DependencyDoc"][];
+            permissions: string[];
+            yanked: boolean;
+            yankReason: string | null;
+            /** Format: date-time */
+            yankedAt: string | null;
+            downloads: number;
+            package: components["schemas"]["PackageDoc"];
+        };
+        ConfigurationDoc: {
+            schema: {
                 [key: string]: unknown;
-            }[];
-            permissions?: string[];
-            yanked?: boolean;
-            yankReason?: string | null;
-            downloads?: number;
-            package?: components["schemas"]["PackageDoc"];
+            };
+            defaults: {
+                [key: string]: unknown;
+            };
+            examples: unknown[];
+        };
+        SupportDoc: {
+            email: string | null;
+            documentation: string | null;
+            issues: string | null;
+        };
+        SourceStatsDoc: {
+            stars: number;
+            forks: number;
+            issues: number;
+            contributors: number;
+            lastCommit: string | null;
         };
         PluginDetailDataDoc: {
-            id?: string;
-            name?: string;
-            displayName?: string;
-            description?: string;
-            version?: string | null;
-            author?: components["schemas"]["AuthorDoc"];
-            category?: string;
-            tags?: string[];
-            icon?: string | null;
-            verified?: boolean;
-            featured?: boolean;
-            rating?: {
-                [key: string]: unknown;
-            };
-            downloads?: {
-                [key: string]: unknown;
-            };
-            compatibility?: components["schemas"]["CompatibilityDoc"];
-            pricing?: components["schemas"]["PricingDoc"];
-            deprecated?: boolean;
-            updatedAt?: string;
-            longDescription?: string;
-            screenshots?: string[];
-            videos?: string[];
-            repository?: string | null;
-            homepage?: string | null;
-            documentation?: string | null;
-            changelog?: string | null;
-            license?: string;
-            status?: string;
-            versions?: components["schemas"]["VersionDoc"][];
-            dependencies?: {
-                [key: string]: unknown;
-            }[];
-            configuration?: {
-                [key: string]: unknown;
-            };
-            permissions?: string[];
-            features?: string[];
-            support?: {
-                [key: string]: unknown;
-            };
-            stats?: {
-                [key: string]: unknown;
-            };
+            id: string;
+            name: string;
+            displayName: string;
+            description: string;
+            longDescription: string | null;
+            version: string | null;
+            author: components["schemas"]["AuthorDoc"];
+            category: string;
+            tags: string[];
+            icon: string | null;
+            screenshots: string[];
+            videos: string[];
+            repository: string | null;
+            homepage: string | null;
+            documentation: string | null;
+            changelog: string | null;
+            license: string | null;
+            installationInstructions: string | null;
+            verified: boolean;
+            featured: boolean;
+            /** @enum {string} */
+            status: "published" | "unpublished";
+            deprecation: (Record<string, never> | null) | components["schemas"]["DeprecationDoc"];
+            rating: components["schemas"]["RatingDetailDoc"];
+            downloads: components["schemas"]["DownloadsDoc"];
+            installations: components["schemas"]["InstallationCountsDoc"];
+            versions: components["schemas"]["VersionDoc"][];
+            dependencies: components["schemas"]["DependencyDoc"][];
+            configuration: components["schemas"]["ConfigurationDoc"];
+            permissions: string[];
+            features: string[];
+            support: components["schemas"]["SupportDoc"];
+            stats: components["schemas"]["SourceStatsDoc"];
+            compatibility: components["schemas"]["CompatibilityDoc"];
+            pricing: components["schemas"]["PricingDoc"];
+            /** Format: date-time */
+            createdAt: string | null;
+            /** Format: date-time */
+            updatedAt: string | null;
+        };
+        PluginLinksDoc: {
+            self: string;
+            install: string;
+            reviews: string;
+            versions: string;
+            stats: string;
         };
         PluginDetailDoc: {
-            data?: components["schemas"]["PluginDetailDataDoc"];
-            links?: {
-                [key: string]: unknown;
-            };
+            data: components["schemas"]["PluginDetailDataDoc"];
+            links: components["schemas"]["PluginLinksDoc"];
         };
         VersionListDoc: {
-            data?: components["schemas"]["VersionDoc"][];
-            pagination?: components["schemas"]["PaginationDoc"];
-            links?: components["schemas"]["LinksDoc"];
-            metadata?: components["schemas"]["MetadataDoc"];
+            data: components["schemas"]["VersionDoc"][];
+            pagination: components["schemas"]["PaginationDoc"];
+            links: components["schemas"]["LinksDoc"];
+            metadata: components["schemas"]["MetadataDoc"];
+        };
+        VersionOneDoc: {
+            data: components["schemas"]["VersionDoc"];
         };
         StatsDoc: {
             /** @description usage, performance, trends (and downloads) */
-            data?: {
+            data: {
                 [key: string]: unknown;
             };
         };
         Support: {
             /** Format: email */
             email?: string | null;
-            /** Format: url */
+            /** Format: uri */
             documentation?: string | null;
-            /** Format: url */
+            /** Format: uri */
             issues?: string | null;
         };
         SourceStats: {
@@ -2666,7 +2838,7 @@ export interface components {
             currency?: string | null;
         };
         Author: {
-            /** Format: url */
+            /** Format: uri */
             url?: string | null;
         };
         PluginCreate: {
@@ -2675,17 +2847,17 @@ export interface components {
             longDescription?: string;
             category: string;
             tags?: string[];
-            /** Format: url */
+            /** Format: uri */
             icon?: string | null;
             screenshots?: string[];
             videos?: string[];
-            /** Format: url */
+            /** Format: uri */
             repository?: string | null;
-            /** Format: url */
+            /** Format: uri */
             homepage?: string | null;
-            /** Format: url */
+            /** Format: uri */
             documentation?: string | null;
-            /** Format: url */
+            /** Format: uri */
             changelog?: string | null;
             license?: string;
             installationInstructions?: string;
@@ -2704,17 +2876,17 @@ export interface components {
             longDescription?: string;
             category?: string;
             tags?: string[];
-            /** Format: url */
+            /** Format: uri */
             icon?: string | null;
             screenshots?: string[];
             videos?: string[];
-            /** Format: url */
+            /** Format: uri */
             repository?: string | null;
-            /** Format: url */
+            /** Format: uri */
             homepage?: string | null;
-            /** Format: url */
+            /** Format: uri */
             documentation?: string | null;
-            /** Format: url */
+            /** Format: uri */
             changelog?: string | null;
             license?: string;
             installationInstructions?: string;
@@ -2725,6 +2897,17 @@ export interface components {
             author?: components["schemas"]["Author"];
             verified?: boolean;
             featured?: boolean;
+        };
+        VersionCreatedDoc: {
+            data: components["schemas"]["VersionDoc"];
+            links: components["schemas"]["PluginLinksDoc"];
+        };
+        ImagesDataDoc: {
+            icon: string | null;
+            screenshots: string[];
+        };
+        ImagesDoc: {
+            data: components["schemas"]["ImagesDataDoc"];
         };
         Deprecate: {
             reason: string;
@@ -2746,6 +2929,13 @@ export interface components {
             responseTimesMs?: number[];
             /** @default true */
             healthy?: boolean;
+        };
+        TelemetryAcceptedDataDoc: {
+            accepted: boolean;
+            pluginId: string;
+        };
+        TelemetryAcceptedDoc: {
+            data: components["schemas"]["TelemetryAcceptedDataDoc"];
         };
         Install: {
             /** @description A version or an npm range; default: the latest */
@@ -2785,7 +2975,12 @@ export interface components {
         Accepted: {
             installationId?: string;
             pluginId?: string;
-            status?: string;
+            /**
+             * @description `in_progress` for an accepted install or upgrade, `uninstalling` for an uninstall. `in_progress` from the moment it is accepted (queued until a worker claims it: `startedAt` is null), then `completed` or `failed`; `POST .../cancel` makes it `cancelling`, then `cancelled` (rolled back); `PATCH` (upgrade) makes a finished one `in_progress` again; `DELETE` makes it `uninstalling`, then `uninstalled`. `pending` only appears on installations accepted by an older release.
+             * @example in_progress
+             * @enum {string}
+             */
+            status?: "pending" | "in_progress" | "completed" | "failed" | "cancelling" | "cancelled" | "uninstalling" | "uninstalled";
             message?: string;
             details?: components["schemas"]["AcceptedDetails"];
             progress?: components["schemas"]["Progress"];
@@ -2807,7 +3002,10 @@ export interface components {
         Installation: {
             installationId?: string;
             pluginId?: string;
-            /** @enum {string} */
+            /**
+             * @description `in_progress` from the moment it is accepted (queued until a worker claims it: `startedAt` is null), then `completed` or `failed`; `POST .../cancel` makes it `cancelling`, then `cancelled` (rolled back); `PATCH` (upgrade) makes a finished one `in_progress` again; `DELETE` makes it `uninstalling`, then `uninstalled`. `pending` only appears on installations accepted by an older release.
+             * @enum {string}
+             */
             status?: "pending" | "in_progress" | "completed" | "failed" | "cancelling" | "cancelled" | "uninstalling" | "uninstalled";
             progress?: components["schemas"]["Progress"];
             startedAt?: string | null;
@@ -3019,9 +3217,13 @@ export interface components {
             };
         };
         WebhookCreate: {
+            /**
+             * Format: uri
+             * @description An http(s) URL whose host resolves only to addresses the deployment allows (public ones, or WEBHOOK_ALLOWED_NETWORKS); otherwise 400 VALIDATION_ERROR
+             */
             url: string;
             /** @description Any of plugin.installed, plugin.updated, plugin.uninstalled, plugin.error, plugin.health_changed, plugin.published, plugin.version_published, plugin.* */
-            events: string[];
+            events: ("plugin.installed" | "plugin.updated" | "plugin.uninstalled" | "plugin.error" | "plugin.health_changed" | "plugin.published" | "plugin.version_published" | "plugin.*")[];
             /**
              * @description Generated (whsec_…) when omitted; returned only once
              * @default null
@@ -3063,8 +3265,12 @@ export interface components {
             data?: components["schemas"]["Webhook"];
         };
         WebhookUpdate: {
+            /**
+             * Format: uri
+             * @description An http(s) URL whose host resolves only to addresses the deployment allows (public ones, or WEBHOOK_ALLOWED_NETWORKS); otherwise 400 VALIDATION_ERROR
+             */
             url?: string;
-            events?: string[];
+            events?: ("plugin.installed" | "plugin.updated" | "plugin.uninstalled" | "plugin.error" | "plugin.health_changed" | "plugin.published" | "plugin.version_published" | "plugin.*")[];
             description?: string | null;
             pluginIds?: string[] | null;
             /** @description true also clears a `disabled` flag */
