@@ -1,7 +1,9 @@
 """Facets on the plugin list and search: exact counts that follow the other active filters."""
 
 import pytest
-from catalog_testkit import API, anonymous_headers, create_plugin, published_plugin
+from catalog_testkit import API, create_plugin, published_plugin
+
+from catalog_service import search
 
 
 @pytest.fixture
@@ -24,60 +26,42 @@ def counts(facet):
     return {item["value"]: item["count"] for item in facet}
 
 
-def facets_of(response):
-    assert response.status_code == 200, response.get_json()
-    return response.get_json()["facets"]
+@pytest.fixture
+def facets(app, catalog):
+    def compute(**filters):
+        with app.extensions["database"].session() as session:
+            return search.facet_counts(session, **filters)
+    return compute
 
 
-def search(client, config, body):
-    return client.post(f"{API}/plugins/search", json=body, headers=anonymous_headers(config))
+def test_facets_count_public_plugins(facets):
+    found = facets()
+    assert counts(found["category"]) == {"monitoring": 2, "deployment": 1, "documentation": 1}
+    assert counts(found["tags"])["metrics"] == 3  # the draft is not public
+    assert counts(found["verified"]) == {"true": 2, "false": 2}
+    assert counts(found["featured"]) == {"true": 1, "false": 3}
+    assert found["category"][0] == {"value": "monitoring", "count": 2}  # most frequent first
 
 
-def test_no_facets_unless_asked(client, config, catalog):
-    assert "facets" not in client.get(f"{API}/plugins").get_json()
-    assert "facets" not in search(client, config, {"query": "metrics"}).get_json()
-
-
-def test_list_facets_count_public_plugins(client, catalog):
-    facets = facets_of(client.get(f"{API}/plugins?facets=true"))
-    assert counts(facets["category"]) == {"monitoring": 2, "deployment": 1, "documentation": 1}
-    assert counts(facets["tags"])["metrics"] == 3  # the draft is not public
-    assert counts(facets["verified"]) == {"true": 2, "false": 2}
-    assert counts(facets["featured"]) == {"true": 1, "false": 3}
-    assert facets["category"][0] == {"value": "monitoring", "count": 2}  # most frequent first
-
-
-def test_a_facet_ignores_its_own_filter_and_follows_the_others(client, catalog):
-    facets = facets_of(client.get(f"{API}/plugins?facets=true&category=monitoring&verified=true"))
+def test_a_facet_ignores_its_own_filter_and_follows_the_others(facets):
+    found = facets(categories=["monitoring"], verified=True)
     # Categories under verified=true: what choosing each instead of monitoring would give.
-    assert counts(facets["category"]) == {"monitoring": 1, "deployment": 1}
+    assert counts(found["category"]) == {"monitoring": 1, "deployment": 1}
     # Verified under category=monitoring.
-    assert counts(facets["verified"]) == {"true": 1, "false": 1}
+    assert counts(found["verified"]) == {"true": 1, "false": 1}
     # Tags under both filters, each count what adding it would give.
-    assert counts(facets["tags"]) == {"metrics": 1, "alerts": 1}
-    body = client.get(f"{API}/plugins?category=monitoring&verified=true&tags=alerts").get_json()
-    assert body["pagination"]["total"] == 1
+    assert counts(found["tags"]) == {"metrics": 1, "alerts": 1}
 
 
-def test_chosen_tags_narrow_every_facet(client, catalog):
-    facets = facets_of(client.get(f"{API}/plugins?facets=true&tags=metrics"))
-    assert counts(facets["category"]) == {"monitoring": 2, "documentation": 1}
-    assert counts(facets["tags"]) == {"metrics": 3, "grafana": 1, "docs": 1, "alerts": 1}
+def test_chosen_tags_narrow_every_facet(facets):
+    found = facets(tags=["metrics"])
+    assert counts(found["category"]) == {"monitoring": 2, "documentation": 1}
+    assert counts(found["tags"]) == {"metrics": 3, "grafana": 1, "docs": 1, "alerts": 1}
 
 
-def test_search_facets_follow_the_words(client, config, catalog):
-    facets = facets_of(search(client, config, {"query": "metrics", "facets": True}))
-    total = search(client, config, {"query": "metrics"}).get_json()["pagination"]["total"]
-    assert total == 3 and sum(counts(facets["category"]).values()) == total
-    facets = facets_of(search(client, config, {"query": "metrics", "facets": True,
-                                               "filters": {"categories": ["monitoring"]}}))
-    assert counts(facets["category"]) == {"monitoring": 2, "documentation": 1}
-    assert counts(facets["verified"]) == {"true": 1, "false": 1}
-    facets = facets_of(client.get(f"{API}/plugins?facets=true&search=kubernetes"))
-    assert counts(facets["category"]) == {"deployment": 1}
-
-
-def test_facets_flag_is_validated(client, catalog):
-    response = client.get(f"{API}/plugins?facets=maybe")
-    assert response.status_code == 400
-    assert response.get_json()["error"]["code"] == "VALIDATION_ERROR"
+def test_words_narrow_every_facet(facets):
+    assert counts(facets(query="kubernetes")["category"]) == {"deployment": 1}
+    found = facets(query="metrics", categories=["monitoring"])
+    assert counts(found["category"]) == {"monitoring": 2, "documentation": 1}
+    assert counts(found["verified"]) == {"true": 1, "false": 1}
+    assert facets(query="!!!") == {"category": [], "tags": [], "verified": [], "featured": []}
