@@ -171,7 +171,7 @@ def test_the_three_key_headers_authenticate(stack, admin):
         expect_error(bare.get("/me", headers=headers), 401, "UNAUTHORIZED")
         read = bare.get("/plugins", headers=headers)
         expect_error(read, 401, "UNAUTHORIZED")
-        assert_rate_headers(read, "anonymous")
+        assert_rate_headers(read, "failed_auth")  # a budget of its own, not the anonymous one
 
 
 def test_keys_are_shown_once_and_a_revoked_key_is_refused(stack, admin):

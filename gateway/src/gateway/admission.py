@@ -68,28 +68,44 @@ def rate_limited(decision: Decision) -> ApiError:
 def admit(gateway, environ, method: str, path: str, target: str | None, spool=None) -> Admission:
     """Decide one request. `spool()` reads a publisher upload's body for its api_key when no header has one.
 
-    The error of a credential is answered only after the hit is counted, so that failed attempts are limited too.
+    A credential that is not valid is 401, counted in a budget of its own per address (`failed_auth`), never
+    in the anonymous one. The error is answered only after the hit is counted.
     Routes the gateway serves itself (and unknown paths) check who may call them in their views.
     """
-    principal, pending, spooled = None, None, None
+    principal, pending, spooled, failed = None, None, None, False
     try:
         credential = credential_from(EnvironHeaders(environ))
-        if credential is None and spool is not None:
+    except ApiError as error:
+        credential, pending, failed = None, error, True
+    if credential is None and pending is None and spool is not None:
+        try:
             spooled = spool()
+        except ApiError as error:
+            pending = error
+        else:
             if spooled.outcome == KEY_FOUND:
                 credential = spooled.api_key
             elif spooled.outcome == KEY_ABSENT:
-                raise unauthorized("An api_key is required in the 'json' part")
-        if credential:
+                pending = unauthorized("An api_key is required in the 'json' part")
+    if credential:
+        try:
             principal = gateway.authenticator.authenticate(credential)
-    except ApiError as error:
-        pending = error
-    decision = None
-    if gateway.limiter is not None:
-        address = gateway.addresses.client_address(environ.get("REMOTE_ADDR"), environ.get("HTTP_X_FORWARDED_FOR"))
-        decision = gateway.limiter.hit(principal, address)
-        if not decision.allowed:
-            return Admission(principal, decision, rate_limited(decision), spooled)
+        except ApiError as error:
+            pending, failed = error, True
+    limiter = gateway.limiter
+    address = gateway.addresses.client_address(environ.get("REMOTE_ADDR"), environ.get("HTTP_X_FORWARDED_FOR"))
+    decision = limiter.hit(principal, address, failed) if limiter is not None else None
+    if principal is not None:
+        # The credentials generation came with the hit: a principal cached before a revoke is looked up again.
+        generation = decision.generation if limiter is not None else gateway.counters.generation()
+        if generation is not None and generation > principal.generation:
+            try:
+                principal = gateway.authenticator.authenticate(credential, generation)
+            except ApiError as error:
+                principal, pending = None, error
+                decision = limiter.hit(None, address, True) if limiter is not None else None
+    if decision is not None and not decision.allowed:
+        return Admission(principal, decision, rate_limited(decision), spooled)
     if pending is not None:
         return Admission(principal, decision, pending, spooled)
     # A publisher upload whose json part cannot be read goes on: the catalog explains what is wrong.

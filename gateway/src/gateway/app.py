@@ -33,7 +33,10 @@ class Gateway:
         self.database = database
         self.addresses = ClientAddresses(config.TRUSTED_PROXIES)
         self.authenticator = Authenticator(config, database)
-        self.limiter = RateLimiter(config) if config.RATE_LIMIT_ENABLED else None
+        # The counter store also holds the credentials generation, read even when limiting is off.
+        self.counters = RateLimiter(config)
+        self.limiter = self.counters if config.RATE_LIMIT_ENABLED else None
+        self.authenticator.on_change = self.counters.bump_generation
         self.forwarder = Forwarder(config, self.addresses)
         self.openapi = OpenApiMerger(config, self.forwarder, lambda: api.spec.to_dict())
         self.cors_any = "*" in config.CORS_ORIGINS

@@ -1,7 +1,10 @@
 """Who is calling: API keys and optional external JWTs, resolved to accounts through a short-lived cache.
 
-The hot path never touches the database while an entry is cached (AUTH_CACHE_SECONDS); a revoke in
-this process clears the entry at once, other processes notice within the cache lifetime.
+The hot path never touches the database while an entry is cached (AUTH_CACHE_SECONDS). Each entry
+remembers the credentials generation this process had seen when it was looked up; a revoke or an
+account change bumps that generation in the rate-limit store, every signed-in hit reads it in the
+same round trip, and an entry older than it is looked up again: a revoked key is refused at once by
+every worker and replica.
 """
 
 import logging
@@ -37,6 +40,8 @@ class Principal:
     # Epoch seconds; None when the credential does not expire.
     expires_at: float | None = None
     identity: Identity = field(init=False, compare=False)
+    # The credentials generation seen before this was looked up (see the module's docstring).
+    generation: int = field(default=0, compare=False)
 
     def __post_init__(self):
         object.__setattr__(self, "identity", Identity(id=self.account_id, role=self.role, name=self.name,
@@ -47,10 +52,16 @@ class Principal:
         return self.role == "admin"
 
     @classmethod
-    def of(cls, account: Account, key_id: str | None = None, expires_at: datetime | None = None) -> "Principal":
+    def of(cls, account: Account, key_id: str | None = None, expires_at: datetime | None = None,
+           generation: int = 0) -> "Principal":
         return cls(account_id=account.id, role=account.role, name=account.name, email=account.email,
                    tier=account.tier, rate_limit_per_hour=account.rate_limit_per_hour, key_id=key_id,
-                   expires_at=_epoch(expires_at))
+                   expires_at=_epoch(expires_at), generation=generation)
+
+
+def _older(result: object, stamp: int) -> bool:
+    """A cached principal looked up before the newest credentials generation this process has read."""
+    return isinstance(result, Principal) and result.generation < stamp
 
 
 def _epoch(value: datetime | None) -> float | None:
@@ -122,19 +133,30 @@ class Authenticator:
         self._touched: dict[str, float] = {}
         self._tokens: dict[Identity, tuple[float, str]] = {}
         self._lock = threading.Lock()
+        # The newest credentials generation this process has read.
+        self.generation = 0
+        # Called after a credential or an account changed (the gateway bumps the shared generation).
+        self.on_change = None
 
     # -- authentication ----------------------------------------------------
-    def authenticate(self, credential: str) -> Principal:
-        """The caller behind a key or token; raises 401 UNAUTHORIZED when it is not valid now."""
+    def authenticate(self, credential: str, generation: int | None = None) -> Principal:
+        """The caller behind a key or token; raises 401 UNAUTHORIZED when it is not valid now.
+
+        `generation`: the shared credentials generation just read; a cached principal older than it is
+        looked up again.
+        """
+        if generation is not None and generation > self.generation:
+            self.generation = generation
+        stamp = self.generation
         if _looks_like_jwt(credential) and self.jwt.enabled:
-            return self._from_jwt(credential)
+            return self._from_jwt(credential, stamp)
         key_hash = services.hash_key(credential)
         if not services.is_well_formed_key(credential) and key_hash != self.admin_key_hash:
             raise unauthorized("Invalid API key")
         now = time.monotonic()
         cached = self._cache.get(key_hash)
-        if cached is None or cached[0] <= now:
-            cached = (now + self.ttl, self._lookup_key(key_hash))
+        if cached is None or cached[0] <= now or _older(cached[1], stamp):
+            cached = (now + self.ttl, self._lookup_key(key_hash, stamp))
             self._remember(key_hash, cached)
         result = cached[1]
         if isinstance(result, _Rejected):
@@ -144,7 +166,7 @@ class Authenticator:
         self._maybe_touch(result.key_id, now)
         return result
 
-    def _lookup_key(self, key_hash: str) -> object:
+    def _lookup_key(self, key_hash: str, stamp: int) -> object:
         with self.database.session() as session:
             key = services.find_key(session, key_hash)
             if key is None:
@@ -154,13 +176,13 @@ class Authenticator:
                 return _Rejected("API key has been revoked")
             if status == "expired":
                 return _Rejected("API key has expired")
-            return Principal.of(key.account, key.id, key.expires_at)
+            return Principal.of(key.account, key.id, key.expires_at, stamp)
 
-    def _from_jwt(self, token: str) -> Principal:
+    def _from_jwt(self, token: str, stamp: int) -> Principal:
         cache_key = "jwt:" + services.hash_key(token)
         now = time.monotonic()
         cached = self._cache.get(cache_key)
-        if cached is None or cached[0] <= now:
+        if cached is None or cached[0] <= now or _older(cached[1], stamp):
             try:
                 claims = self.jwt.claims(token)
             except (jwt.PyJWTError, ValueError) as exc:
@@ -171,7 +193,7 @@ class Authenticator:
                 if account is None:
                     result = _Rejected("No account is linked to this token")
                 else:
-                    result = replace(Principal.of(account), expires_at=float(claims["exp"]))
+                    result = replace(Principal.of(account, generation=stamp), expires_at=float(claims["exp"]))
             cached = (now + self.ttl, result)
             self._remember(cache_key, cached)
         result = cached[1]
@@ -188,15 +210,19 @@ class Authenticator:
 
     # -- cache invalidation ------------------------------------------------
     def forget_key(self, key_id: str) -> None:
+        """After a key was revoked (committed): this process forgets it now, every other one on its next use."""
         self._forget(lambda principal: principal.key_id == key_id)
 
     def forget_account(self, account_id: str) -> None:
+        """After an account changed (committed): as forget_key, for every credential of the account."""
         self._forget(lambda principal: principal.account_id == account_id)
 
     def _forget(self, matches) -> None:
         for cache_key, (_expiry, result) in list(self._cache.items()):
             if isinstance(result, Principal) and matches(result):
                 self._cache.pop(cache_key, None)
+        if self.on_change is not None:
+            self.on_change()
 
     # -- last use ----------------------------------------------------------
     def _maybe_touch(self, key_id: str | None, now: float) -> None:

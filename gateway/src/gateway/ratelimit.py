@@ -36,6 +36,8 @@ class SQLiteStorage(Storage):
         with self._connection() as connection:
             connection.execute("CREATE TABLE IF NOT EXISTS rate_counters "
                                "(key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires_at REAL NOT NULL)")
+            connection.execute("CREATE TABLE IF NOT EXISTS auth_generation "
+                               "(key TEXT PRIMARY KEY, generation INTEGER NOT NULL)")
 
     @property
     def base_exceptions(self):
@@ -65,6 +67,29 @@ class SQLiteStorage(Storage):
             self._last_cleanup = now
             connection.execute("DELETE FROM rate_counters WHERE expires_at <= ?", (now,))
         return count, expires_at
+
+    def incr_with_generation(self, key: str, expiry: int, generation_key: str) -> tuple[int, float, int]:
+        """incr_with_expiry() plus the credentials generation, read in the same statement."""
+        now = time.time()
+        count, expires_at, generation = self._connection().execute(
+            "INSERT INTO rate_counters (key, count, expires_at) VALUES (?1, 1, ?2) "
+            "ON CONFLICT (key) DO UPDATE SET "
+            "count = CASE WHEN expires_at <= ?3 THEN 1 ELSE count + 1 END, "
+            "expires_at = CASE WHEN expires_at <= ?3 THEN excluded.expires_at ELSE expires_at END "
+            "RETURNING count, expires_at, (SELECT generation FROM auth_generation WHERE key = ?4)",
+            (key, now + expiry, now, generation_key)).fetchone()
+        return count, expires_at, generation or 0
+
+    def generation(self, generation_key: str) -> int:
+        row = self._connection().execute("SELECT generation FROM auth_generation WHERE key = ?",
+                                         (generation_key,)).fetchone()
+        return row[0] if row else 0
+
+    def bump_generation(self, generation_key: str) -> int:
+        return self._connection().execute(
+            "INSERT INTO auth_generation (key, generation) VALUES (?, 1) "
+            "ON CONFLICT (key) DO UPDATE SET generation = generation + 1 RETURNING generation",
+            (generation_key,)).fetchone()[0]
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         return self.incr_with_expiry(key, expiry, amount)[0]
@@ -105,9 +130,30 @@ end
 return {current, redis.call("pttl", KEYS[1])}
 """
 
+    SCRIPT_HIT_GENERATION = """
+local current = redis.call("incr", KEYS[1])
+if tonumber(current) == 1 then
+    redis.call("expire", KEYS[1], ARGV[1])
+end
+return {current, redis.call("pttl", KEYS[1]), redis.call("get", KEYS[2])}
+"""
     def initialize_storage(self, uri: str) -> None:
         super().initialize_storage(uri)
         self.lua_hit = self.get_connection().register_script(self.SCRIPT_HIT)
+        self.lua_hit_generation = self.get_connection().register_script(self.SCRIPT_HIT_GENERATION)
+
+    def incr_with_generation(self, key: str, expiry: int, generation_key: str) -> tuple[int, float, int]:
+        """incr_with_expiry() plus the credentials generation, in the same round trip."""
+        count, ttl_ms, generation = self.lua_hit_generation(
+            [self.prefixed_key(key), self.prefixed_key(generation_key)], [expiry])
+        return (int(count), time.time() + (int(ttl_ms) / 1000 if int(ttl_ms) > 0 else expiry),
+                int(generation or 0))
+
+    def generation(self, generation_key: str) -> int:
+        return int(self.get_connection().get(self.prefixed_key(generation_key)) or 0)
+
+    def bump_generation(self, generation_key: str) -> int:
+        return int(self.get_connection().incr(self.prefixed_key(generation_key)))
 
     def incr_with_expiry(self, key: str, expiry: int, amount: int = 1) -> tuple[int, float]:
         count, ttl_ms = self.lua_hit([self.prefixed_key(key)], [expiry, amount])
@@ -122,6 +168,8 @@ class Decision:
     reset: float  # epoch seconds when the window ends
     window: int  # seconds
     allowed: bool
+    # The credentials generation read with the hit (signed-in callers), None when not read.
+    generation: int | None = None
 
     def headers(self) -> dict[str, str]:
         seconds_left = max(0, math.ceil(self.reset - time.time()))
@@ -149,7 +197,11 @@ class RateLimiter:
         self.config = config
         self.anonymous = parse(config.RATE_LIMIT_ANONYMOUS)
         self.authenticated = parse(config.RATE_LIMIT_AUTHENTICATED)
+        self.failed_auth = parse(config.RATE_LIMIT_FAILED_AUTH or config.RATE_LIMIT_ANONYMOUS)
         self.prefix = config.RATE_LIMIT_KEY_PREFIX
+        # Bumped whenever a credential or an account changes: every worker and replica reads it with each
+        # signed-in hit and looks the credential up again when it moved (auth.py).
+        self.generation_key = f"{self.prefix}/auth-generation"
         self._enterprise: dict[int, RateLimitItem] = {}
         self._storage = None
         self._storage_pid = None
@@ -182,18 +234,48 @@ class RateLimiter:
             return "enterprise", item, f"account:{principal.account_id}"
         return "authenticated", self.authenticated, f"account:{principal.account_id}"
 
-    def hit(self, principal, client_address: str) -> Decision:
-        if principal is None:
+    def hit(self, principal, client_address: str, failed_credentials: bool = False) -> Decision:
+        """Count a request: an address's failed attempts, an anonymous caller's, or an account's (which
+        also reads the credentials generation in the same round trip)."""
+        generation = None
+        if failed_credentials:
+            policy, item, who = "failed_auth", self.failed_auth, f"failed:{client_address}"
+        elif principal is None:
             policy, item, who = "anonymous", self.anonymous, f"address:{client_address}"
         else:
             policy, item, who = self.limit_for(principal)
         window = item.get_expiry()
         try:
-            count, reset = self.storage.incr_with_expiry(item.key_for(self.prefix, who), window)
+            if principal is None or failed_credentials:
+                count, reset = self.storage.incr_with_expiry(item.key_for(self.prefix, who), window)
+            else:
+                count, reset, generation = self.storage.incr_with_generation(item.key_for(self.prefix, who), window,
+                                                                             self.generation_key)
         except Exception:  # noqa: BLE001 - an unreachable counter store must not take the API down
+            self._storage_failed()
             now = time.time()
-            if now - self._last_error_log > 10:
-                self._last_error_log = now
-                log.exception("rate-limit storage failed; letting requests through")
             return Decision(policy, item.amount, item.amount, now + window, window, True)
-        return Decision(policy, item.amount, max(0, item.amount - count), reset, window, count <= item.amount)
+        return Decision(policy, item.amount, max(0, item.amount - count), reset, window, count <= item.amount,
+                        generation)
+
+    def generation(self) -> int | None:
+        """The credentials generation alone (rate limiting off), None when the store does not answer."""
+        try:
+            return self.storage.generation(self.generation_key)
+        except Exception:  # noqa: BLE001 - the in-process cache lifetime still bounds a stale credential
+            self._storage_failed()
+            return None
+
+    def bump_generation(self) -> None:
+        """A credential or an account changed: every process looks credentials up again."""
+        try:
+            self.storage.bump_generation(self.generation_key)
+        except Exception:  # noqa: BLE001 - the change is committed; caches still expire on their own
+            log.exception("could not bump the credentials generation; other workers notice within "
+                          "AUTH_CACHE_SECONDS")
+
+    def _storage_failed(self) -> None:
+        now = time.time()
+        if now - self._last_error_log > 10:
+            self._last_error_log = now
+            log.exception("rate-limit storage failed; letting requests through")
