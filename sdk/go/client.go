@@ -472,6 +472,7 @@ type ConnectionError struct {
 	Err         error
 }
 
+// Error describes the request and the transport's error.
 func (e *ConnectionError) Error() string {
 	return fmt.Sprintf("marketplace: %s %s: %v", e.Method, e.URL, e.Err)
 }

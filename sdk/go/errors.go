@@ -31,6 +31,7 @@ type ErrorResponse struct {
 	Timestamp string
 }
 
+// Error gives the code, the message, the status and the request id.
 func (e *ErrorResponse) Error() string {
 	code := e.Code
 	if code == "" {
@@ -61,6 +62,7 @@ type RateLimitError struct {
 	Rate Rate
 }
 
+// Error is the envelope's text and the wait the server asked for.
 func (e *RateLimitError) Error() string {
 	return fmt.Sprintf("%s; retry after %s", e.ErrorResponse.Error(), e.RetryAfter)
 }

@@ -43,6 +43,7 @@ type WebhookVerificationError struct {
 	Message string
 }
 
+// Error gives the code and what did not check out.
 func (e *WebhookVerificationError) Error() string {
 	return "marketplace: webhook " + e.Code + ": " + e.Message
 }
