@@ -4,13 +4,15 @@ import pytest
 from catalog_testkit import API, anonymous_headers, create_plugin, published_plugin, upload_version
 
 from catalog_service.handlers import on_rating_changed
+from marketplace_shared.contracts import contract_event
 
 
 def rate(app, plugin_id, average, count, sequence=1):
     with app.extensions["database"].session() as session, session.begin():
-        on_rating_changed(session, {"type": "review.rating_changed", "time": "2026-01-01T00:00:00Z", "data": {
+        on_rating_changed(session, contract_event("review.rating_changed", {
             "pluginId": plugin_id, "sequence": sequence, "average": average, "count": count,
-            "distribution": {"5": count}, "topReviews": []}})
+            "distribution": {"5": count, "4": 0, "3": 0, "2": 0, "1": 0}, "topReviews": []}, plugin_id,
+            time="2026-01-01T00:00:00.000Z"))
 
 
 def names(response):
