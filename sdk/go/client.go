@@ -11,6 +11,7 @@ import (
 	"io"
 	"math"
 	mathrand "math/rand"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -305,7 +306,8 @@ func (c *Client) do(ctx context.Context, req *request, out interface{}) (*Respon
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			if attempt < c.maxRetries && req.replaySafe() && req.streamBody == nil {
+			// A connection that was never made sent nothing: safe to try again whatever the method.
+			if attempt < c.maxRetries && (req.replaySafe() || dialFailed(err)) && req.streamBody == nil {
 				if serr := c.sleep(ctx, c.backoffDelay(attempt)); serr != nil {
 					return nil, serr
 				}
@@ -406,6 +408,12 @@ func (b *cancelBody) Close() error {
 	err := b.ReadCloser.Close()
 	b.cancel()
 	return err
+}
+
+// dialFailed reports an error from connecting, before any byte of the request was sent.
+func dialFailed(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }
 
 func drain(resp *http.Response) {

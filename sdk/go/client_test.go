@@ -66,8 +66,8 @@ func TestRetriesOn429HonouringRetryAfter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if calls != 3 || len(list.Data) != 1 || list.Data[0].Count != 3 {
-		t.Fatalf("calls %d, data %+v", calls, list.Data)
+	if atomic.LoadInt32(&calls) != 3 || len(list.Data) != 1 || list.Data[0].Count != 3 {
+		t.Fatalf("calls %d, data %+v", atomic.LoadInt32(&calls), list.Data)
 	}
 	if len(*waits) != 2 || (*waits)[0] != 2*time.Second || (*waits)[1] != 2*time.Second {
 		t.Fatalf("waits = %v, want two of 2s (Retry-After)", *waits)
@@ -90,8 +90,8 @@ func TestRetryAfterReallySleeps(t *testing.T) {
 	if _, err := client.Plugins.Tags(); err != nil {
 		t.Fatal(err)
 	}
-	if elapsed := time.Since(started); elapsed < time.Second || calls != 2 {
-		t.Fatalf("retried after %s with %d calls, want >= 1s and 2", elapsed, calls)
+	if elapsed := time.Since(started); elapsed < time.Second || atomic.LoadInt32(&calls) != 2 {
+		t.Fatalf("retried after %s with %d calls, want >= 1s and 2", elapsed, atomic.LoadInt32(&calls))
 	}
 }
 
@@ -109,8 +109,8 @@ func TestRetriesOn503WithBackoffThenSucceeds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if plugin.Name != "one" || calls != 3 || len(*waits) != 2 {
-		t.Fatalf("plugin %+v, calls %d, waits %v", plugin, calls, *waits)
+	if plugin.Name != "one" || atomic.LoadInt32(&calls) != 3 || len(*waits) != 2 {
+		t.Fatalf("plugin %+v, calls %d, waits %v", plugin, atomic.LoadInt32(&calls), *waits)
 	}
 	if (*waits)[1] < (*waits)[0] {
 		t.Fatalf("backoff did not grow: %v", *waits)
@@ -125,8 +125,8 @@ func TestRetriesUsedUpReturnTheError(t *testing.T) {
 		writeError(w, 503, "SERVICE_UNAVAILABLE", "down")
 	})
 	_, err := client.Plugins.Get("p1")
-	if !IsServerError(err) || !HasCode(err, "SERVICE_UNAVAILABLE") || calls != 3 || len(*waits) != 2 {
-		t.Fatalf("err %v, calls %d, waits %v", err, calls, *waits)
+	if !IsServerError(err) || !HasCode(err, "SERVICE_UNAVAILABLE") || atomic.LoadInt32(&calls) != 3 || len(*waits) != 2 {
+		t.Fatalf("err %v, calls %d, waits %v", err, atomic.LoadInt32(&calls), *waits)
 	}
 }
 
@@ -164,8 +164,8 @@ func TestPostWithoutIdempotencyKeyIsNeverResent(t *testing.T) {
 		writeError(w, 503, "SERVICE_UNAVAILABLE", "down")
 	})
 	_, err := client.Reviews.Create("p1", &ReviewCreate{Rating: 5})
-	if !IsServerError(err) || calls != 1 {
-		t.Fatalf("err %v after %d calls, want one call", err, calls)
+	if !IsServerError(err) || atomic.LoadInt32(&calls) != 1 {
+		t.Fatalf("err %v after %d calls, want one call", err, atomic.LoadInt32(&calls))
 	}
 }
 
@@ -194,7 +194,7 @@ func TestInstallSendsAnIdempotencyKeyAndIsRetriedWithIt(t *testing.T) {
 	}
 }
 
-func TestConnectionErrorsAreRetriedForReads(t *testing.T) {
+func TestDroppedConnectionsAreRetriedForReadsOnly(t *testing.T) {
 	var calls int32
 	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if atomic.AddInt32(&calls, 1) == 1 {
@@ -206,14 +206,18 @@ func TestConnectionErrorsAreRetriedForReads(t *testing.T) {
 	}))
 	defer server.Close()
 	client := NewClient(WithBaseURL(server.URL), WithBackoff(time.Millisecond))
-	if _, err := client.Plugins.Tags(); err != nil || calls != 2 {
-		t.Fatalf("err %v after %d calls", err, calls)
+	if _, err := client.Plugins.Tags(); err != nil || atomic.LoadInt32(&calls) != 2 {
+		t.Fatalf("err %v after %d calls", err, atomic.LoadInt32(&calls))
 	}
-	client = NewClient(WithBaseURL("http://127.0.0.1:1"), WithRetries(1), WithBackoff(time.Millisecond))
-	_, err := client.Plugins.Tags()
+	client, _, waits := setup(t, WithRetries(2))
+	client.baseURL = "http://127.0.0.1:1" + APIPrefix // nothing listens there
+	_, err := client.Reviews.Create("p1", &ReviewCreate{Rating: 5})
 	var conn *ConnectionError
-	if !errors.As(err, &conn) || AsErrorResponse(err) != nil {
-		t.Fatalf("err = %v, want a *ConnectionError", err)
+	if !errors.As(err, &conn) || AsErrorResponse(err) != nil || !dialFailed(err) {
+		t.Fatalf("err = %v, want a *ConnectionError from dialling", err)
+	}
+	if len(*waits) != 2 { // a POST that never left is retried too
+		t.Fatalf("waits = %v, want 2 retries of a refused connection", *waits)
 	}
 }
 
@@ -361,5 +365,21 @@ func TestParseResetAndRetryAfter(t *testing.T) {
 	}
 	if _, ok := parseRetryAfter("soon", now); ok {
 		t.Errorf("unreadable Retry-After accepted")
+	}
+}
+
+func TestADroppedPostIsNotResent(t *testing.T) {
+	var calls int32
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		atomic.AddInt32(&calls, 1)
+		conn, _, _ := w.(http.Hijacker).Hijack()
+		conn.Close() // the request arrived, the answer never left
+	}))
+	defer server.Close()
+	client := NewClient(WithBaseURL(server.URL), WithBackoff(time.Millisecond))
+	_, err := client.Webhooks.Create(&WebhookCreate{URL: "http://127.0.0.1/hook", Events: []string{"plugin.*"}})
+	var conn *ConnectionError
+	if !errors.As(err, &conn) || atomic.LoadInt32(&calls) != 1 {
+		t.Fatalf("err %v after %d calls, want one call", err, atomic.LoadInt32(&calls))
 	}
 }

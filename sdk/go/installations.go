@@ -174,6 +174,9 @@ type WaitOptions struct {
 // Status). Give ctx a deadline to bound the wait: when it expires, Wait returns the last state
 // seen together with the context's error.
 func (s *InstallationsService) Wait(ctx context.Context, installationID string, opts *WaitOptions) (*Installation, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	o := WaitOptions{}
 	if opts != nil {
 		o = *opts

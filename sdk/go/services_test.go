@@ -199,7 +199,7 @@ func TestUploadVersionStreamsMultipart(t *testing.T) {
 	})
 	version, err := client.Publisher.UploadVersion("p1", &VersionMetadata{Version: "1.0.0"},
 		File{Name: "p1.tgz", Reader: strings.NewReader("tgz bytes")})
-	if err != nil || version.Version != "1.0.0" || version.Package.Size == nil || *version.Package.Size != 9 || calls != 1 {
+	if err != nil || version.Version != "1.0.0" || version.Package.Size == nil || *version.Package.Size != 9 || atomic.LoadInt32(&calls) != 1 {
 		t.Fatalf("version %+v err %v", version, err)
 	}
 }
