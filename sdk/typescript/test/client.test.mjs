@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
   ConflictError,
+  MarketplaceClient,
   ForbiddenError,
   MarketplaceAbortError,
   MarketplaceConnectionError,
@@ -15,7 +16,7 @@ import {
   UnauthorizedError,
   ValidationError,
 } from '../dist/esm/index.js';
-import { clientFor, envelope, serve } from './helpers.mjs';
+import { clientFor, envelope, serve, waitUntil } from './helpers.mjs';
 
 const plugin = { id: 'plugin_1', name: 'one', category: 'monitoring', verified: true };
 
@@ -146,6 +147,46 @@ describe('retries', () => {
     } finally {
       await server.close();
     }
+  });
+
+  test('Retry-After as an HTTP date and retry-after-ms are honoured', async () => {
+    const now = Date.parse('2026-12-01T22:00:00Z');
+    const answers = [
+      { status: 503, json: envelope('SERVICE_UNAVAILABLE', 'down'), headers: { 'Retry-After': 'Tue, 01 Dec 2026 22:00:03 GMT' } },
+      { status: 429, json: envelope('RATE_LIMITED', 'slow'), headers: { 'retry-after-ms': '250', 'Retry-After': '1' } },
+      { json: { data: [] } },
+    ];
+    const server = await serve((req, body, n) => answers[n - 1]);
+    try {
+      const { client, sleeps } = clientFor(server, { now: () => now });
+      await client.plugins.categories();
+      assert.deepEqual(sleeps, [3000, 250]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('an abort during the wait before a retry stops at once, with the default sleep', async () => {
+    const server = await serve(() => ({ status: 429, json: envelope('RATE_LIMITED', 'slow'), headers: { 'Retry-After': '30' } }));
+    try {
+      const controller = new AbortController();
+      const client = new MarketplaceClient({ baseUrl: server.url });
+      const pending = client.plugins.list({}, { signal: controller.signal });
+      await waitUntil(() => server.requests.length === 1);
+      controller.abort();
+      await assert.rejects(pending, MarketplaceAbortError);
+      assert.equal(server.requests.length, 1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('a refused connection is retried even for a POST: nothing reached the server', async () => {
+    const server = await serve(() => ({}));
+    await server.close();
+    const { client, sleeps } = clientFor(server, { maxRetries: 2 });
+    await assert.rejects(client.reviews.create('plugin_1', { rating: 5 }), MarketplaceConnectionError);
+    assert.equal(sleeps.length, 2);
   });
 
   test('a POST without an Idempotency-Key is never sent twice', async () => {

@@ -52,3 +52,12 @@ export function clientFor(server, options = {}) {
 export function envelope(code, message, details = {}) {
   return { error: { code, message, details }, timestamp: '2026-12-01T00:00:00Z', requestId: `req_${code.toLowerCase()}` };
 }
+
+/** Resolves once `condition()` holds, checking on every turn of the event loop (no fixed sleep). */
+export async function waitUntil(condition, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
