@@ -2,6 +2,7 @@
 
 import json
 import secrets
+from urllib.parse import quote
 
 import nodesemver
 from flask import Blueprint, abort, g, jsonify, redirect, render_template, request, url_for
@@ -44,7 +45,7 @@ def compatibility_report(plugin: dict, version: dict | None, environment: str, n
     report = {"environment": None, "checks": [], "dependencies": [], "known": False}
     if (g.account or {}).get("role") == "admin":
         try:
-            report["environment"] = api.environments.get(environment)
+            report["environment"] = api.data("GET", f"/environments/{quote(environment, safe='')}")
             report["known"] = True
         except MarketplaceError:
             report["environment"] = None
