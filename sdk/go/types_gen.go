@@ -353,6 +353,13 @@ type Author struct {
 	URL string `json:"url,omitempty"`
 }
 
+// Compatibility is the schema Compatibility of the API document.
+type Compatibility struct {
+	Backstage string   `json:"backstage,omitempty"`
+	Node      string   `json:"node,omitempty"`
+	Platform  []string `json:"platform,omitempty"`
+}
+
 // PluginCreate is the schema PluginCreate of the API document.
 type PluginCreate struct {
 	DisplayName              string       `json:"displayName,omitempty"`
@@ -374,9 +381,11 @@ type PluginCreate struct {
 	Stats                    *SourceStats `json:"stats,omitempty"`
 	Pricing                  *Pricing     `json:"pricing,omitempty"`
 	Author                   *Author      `json:"author,omitempty"`
-	Verified                 *bool        `json:"verified,omitempty"`
-	Featured                 *bool        `json:"featured,omitempty"`
-	Name                     string       `json:"name"`
+	// The plugin's default compatibility: a version that declares no `backstage`, `node` or `platform` inherits the plugin's. PATCH merges: the fields sent replace the default's; `null` (`[]` for `platform`) removes one.
+	Compatibility *Compatibility `json:"compatibility,omitempty"`
+	Verified      *bool          `json:"verified,omitempty"`
+	Featured      *bool          `json:"featured,omitempty"`
+	Name          string         `json:"name"`
 }
 
 // PluginUpdate is the schema PluginUpdate of the API document.
@@ -400,8 +409,10 @@ type PluginUpdate struct {
 	Stats                    *SourceStats `json:"stats,omitempty"`
 	Pricing                  *Pricing     `json:"pricing,omitempty"`
 	Author                   *Author      `json:"author,omitempty"`
-	Verified                 *bool        `json:"verified,omitempty"`
-	Featured                 *bool        `json:"featured,omitempty"`
+	// The plugin's default compatibility: a version that declares no `backstage`, `node` or `platform` inherits the plugin's. PATCH merges: the fields sent replace the default's; `null` (`[]` for `platform`) removes one.
+	Compatibility *Compatibility `json:"compatibility,omitempty"`
+	Verified      *bool          `json:"verified,omitempty"`
+	Featured      *bool          `json:"featured,omitempty"`
 }
 
 // VersionCreatedDoc is the schema VersionCreatedDoc of the API document.
@@ -1029,6 +1040,7 @@ var generatedTypes = map[string]interface{}{
 	"SourceStats":               SourceStats{},
 	"Pricing":                   Pricing{},
 	"Author":                    Author{},
+	"Compatibility":             Compatibility{},
 	"PluginCreate":              PluginCreate{},
 	"PluginUpdate":              PluginUpdate{},
 	"VersionCreatedDoc":         VersionCreatedDoc{},

@@ -2841,6 +2841,11 @@ export interface components {
             /** Format: uri */
             url?: string | null;
         };
+        Compatibility: {
+            backstage?: string | null;
+            node?: string | null;
+            platform?: string[];
+        };
         PluginCreate: {
             displayName?: string;
             description: string;
@@ -2866,6 +2871,8 @@ export interface components {
             stats?: components["schemas"]["SourceStats"];
             pricing?: components["schemas"]["Pricing"];
             author?: components["schemas"]["Author"];
+            /** @description The plugin's default compatibility: a version that declares no `backstage`, `node` or `platform` inherits the plugin's. PATCH merges: the fields sent replace the default's; `null` (`[]` for `platform`) removes one. */
+            compatibility?: components["schemas"]["Compatibility"];
             verified?: boolean;
             featured?: boolean;
             name: string;
@@ -2895,6 +2902,8 @@ export interface components {
             stats?: components["schemas"]["SourceStats"];
             pricing?: components["schemas"]["Pricing"];
             author?: components["schemas"]["Author"];
+            /** @description The plugin's default compatibility: a version that declares no `backstage`, `node` or `platform` inherits the plugin's. PATCH merges: the fields sent replace the default's; `null` (`[]` for `platform`) removes one. */
+            compatibility?: components["schemas"]["Compatibility"];
             verified?: boolean;
             featured?: boolean;
         };
