@@ -144,3 +144,11 @@ func main() {{
     assert installation["pluginId"] == go_run["plugin"] and installation["details"]["version"] == "1.2.3"
     assert installation["details"]["environment"] == "production"
     assert final["status"] == "completed", final
+
+
+def test_the_e2e_program_is_gofmt_and_vet_clean(tmp_path):
+    env = go_env(tmp_path)
+    unformatted = subprocess.run(["gofmt", "-l", "."], cwd=PROGRAM, env=env, capture_output=True, text=True, timeout=60)
+    assert unformatted.returncode == 0 and unformatted.stdout == "", unformatted.stdout + unformatted.stderr
+    vet = subprocess.run(["go", "vet", "./..."], cwd=PROGRAM, env=env, capture_output=True, text=True, timeout=300)
+    assert vet.returncode == 0, vet.stdout + vet.stderr
