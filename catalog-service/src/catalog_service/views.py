@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from marketplace_shared.api import API_PREFIX, Blueprint, response_metadata
 from marketplace_shared.db import read_session, request_session
 from marketplace_shared.errors import ApiError, not_found, validation_error
-from marketplace_shared.identity import current_identity, require_identity
+from marketplace_shared.identity import current_identity, require_identity, requires
 from marketplace_shared.pagination import links_block, pagination_block
 
 from . import search, services, stats
@@ -243,6 +243,7 @@ def get_stats(plugin_id):
 # --- publishing ----------------------------------------------------------------------------------
 
 @blp.route("/plugins", methods=["POST"])
+@requires("publisher")
 @blp.alt_response(201, schema=PluginDetailDoc, success=True)
 @blp.arguments(PluginCreateSchema())
 def create_plugin(body):
@@ -255,6 +256,7 @@ def create_plugin(body):
 
 
 @blp.route("/plugins/<plugin_id>", methods=["PATCH"])
+@requires("publisher")
 @blp.alt_response(200, schema=PluginDetailDoc, success=True)
 @blp.arguments(PluginUpdateSchema(), required=False)
 def update_plugin(body, plugin_id):
@@ -268,6 +270,7 @@ def update_plugin(body, plugin_id):
 
 
 @blp.route("/plugins/<plugin_id>/versions", methods=["POST"])
+@requires("publisher")
 @blp.alt_response(201, schema=VersionCreatedDoc, success=True)
 @blp.doc(requestBody=VERSION_UPLOAD)
 def publish_version(plugin_id):
@@ -301,6 +304,7 @@ def committed_with_blobs(session, store):
 
 
 @blp.route("/plugins/<plugin_id>/images", methods=["POST"])
+@requires("publisher")
 @blp.alt_response(201, schema=ImagesDoc, success=True)
 @blp.doc(requestBody=IMAGES_UPLOAD)
 def upload_images(plugin_id):
@@ -321,6 +325,7 @@ def upload_images(plugin_id):
 
 
 @blp.route("/plugins/<plugin_id>/images/<name>", methods=["DELETE"])
+@requires("publisher")
 @blp.doc(responses={"204": {"description": "Removed"}})
 def delete_image(plugin_id, name):
     """Remove an icon or screenshot (owner or admin)"""
@@ -333,6 +338,7 @@ def delete_image(plugin_id, name):
 
 
 @blp.route("/plugins/<plugin_id>/publish", methods=["POST"])
+@requires("publisher")
 @blp.alt_response(200, schema=PluginDetailDoc, success=True)
 def publish_plugin(plugin_id):
     """Publish a plugin again after it was unpublished (owner or admin)"""
@@ -344,6 +350,7 @@ def publish_plugin(plugin_id):
 
 
 @blp.route("/plugins/<plugin_id>/unpublish", methods=["POST"])
+@requires("publisher")
 @blp.alt_response(200, schema=PluginDetailDoc, success=True)
 def unpublish_plugin(plugin_id):
     """Remove a plugin from the public catalog (owner or admin)"""
@@ -355,6 +362,7 @@ def unpublish_plugin(plugin_id):
 
 
 @blp.route("/plugins/<plugin_id>/deprecate", methods=["POST"])
+@requires("publisher")
 @blp.alt_response(200, schema=PluginDetailDoc, success=True)
 @blp.arguments(DeprecateSchema())
 def deprecate_plugin(body, plugin_id):
@@ -368,6 +376,7 @@ def deprecate_plugin(body, plugin_id):
 
 
 @blp.route("/plugins/<plugin_id>/versions/<version>/yank", methods=["POST"])
+@requires("publisher")
 @blp.alt_response(200, schema=VersionOneDoc, success=True)
 @blp.arguments(ReasonSchema())
 def yank_version(body, plugin_id, version):
@@ -381,6 +390,7 @@ def yank_version(body, plugin_id, version):
 
 
 @blp.route("/plugins/<plugin_id>/telemetry", methods=["POST"])
+@requires("user")
 @blp.alt_response(202, schema=TelemetryAcceptedDoc, success=True)
 @blp.arguments(TelemetrySchema())
 def post_telemetry(body, plugin_id):

@@ -1,5 +1,7 @@
 """The gateway's own routes: accounts and API keys. Thin views over services.py."""
 
+import functools
+
 from flask import current_app, g
 from flask.views import MethodView
 
@@ -41,12 +43,31 @@ def admin() -> Principal:
     return principal
 
 
+def requires_signed_in(view):
+    """signed_in() before flask-smorest reads the body: 401 whatever the body (put it above @blp.arguments)."""
+    @functools.wraps(view)
+    def checked(*args, **kwargs):
+        signed_in()
+        return view(*args, **kwargs)
+    return checked
+
+
+def requires_admin(view):
+    """admin() before flask-smorest reads the body: 401/403 whatever the body (put it above @blp.arguments)."""
+    @functools.wraps(view)
+    def checked(*args, **kwargs):
+        admin()
+        return view(*args, **kwargs)
+    return checked
+
+
 def _authenticator():
     return current_app.extensions["gateway"].authenticator
 
 
 @blp.route("/admin/accounts")
 class Accounts(MethodView):
+    @requires_admin
     @blp.arguments(AccountListArgsSchema(), location="query")
     @blp.response(200, AccountListResponseSchema)
     def get(self, args):
@@ -57,6 +78,7 @@ class Accounts(MethodView):
         return {"data": accounts, "pagination": pagination_block(page, limit, total),
                 "links": links_block(page, limit, total), "metadata": response_metadata()}
 
+    @requires_admin
     @blp.arguments(AccountCreateSchema())
     @blp.response(201, AccountResponseSchema)
     def post(self, fields):
@@ -76,6 +98,7 @@ class AccountById(MethodView):
         admin()
         return {"data": services.get_account(request_session(), account_id)}
 
+    @requires_admin
     @blp.arguments(AccountUpdateSchema())
     @blp.response(200, AccountResponseSchema)
     def patch(self, changes, account_id):
@@ -98,6 +121,7 @@ class AccountApiKeys(MethodView):
         services.get_account(session, account_id)
         return {"data": services.list_api_keys(session, account_id)}
 
+    @requires_admin
     @blp.arguments(ApiKeyCreateSchema(), required=False)
     @blp.response(201, ApiKeyCreatedResponseSchema)
     def post(self, fields, account_id):
@@ -127,6 +151,7 @@ class MyApiKeys(MethodView):
         """List my API keys"""
         return {"data": services.list_api_keys(request_session(), signed_in().account_id)}
 
+    @requires_signed_in
     @blp.arguments(ApiKeyCreateSchema(), required=False)
     @blp.response(201, ApiKeyCreatedResponseSchema)
     def post(self, fields):

@@ -11,7 +11,7 @@ from flask import current_app, request
 from marketplace_shared.api import API_PREFIX, Blueprint, response_metadata
 from marketplace_shared.db import request_session
 from marketplace_shared.errors import ApiError, validation_error
-from marketplace_shared.identity import require_identity
+from marketplace_shared.identity import require_identity, requires
 from marketplace_shared.pagination import PageArgsSchema, links_block, pagination_block
 
 from . import services
@@ -49,6 +49,7 @@ def _accepted(installation, message: str, status: int = 202):
 
 
 @blp.route("/plugins/<plugin_id>/install", methods=["POST"])
+@requires("user")
 @blp.arguments(InstallSchema())
 @blp.response(202, AcceptedResponseSchema)
 @blp.alt_response(400, description="Invalid body or configuration (VALIDATION_ERROR with JSON pointers)")
@@ -69,6 +70,7 @@ def install_plugin(body, plugin_id):
 
 
 @blp.route("/installations", methods=["GET"])
+@requires("user")
 @blp.arguments(InstallationQueryArgsSchema(), location="query")
 @blp.response(200, InstallationListSchema)
 def list_installations(args):
@@ -94,6 +96,7 @@ def get_installation(installation_id):
 
 
 @blp.route("/installations/<installation_id>", methods=["PATCH"])
+@requires("user")
 @blp.arguments(UpgradeSchema(), required=False)
 @blp.response(202, AcceptedResponseSchema)
 def upgrade_installation(body, installation_id):
@@ -141,6 +144,7 @@ def installation_telemetry(installation_id):
 
 
 @blp.route("/installations/<installation_id>/logs", methods=["GET"])
+@requires("user")
 @blp.arguments(LogQueryArgsSchema(), location="query")
 @blp.response(200, LogListSchema)
 def installation_logs(args, installation_id):
@@ -165,6 +169,7 @@ def installation_logs(args, installation_id):
 
 # -- environments ---------------------------------------------------------------
 @environments_blp.route("/environments", methods=["GET"])
+@requires("admin")
 @environments_blp.arguments(PageArgsSchema(), location="query")
 @environments_blp.response(200, EnvironmentListSchema)
 def list_environments(args):
@@ -181,6 +186,7 @@ def list_environments(args):
 
 
 @environments_blp.route("/environments", methods=["POST"])
+@requires("admin")
 @environments_blp.arguments(EnvironmentCreateSchema())
 @environments_blp.response(201, EnvironmentResponseSchema)
 def create_environment(body):
@@ -202,6 +208,7 @@ def get_environment(name):
 
 
 @environments_blp.route("/environments/<name>", methods=["PATCH"])
+@requires("admin")
 @environments_blp.arguments(EnvironmentUpdateSchema(), required=False)
 @environments_blp.response(200, EnvironmentResponseSchema)
 def update_environment(body, name):

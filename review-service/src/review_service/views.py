@@ -2,7 +2,7 @@
 
 from marketplace_shared.api import API_PREFIX, Blueprint, response_metadata
 from marketplace_shared.db import request_session
-from marketplace_shared.identity import current_identity, require_identity
+from marketplace_shared.identity import current_identity, require_identity, requires
 from marketplace_shared.pagination import links_block, pagination_block
 
 from . import services
@@ -42,6 +42,7 @@ def list_reviews(args, plugin_id):
 
 
 @blp.route("/plugins/<path:plugin_id>/reviews", methods=["POST"])
+@requires("user")
 @blp.arguments(ReviewCreateSchema())
 @blp.response(201, ReviewResponseSchema)
 def create_review(data, plugin_id):
@@ -62,6 +63,7 @@ def get_review(review_id):
 
 
 @blp.route("/reviews/<review_id>", methods=["PATCH"])
+@requires("user")
 @blp.arguments(ReviewUpdateSchema())
 @blp.response(200, ReviewResponseSchema)
 def update_review(changes, review_id):
@@ -95,6 +97,7 @@ def vote_helpful(review_id):
 
 
 @blp.route("/reviews/<review_id>/report", methods=["POST"])
+@requires("user")
 @blp.arguments(ReportSchema())
 @blp.response(201, ReportResponseSchema)
 def report_review(data, review_id):
@@ -108,6 +111,7 @@ def report_review(data, review_id):
 
 
 @blp.route("/reviews/<review_id>/hide", methods=["POST"])
+@requires("admin")
 @blp.arguments(ModerationSchema(), required=False)
 @blp.response(200, ReviewResponseSchema)
 def hide_review(data, review_id):
@@ -120,6 +124,7 @@ def hide_review(data, review_id):
 
 
 @blp.route("/reviews/<review_id>/restore", methods=["POST"])
+@requires("admin")
 @blp.response(200, ReviewResponseSchema)
 def restore_review(review_id):
     """Restore a hidden review (administrators)"""

@@ -5,7 +5,7 @@ from flask.views import MethodView
 
 from marketplace_shared.api import API_PREFIX, Blueprint, response_metadata
 from marketplace_shared.db import request_session
-from marketplace_shared.identity import require_identity
+from marketplace_shared.identity import require_identity, requires
 from marketplace_shared.pagination import links_block, pagination_block
 
 from . import services
@@ -49,6 +49,7 @@ def _listing(items, page, limit, total):
 
 @blp.route("/webhooks")
 class Webhooks(MethodView):
+    @requires("user")
     @blp.arguments(WebhookListArgsSchema(), location="query")
     @blp.response(200, WebhookListSchema)
     def get(self, args):
@@ -58,6 +59,7 @@ class Webhooks(MethodView):
                                               args.get("owner_id"))
         return _listing(items, args["page"], args["limit"], total)
 
+    @requires("user")
     @blp.arguments(WebhookCreateSchema())
     @blp.response(201, WebhookWithSecretResponseSchema)
     def post(self, data):
@@ -76,6 +78,7 @@ class WebhookItem(MethodView):
         """Get a webhook subscription"""
         return {"data": services.get_webhook(request_session(), require_identity(), webhook_id)}
 
+    @requires("user")
     @blp.arguments(WebhookUpdateSchema())
     @blp.response(200, WebhookResponseSchema)
     def patch(self, changes, webhook_id):
@@ -96,6 +99,7 @@ class WebhookItem(MethodView):
 
 
 @blp.route("/webhooks/<webhook_id>/rotate-secret", methods=["POST"])
+@requires("user")
 @blp.arguments(RotateSecretSchema(), required=False)
 @blp.response(200, WebhookWithSecretResponseSchema)
 def rotate_secret(args, webhook_id):
@@ -121,6 +125,7 @@ def ping(webhook_id):
 
 
 @blp.route("/webhooks/<webhook_id>/deliveries", methods=["GET"])
+@requires("user")
 @blp.arguments(DeliveryListArgsSchema(), location="query")
 @blp.response(200, DeliveryListSchema)
 def list_deliveries(args, webhook_id):
@@ -150,6 +155,7 @@ def redeliver(webhook_id, delivery_id):
 
 
 @blp.route("/webhooks/<webhook_id>/recover", methods=["POST"])
+@requires("user")
 @blp.arguments(RecoverSchema())
 @blp.response(202, RecoverResultSchema)
 def recover(args, webhook_id):
