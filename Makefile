@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 COMPOSE ?= docker-compose
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test unit e2e lint seed bench up down compose-check check-services clean openapi tools sdk-typescript sdk-go
+.PHONY: help install run test unit e2e lint seed bench up down compose-check check-services clean openapi tools k8s-check sdk-typescript sdk-go
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -36,13 +36,13 @@ lint: install ## ruff over every package
 	$(VENV)/bin/ruff check .
 
 unit: install check-services ## Unit and integration tests of the shared library and every service
-	$(PY) -m pytest $(PYTEST_ARGS) shared/tests $(foreach s,$(SERVICES),$(wildcard $(s)/tests)) $(wildcard sdk/python/tests)
+	$(PY) -m pytest $(PYTEST_ARGS) shared/tests $(foreach s,$(SERVICES),$(wildcard $(s)/tests)) $(wildcard sdk/python/tests) deploy/tests
 
 e2e: install check-services ## End-to-end tests: real processes, driven through the gateway only
 	$(PY) -m pytest $(PYTEST_ARGS) tests-e2e
 
 test: install tools lint check-services sdk-typescript sdk-go ## Lint, then every test (unit, integration, end-to-end) in one run
-	$(PY) -m pytest $(PYTEST_ARGS) shared/tests $(foreach s,$(SERVICES),$(wildcard $(s)/tests)) $(wildcard sdk/python/tests) tests-e2e
+	$(PY) -m pytest $(PYTEST_ARGS) shared/tests $(foreach s,$(SERVICES),$(wildcard $(s)/tests)) $(wildcard sdk/python/tests) deploy/tests tests-e2e
 
 openapi: install ## Regenerate docs/openapi.json (the merged public document) from the services' schemas, and the TypeScript SDK's types
 	$(PY) scripts/openapi.py
@@ -68,6 +68,9 @@ seed: install ## Load the demo catalog through the public API of a running syste
 
 bench: install check-services ## Benchmarks (gateway overhead, catalog at scale, installs, webhooks)
 	$(PY) scripts/bench.py
+
+k8s-check: install ## Render the Kubernetes overlays (kubectl kustomize) and validate them offline
+	$(PY) -m pytest $(PYTEST_ARGS) deploy/tests
 
 compose-check: ## Validate docker-compose.yml
 	$(COMPOSE) -f docker-compose.yml config -q
