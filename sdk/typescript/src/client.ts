@@ -105,9 +105,12 @@ function isServer(): boolean {
 
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 
+function processEnv(): Record<string, string | undefined> {
+  return (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
+}
+
 function envBaseUrl(): string | undefined {
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-  return env?.MARKETPLACE_URL || undefined;
+  return processEnv().MARKETPLACE_URL || undefined;
 }
 
 /**
@@ -155,10 +158,10 @@ export class MarketplaceClient {
     this.maxRetries = Math.max(0, Math.floor(options.maxRetries ?? 3));
     this.initialRetryDelay = options.initialRetryDelay ?? 500;
     this.maxRetryWait = options.maxRetryWait ?? 60_000;
-    const platformFetch = (globalThis as { fetch?: Fetch }).fetch;
-    const chosen = options.fetch ?? platformFetch;
+    const chosen = options.fetch ?? (globalThis as { fetch?: Fetch }).fetch;
     if (!chosen) throw new TypeError('no fetch: pass options.fetch (Node 18+, browsers, Deno and Bun have one)');
-    this.#fetch = options.fetch ?? ((input, init) => platformFetch!(input, init));
+    // Called as a plain function: a browser's fetch refuses any other `this` ("Illegal invocation").
+    this.#fetch = (input, init) => chosen(input, init);
     this._sleep = options.sleep ?? defaultSleep;
     this._now = options.now ?? Date.now;
     const credential = options.apiKey ?? options.token;
@@ -177,6 +180,14 @@ export class MarketplaceClient {
     this.webhooks = new WebhooksResource(this);
     this.publisher = new PublisherResource(this);
     this.accounts = new AccountsResource(this);
+  }
+
+  /** A client from `MARKETPLACE_URL` and `MARKETPLACE_API_KEY` (or `MARKETPLACE_TOKEN`), on Node, Deno and Bun. */
+  static fromEnv(options: ClientOptions = {}): MarketplaceClient {
+    const env = processEnv();
+    const apiKey = options.apiKey ?? (options.token ? undefined : env.MARKETPLACE_API_KEY || undefined);
+    const token = options.token ?? (apiKey ? undefined : env.MARKETPLACE_TOKEN || undefined);
+    return new MarketplaceClient({ ...options, apiKey, token });
   }
 
   /** The portal root (`baseUrl` without the API prefix). */

@@ -51,10 +51,23 @@ describe('requests', () => {
     }
   });
 
-  test('an injected fetch is used', async () => {
+  test('fromEnv reads MARKETPLACE_URL and MARKETPLACE_API_KEY', () => {
+    const saved = { ...process.env };
+    try {
+      Object.assign(process.env, { MARKETPLACE_URL: 'https://portal.example', MARKETPLACE_API_KEY: 'mkp_env' });
+      const client = MarketplaceClient.fromEnv();
+      assert.equal(client.baseUrl, 'https://portal.example/api/marketplace/v1');
+      assert.equal(String(client), 'MarketplaceClient(https://portal.example/api/marketplace/v1, apiKey)');
+    } finally {
+      process.env = saved;
+    }
+  });
+
+  test('an injected fetch is used, called without the client as its this', async () => {
     const seen = [];
     const { client } = clientFor({ url: 'https://portal.example' }, {
-      fetch: async (url, init) => {
+      fetch: async function (url, init) {
+        assert.equal(this, undefined);
         seen.push([url, init.method]);
         return new Response(JSON.stringify({ data: [{ name: 'monitoring', count: 3 }] }), { status: 200 });
       },
