@@ -1,6 +1,9 @@
 """One version semantics across services (issue 15): a plugin published as `0.2` through the BlueMind door,
 as the document's script does it, is listed, ordered and installed the same way by the catalog and the
-install service: with no version, with `^0.2` and with `0.2`; then upgraded from `0.2` to `0.3`."""
+install service: with no version, with `^0.2` and with `0.2`; then upgraded from `0.2` to `0.3`.
+
+And one compatibility: the plugin's default (POST/PATCH /plugins), which a version's own ranges override,
+is what every list item shows and what the install service checks, through either door."""
 
 import io
 import json
@@ -9,7 +12,7 @@ import zipfile
 import requests
 
 from api_client import expect, expect_error
-from factories import wait_for_installation
+from factories import ensure_environment, publish_version, wait_for_installation
 from marketplace_shared.testing import unique_name, wait_for
 
 
@@ -110,3 +113,79 @@ def test_a_bluemind_0_2_installs_by_default_by_range_and_by_name_and_upgrades_to
     assert expect(install(user, plugin_id, env()), 202)["data"]["details"]["version"] == listed["version"]
     assert expect(install(user, plugin_id, env(), "^0.2"), 202)["data"]["details"]["version"] == "0.2"
     assert expect(install(user, plugin_id, env(), ">=0.2"), 202)["data"]["details"]["version"] == "0.3"
+
+
+# --- plugin-level compatibility ------------------------------------------------------------------------
+
+def listed_compatibility(client, plugin_id: str, category: str) -> dict:
+    [item] = [p for p in expect(client.get("/plugins", params={"category": category, "limit": 100}), 200)["data"]
+              if p["id"] == plugin_id]
+    return item["compatibility"]
+
+
+def refused_install(client, plugin_id: str, environment: str, version: str) -> dict:
+    """Once the install service knows the version: its answer for this environment (never a 202 here)."""
+    def attempt():
+        response = install(client, plugin_id, environment, version)
+        assert response.status_code != 202, response.text
+        return None if response.status_code == 404 else response.json()
+
+    return wait_for(attempt, timeout=30, message=f"the install service to know {version}")
+
+
+def test_the_plugins_default_compatibility_is_listed_inherited_overridden_and_checked(admin, publisher, user):
+    old_portal = ensure_environment(admin, unique_name("old").replace("_", "-"), "1.20.0", "20.11.0")["name"]
+    category = unique_name("compat").replace("_", "-")
+    default = {"backstage": "^1.30.0", "node": ">=18.0.0", "platform": ["linux"]}
+    plugin = expect(publisher.post("/plugins", json={
+        "name": unique_name("compat").replace("_", "-"), "description": "Compatibility", "category": category,
+        "compatibility": default}), 201)["data"]
+    assert plugin["compatibility"] == default
+    # A version with no ranges of its own inherits the default; one with its own keeps them.
+    metadata = {"version": "1.0.0", "changelog": "First"}
+    expect(publisher.post(f"/plugins/{plugin['id']}/versions", data={"metadata": json.dumps(metadata)},
+                          files={"package": ("p.zip", jar("p", "1.0.0"), "application/zip")}), 201)
+    assert listed_compatibility(user, plugin["id"], category) == default
+    body = refused_install(user, plugin["id"], old_portal, "1.0.0")  # the inherited ^1.30.0 is checked
+    assert body["error"]["code"] == "INCOMPATIBLE_ENVIRONMENT", body
+
+    publish_version(publisher, plugin["id"], "2.0.0", backstage=">=1.10.0")  # its own backstage and node
+    assert listed_compatibility(user, plugin["id"], category) == {**default, "backstage": ">=1.10.0"}
+    versions = {v["version"]: v["compatibility"] for v in expect(user.get(f"/plugins/{plugin['id']}"), 200)["data"][
+        "versions"]}
+    assert versions == {"2.0.0": {**default, "backstage": ">=1.10.0"}, "1.0.0": default}
+    accepted = wait_for(lambda: (lambda r: r if r.status_code == 202 else None)(
+        install(user, plugin["id"], old_portal, "2.0.0")), timeout=30, message="2.0.0 known")
+    wait_for_installation(user, accepted.json()["data"]["installationId"])
+
+    # PATCH merges into the default: every list item shows it where the latest version declares nothing.
+    expect(publisher.patch(f"/plugins/{plugin['id']}", json={"compatibility": {"platform": ["linux", "darwin"]}}),
+           200)
+    assert listed_compatibility(user, plugin["id"], category) == {**default, "backstage": ">=1.10.0",
+                                                                 "platform": ["linux", "darwin"]}
+    bad = expect_error(publisher.patch(f"/plugins/{plugin['id']}", json={"compatibility": {"backstage": "soon"}}),
+                       400, "VALIDATION_ERROR")
+    assert "compatibility" in json.dumps(bad["error"]["details"])
+
+
+def test_the_bluemind_door_fills_the_same_compatibility_fields(stack, admin, publisher, user):
+    old_portal = ensure_environment(admin, unique_name("old").replace("_", "-"), "1.20.0", "20.11.0")["name"]
+    website = stack.gateway_url + "/"
+    plugin_name = f"Compat plugin {unique_name('ver')}"
+    created = bluemind_post(website, 'addons/api/plugins/', {
+        'api_key': publisher.key, 'name': plugin_name, 'shortdesc': 'Short', 'description': 'Long',
+        'license': 'MIT', 'installation_instructions': 'Unzip'}, {})
+    assert created.status_code == 201, created.text
+    plugin_id = created.json()["plugin_id"]
+    expect(publisher.patch(f"/plugins/{plugin_id}", json={"compatibility": {"backstage": "^1.30.0"}}), 200)
+    response = bluemind_post(website, 'addons/api/plugin_version/', {
+        'api_key': publisher.key, 'plugin_name': plugin_name, 'version': '0.2', 'target_bm_versions': '3.x, 4.x',
+        'release_notes': 'First'}, {'package': ('p.jar', jar("p", "0.2"))})
+    assert response.status_code == 201, response.text
+    both = {"backstage": "^1.30.0", "node": None, "platform": ["3.x", "4.x"]}
+    assert listed_compatibility(user, plugin_id, "other") == both
+    shown = requests.get(f"{website}addons/api/plugin/{created.json()['id']}/", headers={"api-key": publisher.key})
+    assert expect(shown, 200)["compatibility"] == both and shown.json()["versions"][0]["target_bm_versions"] == \
+        "3.x, 4.x"
+    body = refused_install(user, plugin_id, old_portal, "0.2")
+    assert body["error"]["code"] == "INCOMPATIBLE_ENVIRONMENT", body
