@@ -39,6 +39,8 @@ def load_document(path: str | None = None) -> dict:
 
 
 def _resolve(document: dict, node: dict) -> dict:
+    if len(node.get("allOf", [])) == 1 and "type" not in node:  # a described reference: `allOf: [$ref]`
+        node = node["allOf"][0]
     while "$ref" in node:
         pointer = node["$ref"].removeprefix("#/").split("/")
         node = document
