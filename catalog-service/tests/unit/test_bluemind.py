@@ -166,3 +166,18 @@ def test_a_script_attaching_no_file_sends_a_urlencoded_form(client, publisher):
                           content_type="application/x-www-form-urlencoded")
     assert version.status_code == 400
     assert "package" in version.get_json()["error"]["message"]
+
+
+def test_a_short_version_is_published_with_its_normalized_form(app, client, publisher):
+    from sqlalchemy import select
+
+    from catalog_service.models import OutboxEvent
+
+    create(client, publisher)
+    assert add_version(client, publisher, version="0.2").status_code == 201
+    with app.extensions["database"].session() as session:
+        [event] = [row.payload["data"] for row in session.scalars(
+            select(OutboxEvent).where(OutboxEvent.event_type == "plugin.version_published"))]
+    # The install service orders and matches versions by normalizedVersion; it never parses `0.2` itself.
+    assert (event["version"], event["normalizedVersion"]) == ("0.2", "0.2.0")
+    assert event["compatibility"] == {"backstage": None, "node": None, "platform": ["3.x"]}
