@@ -4,17 +4,21 @@ Producers' tests check every outbox row they write (`outbox_checked`); consumers
 they feed with `contract_event`, which refuses one the document does not allow.
 """
 
+import json
 import os
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
 import jsonschema
+import pika
 import referencing
 import yaml
 from sqlalchemy import event as orm_event
 
+from . import broker
 from .events import new_event, topic_matches
 
 DOCUMENT_URI = "urn:marketplace:asyncapi"
@@ -141,6 +145,45 @@ def outbox_checked(outbox_model) -> Iterator[list[dict]]:
         orm_event.remove(outbox_model, "before_insert", check)
     if broken:
         raise ContractError("events that do not match docs/asyncapi.yaml:\n  " + "\n  ".join(broken))
+
+
+@contextmanager
+def exchange_checked(amqp_url: str, exchange: str) -> Iterator[Counter]:
+    """Bind a private queue to every routing key of `exchange` (e2e: the real processes' events) and, at the
+    end, check every event that went through; yields a Counter of the types seen, filled at the end.
+
+    While the block runs every event type is routable, even one with no consumer yet (`webhook.disabled`)."""
+    params = broker.connection_parameters(amqp_url, heartbeat=0)  # idle for minutes between two looks
+    connection = pika.BlockingConnection(params)
+    seen: Counter = Counter()
+    broken: list[str] = []
+    try:
+        channel = connection.channel()
+        broker.declare_exchange(channel, exchange)
+        queue = channel.queue_declare(queue="", exclusive=True, auto_delete=True).method.queue
+        channel.queue_bind(queue=queue, exchange=exchange, routing_key="#")
+        yield seen
+        while True:
+            method, _properties, body = channel.basic_get(queue=queue, auto_ack=True)
+            if method is None:
+                break
+            try:
+                event = json.loads(body)
+            except ValueError:
+                broken.append(f"{method.routing_key}: not JSON")
+                continue
+            seen[event.get("type")] += 1
+            if event.get("type") != method.routing_key:
+                broken.append(f"{method.routing_key}: routing key is not the type {event.get('type')!r}")
+            problems = violations(event)
+            if problems:
+                broken.append(f"{event.get('type')} {event.get('id')}: " + "; ".join(problems))
+    finally:
+        if connection.is_open:
+            connection.close()
+    if broken:
+        raise ContractError("events on the exchange that do not match docs/asyncapi.yaml:\n  "
+                            + "\n  ".join(broken[:50]))
 
 
 # -- the readable catalogue (docs/events.md), generated from the document ------------------------------
