@@ -18,10 +18,10 @@ PLUGIN_VERSION_YANKED = "plugin.version_yanked"
 PLUGIN_DOWNLOADED = "plugin.downloaded"
 PUBLISHED = (PLUGIN_PUBLISHED, PLUGIN_VERSION_PUBLISHED, PLUGIN_UNPUBLISHED, PLUGIN_VERSION_YANKED, PLUGIN_DOWNLOADED)
 
-# Consumed: the review service's rating summaries and the install service's lifecycle events.
-REVIEW_RATING_CHANGED = "review.rating_changed"
+# Consumed, and the fields read from them (the producers' documents: docs/asyncapi.yaml).
+REVIEW_RATING_CHANGED = "review.rating_changed"  # pluginId, sequence, average, count, distribution, topReviews
 INSTALLATION_EVENTS = ("plugin.installed", "plugin.updated", "plugin.uninstalled", "plugin.error",
-                       "plugin.health_changed")
+                       "plugin.health_changed")  # pluginId, installationId, accountId, version, current, error
 
 
 def record(session: Session, event_type: str, data: dict, subject: str | None = None) -> dict:
