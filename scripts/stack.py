@@ -6,6 +6,7 @@ starts its own stack on free ports against its own databases and broker prefix.
 
 import argparse
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -46,6 +47,12 @@ WEB = Service("web", "marketplace_web", 8085, "WEB_URL", False)
 WEB_SOURCE_ADDRESS = "127.0.0.2"
 
 
+def replica_of(name: str) -> tuple[str, int]:
+    """"gateway-2" -> ("gateway", 2), "install-service-worker" -> ("install-service-worker", 1)."""
+    match = re.fullmatch(r"(.+)-(\d+)", name)
+    return (match.group(1), int(match.group(2))) if match else (name, 1)
+
+
 def database_env_name(service: Service) -> str:
     """CATALOG_DATABASE_URL etc.: each service owns its database."""
     return service.package.removesuffix("_service").upper() + "_DATABASE_URL"
@@ -63,10 +70,26 @@ class Stack:
     log_to_files: bool = True
     processes: dict = field(default_factory=dict)  # process name -> Popen
     with_web: bool = True  # start the portal too
+    # Several processes of a kind, as on several hosts: process name ("gateway", "install-service-worker") -> how
+    # many. Replicas are named "<name>-2", ...; web replicas get free ports unless `ports` names them, and replica
+    # n of a process calls replica n of each service (cycling), like a load-balanced Service would spread them.
+    replicas: dict = field(default_factory=dict)
+    replica_env: dict = field(default_factory=dict)  # process name ("gateway-2") -> extra env of that process
 
     def __post_init__(self):
         if self.with_web and WEB.name not in self.ports:
             self.ports[WEB.name] = _free_port()
+        for name in list(self.ports):
+            for replica in self.replica_names(name)[1:]:
+                self.ports.setdefault(replica, _free_port())
+
+    def replica_names(self, name: str) -> list[str]:
+        return [name] + [f"{name}-{index}" for index in range(2, self.replicas.get(name, 1) + 1)]
+
+    def paired(self, name: str, index: int) -> str:
+        """The replica of process `name` that replica `index` of another process talks to."""
+        names = self.replica_names(name)
+        return names[(index - 1) % len(names)]
 
     def url(self, service_name: str) -> str:
         return f"http://127.0.0.1:{self.ports[service_name]}"
@@ -75,7 +98,7 @@ class Stack:
     def gateway_url(self) -> str:
         return self.url("gateway")
 
-    def base_env(self, service: Service) -> dict:
+    def base_env(self, service: Service, index: int = 1) -> dict:
         env = dict(os.environ)
         env.update(self.env)
         env["VAR_DIR"] = str(self.var_dir)
@@ -85,10 +108,10 @@ class Stack:
         else:
             env.pop("DATABASE_URL", None)
         for other in SERVICES:
-            env.setdefault(other.upstream_env, self.url(other.name))
+            env.setdefault(other.upstream_env, self.url(self.paired(other.name, index)))
         if self.with_web:
-            env.setdefault(WEB.upstream_env, self.url(WEB.name))
-            env.setdefault("GATEWAY_URL", self.gateway_url)
+            env.setdefault(WEB.upstream_env, self.url(self.paired(WEB.name, index)))
+            env.setdefault("GATEWAY_URL", self.url(self.paired(GATEWAY.name, index)))
             env.setdefault("WEB_SOURCE_ADDRESS", WEB_SOURCE_ADDRESS)
             if service is GATEWAY:
                 env.setdefault("TRUSTED_PROXIES", f"{WEB_SOURCE_ADDRESS}/32")
@@ -104,11 +127,14 @@ class Stack:
         (self.var_dir / "log").mkdir(exist_ok=True)
         self.migrate()
         for service in ALL:
-            self.start_web(service)
+            for name in self.replica_names(service.name):
+                self.start_web(service, name)
             if service.has_worker:
-                self.start_worker(service)
+                for name in self.replica_names(f"{service.name}-worker"):
+                    self.start_worker(service, name)
         if self.with_web:
-            self.start_web(WEB)
+            for name in self.replica_names(WEB.name):
+                self.start_web(WEB, name)
         self.wait_until_ready(timeout)
 
     def _spawn(self, name: str, args: list[str], cwd: Path, env: dict) -> subprocess.Popen:
@@ -118,28 +144,31 @@ class Stack:
         self.processes[name] = process
         return process
 
-    def start_web(self, service: Service) -> subprocess.Popen:
-        env = self.base_env(service)
-        env["PORT"] = str(self.ports[service.name])
-        metrics_dir = self.var_dir / "prometheus" / service.name
+    def start_web(self, service: Service, name: str | None = None) -> subprocess.Popen:
+        name = name or service.name
+        env = self.base_env(service, replica_of(name)[1])
+        env.update(self.replica_env.get(name, {}))
+        env["PORT"] = str(self.ports[name])
+        metrics_dir = self.var_dir / "prometheus" / name
         shutil.rmtree(metrics_dir, ignore_errors=True)
         metrics_dir.mkdir(parents=True)
         env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
-        return self._spawn(service.name, [PYTHON, "-m", "gunicorn", "-c", "gunicorn.conf.py"],
-                           REPO / service.name, env)
+        return self._spawn(name, [PYTHON, "-m", "gunicorn", "-c", "gunicorn.conf.py"], REPO / service.name, env)
 
     def start_worker(self, service: Service, name: str | None = None) -> subprocess.Popen:
-        env = self.base_env(service)
+        name = name or f"{service.name}-worker"
+        env = self.base_env(service, replica_of(name)[1])
         env.update(self.worker_env.get(service.name, {}))
-        return self._spawn(name or f"{service.name}-worker", [PYTHON, "-m", f"{service.package}.worker"],
-                           REPO / service.name, env)
+        env.update(self.replica_env.get(name, {}))
+        return self._spawn(name, [PYTHON, "-m", f"{service.package}.worker"], REPO / service.name, env)
 
     def wait_until_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
-        pending = {service.name for service in ALL}
-        pending |= {f"{service.name}-worker" for service in SERVICES if service.has_worker}
+        pending = {name for service in ALL for name in self.replica_names(service.name)}
+        pending |= {name for service in SERVICES if service.has_worker
+                    for name in self.replica_names(f"{service.name}-worker")}
         if self.with_web:
-            pending.add(WEB.name)
+            pending |= set(self.replica_names(WEB.name))
         while pending:
             for name in sorted(pending):
                 process = self.processes.get(name)
@@ -155,8 +184,10 @@ class Stack:
         return self.var_dir / "log" / f"{name}.log"
 
     def is_ready(self, name: str) -> bool:
-        if name.endswith("-worker"):
-            return self.queue_consumers(name.removesuffix("-worker")) > 0
+        base, index = replica_of(name)
+        if base.endswith("-worker"):
+            # Replica n is taken as ready once n workers consume (they all start alike).
+            return self.queue_consumers(base.removesuffix("-worker")) >= index
         try:
             return requests.get(f"{self.url(name)}/readyz", timeout=2).status_code == 200
         except requests.RequestException:
