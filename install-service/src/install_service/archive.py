@@ -7,6 +7,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from .errors import CORRUPT_PACKAGE, EMPTY_PACKAGE, PACKAGE_TOO_LARGE, UNSAFE_PACKAGE, UNSUPPORTED_PACKAGE
+
 
 class ArchiveError(Exception):
     """The package cannot be unpacked safely; `code` says why."""
@@ -34,16 +36,16 @@ def archive_format(path: Path) -> str:
         return "zip"
     if tarfile.is_tarfile(path):
         return "tar"
-    raise ArchiveError("UNSUPPORTED_PACKAGE", "The package is not a .tgz, .tar, .zip or .jar archive")
+    raise ArchiveError(UNSUPPORTED_PACKAGE, "The package is not a .tgz, .tar, .zip or .jar archive")
 
 
 def _clean(name: str) -> str:
     """The member's path, or ArchiveError when it would escape the folder it is unpacked into."""
     if "\\" in name or "\x00" in name:
-        raise ArchiveError("UNSAFE_PACKAGE", f"Archive entry {name!r} has a forbidden character")
+        raise ArchiveError(UNSAFE_PACKAGE, f"Archive entry {name!r} has a forbidden character")
     path = PurePosixPath(name)
     if path.is_absolute() or any(part == ".." for part in path.parts):
-        raise ArchiveError("UNSAFE_PACKAGE", f"Archive entry {name!r} points outside the package")
+        raise ArchiveError(UNSAFE_PACKAGE, f"Archive entry {name!r} points outside the package")
     parts = [part for part in path.parts if part not in ("", ".")]
     return "/".join(parts)
 
@@ -56,17 +58,17 @@ def _raw_members(path: Path, fmt: str) -> list[Member]:
                 for info in archive.infolist():
                     mode = (info.external_attr >> 16) & 0o177777
                     if stat.S_ISLNK(mode):
-                        raise ArchiveError("UNSAFE_PACKAGE", f"Archive entry {info.filename!r} is a link")
+                        raise ArchiveError(UNSAFE_PACKAGE, f"Archive entry {info.filename!r} is a link")
                     members.append(Member(_clean(info.filename), info.file_size, info.is_dir(), mode & 0o777))
         else:
             with tarfile.open(path, "r:*") as archive:
                 for info in archive.getmembers():
                     if not (info.isfile() or info.isdir()):
-                        raise ArchiveError("UNSAFE_PACKAGE",
+                        raise ArchiveError(UNSAFE_PACKAGE,
                                            f"Archive entry {info.name!r} is a link or a special file")
                     members.append(Member(_clean(info.name), info.size, info.isdir(), info.mode & 0o777))
     except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as exc:
-        raise ArchiveError("CORRUPT_PACKAGE", f"The package archive is damaged: {exc}") from exc
+        raise ArchiveError(CORRUPT_PACKAGE, f"The package archive is damaged: {exc}") from exc
     return [member for member in members if member.name]
 
 
@@ -97,21 +99,21 @@ def inspect(path: Path, max_unpacked_bytes: int) -> tuple[str, list[Member]]:
             continue
         if not member.is_dir:
             if name in seen:
-                raise ArchiveError("UNSAFE_PACKAGE", f"Archive entry {name!r} appears twice")
+                raise ArchiveError(UNSAFE_PACKAGE, f"Archive entry {name!r} appears twice")
             seen.add(name)
             total += member.size
         members.append(Member(name, member.size, member.is_dir, member.mode))
     if not any(not member.is_dir for member in members):
-        raise ArchiveError("EMPTY_PACKAGE", "The package contains no files")
+        raise ArchiveError(EMPTY_PACKAGE, "The package contains no files")
     for member in members:
         # A file that is also the folder of another entry cannot be unpacked.
         parts = member.name.split("/")
         for depth in range(1, len(parts)):
             parent = "/".join(parts[:depth])
             if parent in seen:
-                raise ArchiveError("UNSAFE_PACKAGE", f"Archive entry {parent!r} is both a file and a folder")
+                raise ArchiveError(UNSAFE_PACKAGE, f"Archive entry {parent!r} is both a file and a folder")
     if total > max_unpacked_bytes:
-        raise ArchiveError("PACKAGE_TOO_LARGE", f"The package unpacks to more than {max_unpacked_bytes} bytes")
+        raise ArchiveError(PACKAGE_TOO_LARGE, f"The package unpacks to more than {max_unpacked_bytes} bytes")
     return fmt, members
 
 
@@ -126,7 +128,7 @@ def unpack(path: Path, destination: Path, max_unpacked_bytes: int) -> list[str]:
     def target_of(name: str) -> Path:
         target = (root / name).resolve()
         if target != root and root not in target.parents:
-            raise ArchiveError("UNSAFE_PACKAGE", f"Archive entry {name!r} points outside the package")
+            raise ArchiveError(UNSAFE_PACKAGE, f"Archive entry {name!r} points outside the package")
         return target
 
     def store(name: str, mode: int, source) -> None:
@@ -137,7 +139,7 @@ def unpack(path: Path, destination: Path, max_unpacked_bytes: int) -> list[str]:
             while chunk := source.read(1024 * 1024):
                 remaining -= len(chunk)
                 if remaining < 0:
-                    raise ArchiveError("PACKAGE_TOO_LARGE", "The package unpacks to more than allowed")
+                    raise ArchiveError(PACKAGE_TOO_LARGE, "The package unpacks to more than allowed")
                 out.write(chunk)
         os.chmod(target, 0o755 if mode & 0o111 else 0o644)
         written.append(name)
@@ -152,7 +154,7 @@ def unpack(path: Path, destination: Path, max_unpacked_bytes: int) -> list[str]:
         _unpack_members(path, fmt, strip, target_of, store)
     except OSError as exc:
         # Name the entry, never the server's own paths.
-        raise ArchiveError("CORRUPT_PACKAGE", f"The package could not be unpacked ({exc.__class__.__name__})") from exc
+        raise ArchiveError(CORRUPT_PACKAGE, f"The package could not be unpacked ({exc.__class__.__name__})") from exc
     return sorted(written)
 
 

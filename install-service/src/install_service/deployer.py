@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Protocol
 
 from . import archive
+from .errors import CONFIG_UNREADABLE, DEPLOYMENT_IN_PROGRESS, NOT_DEPLOYED, UNKNOWN_STRATEGY
 
 STRATEGIES = ("rolling", "blue-green", "recreate")
 MANIFEST = ".install-manifest.json"
@@ -169,9 +170,9 @@ class FilesystemDeployer:
         try:
             document = json.loads(text) if text.strip() else {}
         except ValueError as exc:
-            raise DeployError("CONFIG_UNREADABLE", f"{YAML_NAME} is not in the format this deployer writes") from exc
+            raise DeployError(CONFIG_UNREADABLE, f"{YAML_NAME} is not in the format this deployer writes") from exc
         if not isinstance(document, dict):
-            raise DeployError("CONFIG_UNREADABLE", f"{YAML_NAME} is not a mapping")
+            raise DeployError(CONFIG_UNREADABLE, f"{YAML_NAME} is not a mapping")
         if not isinstance(document.get("plugins"), list):
             document["plugins"] = []
         return text, document
@@ -208,7 +209,7 @@ class FilesystemDeployer:
         if existing is not None:
             if existing["key"] == key:
                 return existing
-            raise DeployError("DEPLOYMENT_IN_PROGRESS",
+            raise DeployError(DEPLOYMENT_IN_PROGRESS,
                               f"Another operation ({existing['key']}) on {name} is unfinished")
         text, document = self._read_yaml(target)
         index = self._entry_index(document, name)
@@ -303,7 +304,7 @@ class FilesystemDeployer:
     # -- the interface -----------------------------------------------------
     def deploy(self, target: Target, spec: DeploySpec, strategy: str) -> None:
         if strategy not in STRATEGIES:
-            raise DeployError("UNKNOWN_STRATEGY", f"Unknown deployment strategy {strategy!r}")
+            raise DeployError(UNKNOWN_STRATEGY, f"Unknown deployment strategy {strategy!r}")
         with self._locked(target):
             journal = self._begin(target, spec.name, spec.key, strategy)
             folder = self._deploy_folder(target, journal, spec.name, strategy)
@@ -342,7 +343,7 @@ class FilesystemDeployer:
         with self._locked(target):
             journal = self._load_journal(target, spec.name)
             if journal is None or journal["key"] != spec.key:
-                raise DeployError("NOT_DEPLOYED", "Nothing was deployed for this operation")
+                raise DeployError(NOT_DEPLOYED, "Nothing was deployed for this operation")
             if strategy == "blue-green":
                 # The switch: one atomic rename of dynamic-plugins.yaml points the portal at the new colour.
                 self._set_entry(target, journal, spec, journal["folder"])

@@ -14,6 +14,8 @@ from typing import Protocol
 from marketplace_shared.api import API_PREFIX
 from marketplace_shared.identity import HEADER, Identity, issue_token
 
+from .errors import DOWNLOAD_FAILED, PACKAGE_NOT_FOUND, PACKAGE_TOO_LARGE
+
 log = logging.getLogger(__name__)
 
 
@@ -56,7 +58,7 @@ def _write_stream(read: Callable[[int], bytes], destination: Path, max_bytes: in
         while chunk := read(256 * 1024):
             size += len(chunk)
             if size > max_bytes:
-                raise DownloadError("PACKAGE_TOO_LARGE", f"The package is larger than {max_bytes} bytes")
+                raise DownloadError(PACKAGE_TOO_LARGE, f"The package is larger than {max_bytes} bytes")
             sha256.update(chunk)
             sha512.update(chunk)
             out.write(chunk)
@@ -98,10 +100,10 @@ class HttpDownloader:
                 return _write_stream(response.read, destination, self.max_bytes, on_progress)
         except urllib.error.HTTPError as exc:
             retryable = exc.code >= 500 or exc.code == 429
-            code = "PACKAGE_NOT_FOUND" if exc.code == 404 else "DOWNLOAD_FAILED"
+            code = PACKAGE_NOT_FOUND if exc.code == 404 else DOWNLOAD_FAILED
             raise DownloadError(code, f"The catalog answered {exc.code} for {url}", retryable) from exc
         except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
-            raise DownloadError("DOWNLOAD_FAILED", f"Could not download {url}: {exc}", True) from exc
+            raise DownloadError(DOWNLOAD_FAILED, f"Could not download {url}: {exc}", True) from exc
 
 
 class FakeDownloader:
@@ -115,7 +117,7 @@ class FakeDownloader:
         self.requests.append((plugin_id, version, account_id))
         body = self.packages.get((plugin_id, version))
         if body is None:
-            raise DownloadError("PACKAGE_NOT_FOUND", f"No package for {plugin_id}@{version}")
+            raise DownloadError(PACKAGE_NOT_FOUND, f"No package for {plugin_id}@{version}")
         offset = 0
 
         def read(size: int) -> bytes:

@@ -18,11 +18,23 @@ from pathlib import Path
 
 from sqlalchemy import case, select, update
 
+from marketplace_shared.errors import INTERNAL_ERROR, PLUGIN_NOT_FOUND
 from marketplace_shared.outbox import utcnow
 
 from . import archive, events, services
 from .deployer import DeployError, DeploySpec, Health, Target, folder_name
 from .downloader import Downloaded, DownloadError
+from .errors import (
+    CHECKSUM_MISMATCH,
+    CONFIGURATION_INVALID,
+    DEPENDENCY_UNRESOLVED,
+    DEPLOYMENT_IN_PROGRESS,
+    HEALTH_CHECK_FAILED,
+    JOB_ABANDONED,
+    PACKAGE_UNVERIFIABLE,
+    VERSION_NOT_FOUND,
+    VERSION_YANKED,
+)
 from .models import CatalogPlugin, CatalogVersion, Installation
 
 log = logging.getLogger(__name__)
@@ -167,7 +179,7 @@ class JobRunner:
             if installation.attempts > 1:
                 self._log(f"Attempt {installation.attempts}: the previous attempt was interrupted", level="warning")
             if installation.attempts > self.config.INSTALL_MAX_ATTEMPTS:
-                raise StepFailed("JOB_ABANDONED", f"Gave up after {installation.attempts - 1} interrupted attempts")
+                raise StepFailed(JOB_ABANDONED, f"Gave up after {installation.attempts - 1} interrupted attempts")
             self._settle(target, spec.name, key)
             if installation.action == services.UNINSTALL:
                 for step, percent, label in UNINSTALL_STEPS:
@@ -195,7 +207,7 @@ class JobRunner:
         except Exception as exc:  # noqa: BLE001 - any other failure also ends the job cleanly
             log.exception("installation %s failed", installation_id)
             self._rollback(target, spec.name, state["step"])
-            self._finish_failed("INTERNAL_ERROR", f"Unexpected error: {exc.__class__.__name__}: {exc}", state["step"])
+            self._finish_failed(INTERNAL_ERROR, f"Unexpected error: {exc.__class__.__name__}: {exc}", state["step"])
         finally:
             download = state.get("download")
             if download is not None:
@@ -217,7 +229,7 @@ class JobRunner:
                                                                                       services.UNINSTALLED):
             self.deployer.finalize(target, name, pending)
         elif other.status in services.BUSY:
-            raise StepFailed("DEPLOYMENT_IN_PROGRESS", f"Another operation ({pending}) is deploying {name}")
+            raise StepFailed(DEPLOYMENT_IN_PROGRESS, f"Another operation ({pending}) is deploying {name}")
         else:
             self.deployer.rollback(target, name)
 
@@ -274,13 +286,13 @@ class JobRunner:
             plugin = session.get(CatalogPlugin, installation.plugin_id)
             version = session.get(CatalogVersion, (installation.plugin_id, installation.version))
             if plugin is None or not plugin.is_published:
-                raise StepFailed("PLUGIN_NOT_FOUND", f"Plugin {installation.plugin_id} is no longer published")
+                raise StepFailed(PLUGIN_NOT_FOUND, f"Plugin {installation.plugin_id} is no longer published")
             if version is None or not version.published:
-                raise StepFailed("VERSION_NOT_FOUND", f"Version {installation.version} is not in the catalog")
+                raise StepFailed(VERSION_NOT_FOUND, f"Version {installation.version} is not in the catalog")
             if version.yanked:
-                raise StepFailed("VERSION_YANKED", f"Version {installation.version} was yanked: {version.yank_reason}")
+                raise StepFailed(VERSION_YANKED, f"Version {installation.version} was yanked: {version.yank_reason}")
             if not (version.package or {}).get("sha256"):
-                raise StepFailed("PACKAGE_UNVERIFIABLE", "The catalog gave no SHA-256 for this package")
+                raise StepFailed(PACKAGE_UNVERIFIABLE, "The catalog gave no SHA-256 for this package")
             state["version"] = {"package": dict(version.package), "schema": version.configuration_schema}
             messages = [f"Resolved {installation.plugin_name} {version.version}"]
             messages += self._resolve_dependencies(session, installation, version.dependencies)
@@ -308,7 +320,7 @@ class JobRunner:
                 continue
             best = services.pick_version(services.installable_versions(session, plugin.id), wanted)
             if best is None:
-                raise StepFailed("DEPENDENCY_UNRESOLVED",
+                raise StepFailed(DEPENDENCY_UNRESOLVED,
                                  f"No published version of dependency {name} satisfies {wanted}")
             installed = session.scalars(select(Installation).where(
                 Installation.plugin_id == plugin.id, Installation.environment == installation.environment,
@@ -336,14 +348,14 @@ class JobRunner:
         state["download"] = downloaded
         expected_size = package.get("size")
         if isinstance(expected_size, int) and expected_size != downloaded.size:
-            raise StepFailed("CHECKSUM_MISMATCH", f"Downloaded {downloaded.size} bytes, the catalog announced "
+            raise StepFailed(CHECKSUM_MISMATCH, f"Downloaded {downloaded.size} bytes, the catalog announced "
                              f"{expected_size}")
         if downloaded.sha256 != str(package["sha256"]).lower():
-            raise StepFailed("CHECKSUM_MISMATCH", f"SHA-256 mismatch: expected {package['sha256']}, "
+            raise StepFailed(CHECKSUM_MISMATCH, f"SHA-256 mismatch: expected {package['sha256']}, "
                              f"got {downloaded.sha256}")
         if package.get("integrity") and package["integrity"].startswith("sha512-") \
                 and package["integrity"] != downloaded.integrity:
-            raise StepFailed("CHECKSUM_MISMATCH", "The package does not match its sha512 integrity")
+            raise StepFailed(CHECKSUM_MISMATCH, "The package does not match its sha512 integrity")
         spec.package_file = downloaded.path
         spec.integrity = package.get("integrity") or downloaded.integrity
         self._log(f"Downloaded {downloaded.size} bytes; SHA-256 {downloaded.sha256} verified", "download")
@@ -351,7 +363,7 @@ class JobRunner:
     def _step_validate(self, installation, target, spec, state) -> None:
         errors = services.configuration_errors(state["version"]["schema"], installation.configuration)
         if errors:
-            raise StepFailed("CONFIGURATION_INVALID", "The configuration does not match the plugin's schema: "
+            raise StepFailed(CONFIGURATION_INVALID, "The configuration does not match the plugin's schema: "
                              + "; ".join(f"{e['pointer']}: {e['message']}" for e in errors), {"errors": errors})
         fmt, members = archive.inspect(spec.package_file, self.config.MAX_UNPACKED_BYTES)
         files = [member for member in members if not member.is_dir]
@@ -365,7 +377,7 @@ class JobRunner:
     def _step_health(self, installation, target, spec, state) -> None:
         health: Health = self.deployer.verify(target, spec, installation.deployment_strategy)
         if health.status != "healthy":
-            raise StepFailed("HEALTH_CHECK_FAILED", "Health check failed: " + "; ".join(health.problems))
+            raise StepFailed(HEALTH_CHECK_FAILED, "Health check failed: " + "; ".join(health.problems))
         self._log("Health check passed: files intact, integrity and configuration as expected", "health")
 
     def _step_activate(self, installation, target, spec, state) -> None:

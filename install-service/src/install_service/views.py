@@ -10,7 +10,7 @@ from flask import current_app, request
 
 from marketplace_shared.api import API_PREFIX, Blueprint, response_metadata
 from marketplace_shared.db import request_session
-from marketplace_shared.errors import ApiError, validation_error
+from marketplace_shared.errors import VALIDATION_ERROR, ApiError, validation_error
 from marketplace_shared.identity import require_identity, requires
 from marketplace_shared.pagination import PageArgsSchema, links_block, pagination_block
 
@@ -215,7 +215,7 @@ def update_environment(body, name):
     """Change an environment's Backstage or Node.js version"""
     require_identity("admin")
     if not body:
-        raise ApiError(400, "VALIDATION_ERROR", "Nothing to change: give backstageVersion and/or nodeVersion",
+        raise ApiError(400, VALIDATION_ERROR, "Nothing to change: give backstageVersion and/or nodeVersion",
                        {"fields": {"_schema": ["Give backstageVersion and/or nodeVersion."]}})
     session = request_session()
     environment = services.update_environment(session, name, body)
