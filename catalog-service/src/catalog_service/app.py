@@ -1,24 +1,33 @@
 """The catalog's Flask application."""
 
-from sqlalchemy.exc import IntegrityError
+import logging
 
 from marketplace_shared.api import create_service_app
 from marketplace_shared.db import Database
-from marketplace_shared.errors import CONFLICT, error_response
+from marketplace_shared.errors import SERVICE_UNAVAILABLE, VALIDATION_ERROR, error_response
 
+from .blobs import BlobError, InvalidBlobKey
 from .bluemind import blp as addons_blp
 from .config import Config
 from .views import blp
+
+log = logging.getLogger(__name__)
 
 
 def create_app(config: Config | None = None):
     config = config or Config()
     database = Database(config.DATABASE_URL)
     app, _api = create_service_app(config, database, "Plugin Marketplace catalog", [blp, addons_blp])
-    app.register_error_handler(IntegrityError, _conflict)
+    app.register_error_handler(BlobError, _blob_error)
+    app.register_error_handler(InvalidBlobKey, _invalid_blob_key)
     return app
 
 
-def _conflict(_error: IntegrityError):
-    # Two requests raced for the same unique name or version; the loser gets the spec's 409.
-    return error_response(409, CONFLICT, "The change conflicts with another one")
+def _blob_error(error: BlobError):
+    # The artifact store failed or lost a file the database names: the client may try again later.
+    log.warning("artifact store: %s", error)
+    return error_response(503, SERVICE_UNAVAILABLE, "The artifact store is unavailable, try again later")
+
+
+def _invalid_blob_key(_error: InvalidBlobKey):
+    return error_response(400, VALIDATION_ERROR, "Invalid storage key")

@@ -3,7 +3,7 @@
 Keys are chosen by the service (`packages/<plugin>/<random>.<format>`), never derived from client file names.
 A blob is either completely written or absent: the local store renames a finished temporary file into place,
 S3 makes an object visible only once its single PUT or multipart upload completes (a failed multipart upload
-is aborted).
+is aborted). The stores raise their own exceptions (BlobError and its kinds); app.py maps them to the envelope.
 """
 
 import io
@@ -13,8 +13,6 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
-
-from marketplace_shared.errors import ApiError
 
 CHUNK = 64 * 1024
 
@@ -28,8 +26,20 @@ class BlobStore(Protocol):
     def exists(self, key: str) -> bool: ...
 
 
-def _invalid_key() -> ApiError:
-    return ApiError(400, "VALIDATION_ERROR", "Invalid storage key")
+class BlobError(Exception):
+    """The store failed (unreachable, refused, out of space): the service answers 503."""
+
+
+class BlobNotFound(BlobError, FileNotFoundError):
+    """No blob under this key."""
+
+
+class InvalidBlobKey(BlobError, ValueError):
+    """A key that would leave the store's root or is not a valid object name."""
+
+
+def _invalid_key() -> InvalidBlobKey:
+    return InvalidBlobKey("Invalid storage key")
 
 
 def _as_stream(data: Data) -> BinaryIO:
@@ -50,23 +60,36 @@ class LocalBlobStore:
 
     def put(self, key: str, data: Data) -> None:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+        except OSError as exc:
+            raise BlobError(f"cannot write {key}: {exc.strerror}") from exc
         try:
             with os.fdopen(fd, "wb") as handle:
                 shutil.copyfileobj(_as_stream(data), handle, CHUNK)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, path)
-        except BaseException:
+        except BaseException as exc:
             Path(tmp).unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise BlobError(f"cannot write {key}: {exc.strerror}") from exc
             raise
 
     def open(self, key: str) -> BinaryIO:
-        return open(self._path(key), "rb")
+        try:
+            return open(self._path(key), "rb")
+        except FileNotFoundError as exc:
+            raise BlobNotFound(key) from exc
+        except OSError as exc:
+            raise BlobError(f"cannot read {key}: {exc.strerror}") from exc
 
     def delete(self, key: str) -> None:
-        self._path(key).unlink(missing_ok=True)
+        try:
+            self._path(key).unlink(missing_ok=True)
+        except OSError as exc:
+            raise BlobError(f"cannot delete {key}: {exc.strerror}") from exc
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
@@ -111,17 +134,25 @@ class S3BlobStore:
             exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404
 
     def put(self, key: str, data: Data) -> None:
-        self.client.upload_fileobj(_as_stream(data), self.bucket, self._key(key), Config=self.transfer)
+        from boto3.exceptions import Boto3Error
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.upload_fileobj(_as_stream(data), self.bucket, self._key(key), Config=self.transfer)
+        except (Boto3Error, BotoCoreError, ClientError) as exc:
+            raise BlobError(f"cannot write {key}: {exc}") from exc
 
     def open(self, key: str) -> BinaryIO:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
         except ClientError as exc:
             if self._missing(exc):
-                raise FileNotFoundError(key) from exc
-            raise
+                raise BlobNotFound(key) from exc
+            raise BlobError(f"cannot read {key}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise BlobError(f"cannot read {key}: {exc}") from exc
         return response["Body"]
 
     def iter_chunks(self, key: str, chunk_size: int = CHUNK) -> Iterator[bytes]:
@@ -132,17 +163,24 @@ class S3BlobStore:
             body.close()
 
     def delete(self, key: str) -> None:
-        self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+        except (BotoCoreError, ClientError) as exc:
+            raise BlobError(f"cannot delete {key}: {exc}") from exc
 
     def exists(self, key: str) -> bool:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             self.client.head_object(Bucket=self.bucket, Key=self._key(key))
         except ClientError as exc:
             if self._missing(exc):
                 return False
-            raise
+            raise BlobError(f"cannot check {key}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise BlobError(f"cannot check {key}: {exc}") from exc
         return True
 
 

@@ -4,6 +4,7 @@ import logging
 from datetime import UTC, datetime
 
 from flask import Flask, g, jsonify
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -136,6 +137,13 @@ def handle_api_error(error: ApiError):
     return error_response(error.status, error.code, error.message, error.details, error.headers)
 
 
+def handle_integrity_error(error: IntegrityError):
+    """A unique-constraint race (two requests creating the same thing at once): the loser gets 409, in every
+    service. The request's session is rolled back when it closes at the end of the request."""
+    log.info("a change lost a race for a constraint: %s", error.orig.__class__.__name__ if error.orig else error)
+    return error_response(409, CONFLICT, "The change conflicts with another one; try again")
+
+
 def handle_unexpected(error: Exception):
     if isinstance(error, HTTPException):
         return handle_http_exception(error)
@@ -145,5 +153,6 @@ def handle_unexpected(error: Exception):
 
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(ApiError, handle_api_error)
+    app.register_error_handler(IntegrityError, handle_integrity_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)

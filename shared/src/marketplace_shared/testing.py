@@ -116,3 +116,34 @@ def serve_bytes(routes: dict[str, bytes]):
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
+
+
+def lose_insert_race(monkeypatch, times: int = 1) -> list:
+    """Make the next `times` flushes that insert rows fail as a request that lost a unique-constraint race
+    does (a genuine IntegrityError from SQLite): the error policy must answer 409, never 500.
+
+    Returns the list of sessions that lost, so a test can check the race happened where it expected."""
+    import sqlite3
+
+    from sqlalchemy.exc import IntegrityError
+    from sqlalchemy.orm import Session
+
+    connection = sqlite3.connect(":memory:")
+    connection.execute("CREATE TABLE winners (name TEXT UNIQUE)")
+    connection.execute("INSERT INTO winners VALUES ('taken')")
+    try:
+        connection.execute("INSERT INTO winners VALUES ('taken')")
+    except sqlite3.IntegrityError as exc:
+        error = IntegrityError("INSERT INTO winners (name) VALUES (?)", ("taken",), exc)
+    finally:
+        connection.close()
+    original, lost = Session.flush, []
+
+    def flush(self, *args, **kwargs):
+        if self.new and len(lost) < times:
+            lost.append(self)
+            raise error
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Session, "flush", flush)
+    return lost
