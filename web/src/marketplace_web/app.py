@@ -17,6 +17,7 @@ from .assets import Assets
 from .config import Config
 from .sessions import Session, store_from
 from .views import BLUEPRINTS
+from .views.common import pop_notices
 
 log = logging.getLogger("access")
 PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -37,7 +38,8 @@ def create_app(config: Config | None = None) -> Flask:
     configure_logging(config.SERVICE_NAME, config.LOG_LEVEL)
     app.jinja_env.autoescape = True
     app.jinja_env.globals.update(asset=assets.url, csrf_token=security.csrf_token, csrf_field=security.CSRF_FIELD,
-                                 bar_chart=rendering.bar_chart, line_chart=rendering.line_chart)
+                                 bar_chart=rendering.bar_chart, line_chart=rendering.line_chart,
+                                 notices=pop_notices)
     app.jinja_env.filters.update(markdown=rendering.markdown, safe_url=rendering.safe_url,
                                  compact=rendering.compact, date=rendering.date, datetime=rendering.datetime_text)
     for blueprint in BLUEPRINTS:

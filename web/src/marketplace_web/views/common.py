@@ -43,6 +43,21 @@ def installed_plugin_ids() -> set[str]:
     return {item.get("pluginId") for item in page}
 
 
+def flash(message: str, kind: str = "success") -> None:
+    """A one-time notice for the next page (kept in the server-side session)."""
+    session = g.web_session
+    session.ensure()
+    session.set("notices", [*(session.get("notices") or []), {"message": message, "kind": kind}])
+
+
+def pop_notices() -> list[dict]:
+    """The notices waiting for this page, forgotten once shown (base.html calls it)."""
+    session = g.get("web_session")
+    if session is None or not session.get("notices"):
+        return []
+    return session.pop("notices") or []
+
+
 def safe_next(target: str | None) -> str:
     """A redirect target on this site only."""
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
