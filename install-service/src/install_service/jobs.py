@@ -21,7 +21,7 @@ from sqlalchemy import case, select, update
 from marketplace_shared.errors import INTERNAL_ERROR, PLUGIN_NOT_FOUND
 from marketplace_shared.outbox import utcnow
 
-from . import archive, events, services
+from . import archive, events, representations, services, versions
 from .deployer import DeployError, DeploySpec, Health, Target, folder_name
 from .downloader import Downloaded, DownloadError
 from .errors import (
@@ -318,7 +318,7 @@ class JobRunner:
             if plugin is None:
                 messages.append(f"Dependency {name}@{wanted}: provided by the portal")
                 continue
-            best = services.pick_version(services.installable_versions(session, plugin.id), wanted)
+            best = versions.pick_version(versions.installable_versions(session, plugin.id), wanted)
             if best is None:
                 raise StepFailed(DEPENDENCY_UNRESOLVED,
                                  f"No published version of dependency {name} satisfies {wanted}")
@@ -361,7 +361,7 @@ class JobRunner:
         self._log(f"Downloaded {downloaded.size} bytes; SHA-256 {downloaded.sha256} verified", "download")
 
     def _step_validate(self, installation, target, spec, state) -> None:
-        errors = services.configuration_errors(state["version"]["schema"], installation.configuration)
+        errors = versions.configuration_errors(state["version"]["schema"], installation.configuration)
         if errors:
             raise StepFailed(CONFIGURATION_INVALID, "The configuration does not match the plugin's schema: "
                              + "; ".join(f"{e['pointer']}: {e['message']}" for e in errors), {"errors": errors})
@@ -536,7 +536,7 @@ def check_health(config, database, deployer) -> int:
         if current == "healthy" and installation.last_telemetry_at is not None \
                 and now - installation.last_telemetry_at > stale_after:
             current = "degraded"
-            problems.append(f"no telemetry since {services.iso(installation.last_telemetry_at)}")
+            problems.append(f"no telemetry since {representations.iso(installation.last_telemetry_at)}")
         with database.session() as session, session.begin():
             row = session.scalars(select(Installation).where(Installation.id == installation.id)
                                   .with_for_update()).first()

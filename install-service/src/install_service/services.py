@@ -2,41 +2,32 @@
 
 import hashlib
 import json
-import logging
 import math
 import uuid
 from datetime import datetime
 
-import nodesemver
-from jsonschema import exceptions as jsonschema_exceptions
-from jsonschema import validators
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from marketplace_shared.api import API_PREFIX
-from marketplace_shared.errors import PLUGIN_NOT_FOUND, VALIDATION_ERROR, ApiError
+from marketplace_shared.errors import ApiError
 from marketplace_shared.identity import Identity
 from marketplace_shared.outbox import utcnow
 
 from . import events
+from .environments import get_or_create_environment
 from .errors import (
     ALREADY_INSTALLED,
-    ENVIRONMENT_EXISTS,
-    ENVIRONMENT_NOT_FOUND,
     IDEMPOTENCY_KEY_REUSED,
-    INCOMPATIBLE_ENVIRONMENT,
     INSTALLATION_BUSY,
     INSTALLATION_FINISHED,
     INSTALLATION_NOT_FOUND,
     NOT_INSTALLED,
     NOTHING_TO_CHANGE,
-    VERSION_NOT_FOUND,
-    VERSION_YANKED,
 )
-from .models import CatalogPlugin, CatalogVersion, Environment, Installation, InstallationLog
-
-log = logging.getLogger(__name__)
+from .models import Installation, InstallationLog
+from .versions import check_compatibility, check_configuration, find_plugin, resolve_version
 
 PENDING, IN_PROGRESS, COMPLETED, FAILED = "pending", "in_progress", "completed", "failed"
 CANCELLING, CANCELLED, UNINSTALLING, UNINSTALLED = "cancelling", "cancelled", "uninstalling", "uninstalled"
@@ -53,316 +44,6 @@ FINISHED = (COMPLETED, FAILED, CANCELLED, UNINSTALLED)
 INSTALL, UPGRADE, UNINSTALL = "install", "upgrade", "uninstall"
 
 
-
-# -- representation ----------------------------------------------------------
-def iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def installation_links(installation_id: str) -> dict:
-    base = f"{API_PREFIX}/installations/{installation_id}"
-    return {"status": base, "logs": f"{base}/logs", "cancel": f"{base}/cancel"}
-
-
-def progress_block(installation: Installation) -> dict:
-    return {"current": installation.progress, "total": 100, "percentage": installation.progress,
-            "currentStep": installation.current_step}
-
-
-def duration_of(installation: Installation) -> int | None:
-    if installation.started_at is None:
-        return None
-    end = installation.completed_at or utcnow()
-    return max(0, round((end - installation.started_at).total_seconds()))
-
-
-def installation_view(installation: Installation) -> dict:
-    """GET /installations/{id}: the spec's fields first, then the ones the spec is silent about."""
-    return {
-        "installationId": installation.id,
-        "pluginId": installation.plugin_id,
-        "status": installation.status,
-        "progress": progress_block(installation),
-        "startedAt": iso(installation.started_at),
-        "completedAt": iso(installation.completed_at),
-        "duration": duration_of(installation),
-        "pluginName": installation.plugin_name,
-        "action": installation.action,
-        "version": installation.version,
-        "installedVersion": installation.installed_version,
-        "previousVersion": installation.previous_version,
-        "environment": installation.environment,
-        "namespace": installation.namespace,
-        "deploymentStrategy": installation.deployment_strategy,
-        "autoStart": installation.auto_start,
-        "configuration": installation.configuration,
-        "accountId": installation.account_id,
-        "health": installation.health,
-        "healthDetails": installation.health_details or [],
-        "healthCheckedAt": iso(installation.health_checked_at),
-        "error": installation.error,
-        "attempts": installation.attempts,
-        "createdAt": iso(installation.created_at),
-        "updatedAt": iso(installation.updated_at),
-        "links": installation_links(installation.id),
-    }
-
-
-def accepted_view(installation: Installation, message: str, estimated: int) -> dict:
-    """The 202 answer to an install, upgrade or uninstall, in the spec's shape."""
-    return {
-        "installationId": installation.id,
-        "pluginId": installation.plugin_id,
-        "status": installation.status,
-        "message": message,
-        "details": {
-            "version": installation.version,
-            "environment": installation.environment,
-            "namespace": installation.namespace,
-            "deploymentStrategy": installation.deployment_strategy,
-        },
-        "progress": progress_block(installation),
-        "estimatedTime": estimated,
-        "links": installation_links(installation.id),
-    }
-
-
-def environment_view(environment: Environment) -> dict:
-    return {"name": environment.name, "backstageVersion": environment.backstage_version,
-            "nodeVersion": environment.node_version, "createdAt": iso(environment.created_at),
-            "updatedAt": iso(environment.updated_at)}
-
-
-def log_view(line: InstallationLog) -> dict:
-    return {"id": str(line.id), "timestamp": iso(line.timestamp), "level": line.level, "step": line.step,
-            "message": line.message}
-
-
-# -- the read model of the catalog -------------------------------------------
-def find_plugin(session: Session, plugin_ref: str) -> CatalogPlugin:
-    """A published plugin by id or by name, else 404 PLUGIN_NOT_FOUND."""
-    plugin = session.get(CatalogPlugin, plugin_ref)
-    if plugin is None:
-        plugin = session.scalars(select(CatalogPlugin).where(CatalogPlugin.name == plugin_ref)
-                                 .order_by(CatalogPlugin.updated_at.desc())).first()
-    if plugin is None or not plugin.is_published:
-        raise ApiError(404, PLUGIN_NOT_FOUND, f"Plugin with ID '{plugin_ref}' not found")
-    return plugin
-
-
-def _semver(value: str) -> str | None:
-    try:
-        parsed = nodesemver.valid(value, loose=True)
-    except (ValueError, TypeError):
-        return None
-    return None if parsed is None else str(parsed.version)
-
-
-def _range(value) -> str | None:
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        return nodesemver.valid_range(value, loose=True)
-    except (ValueError, TypeError):
-        return None
-
-
-def semantic_version(row: CatalogVersion) -> str | None:
-    """The version as semver: the catalog's normalized form (`0.2` -> `0.2.0`, carried by its event).
-
-    The catalog alone decides what a version is and how a short one reads; rows recorded before the event
-    carried `normalizedVersion` fall back to their text when it is strict semver.
-    """
-    return row.normalized or _semver(row.version)
-
-
-def installable_versions(session: Session, plugin_id: str) -> list[CatalogVersion]:
-    rows = session.scalars(select(CatalogVersion).where(CatalogVersion.plugin_id == plugin_id,
-                                                        CatalogVersion.published.is_(True),
-                                                        CatalogVersion.yanked.is_(False))).all()
-    return [row for row in rows if semantic_version(row)]
-
-
-def pick_version(rows: list[CatalogVersion], wanted: str = "*") -> CatalogVersion | None:
-    """The highest version satisfying `wanted`, preferring releases over pre-releases."""
-    by_version = {semantic_version(row): row for row in rows if semantic_version(row)}
-    versions = list(by_version)
-    if not versions:
-        return None
-    for include_prerelease in (False, True):
-        try:
-            best = nodesemver.max_satisfying(versions, wanted, loose=True, include_prerelease=include_prerelease)
-        except (ValueError, TypeError):
-            return None
-        if best:
-            return by_version.get(best)
-    return None
-
-
-def resolve_version(session: Session, plugin: CatalogPlugin, wanted: str | None) -> CatalogVersion:
-    """The version to install: exact, a range's best match, or the latest; refuses yanked ones."""
-    label = plugin.name or plugin.id
-    if wanted:
-        wanted = wanted.strip()
-        row = _exact_version(session, plugin.id, wanted)
-        if row is not None and row.yanked:
-            raise ApiError(409, VERSION_YANKED,
-                           f"Version {wanted} of plugin '{label}' was yanked and cannot be installed",
-                           {"pluginId": plugin.id, "version": wanted, "reason": row.yank_reason})
-        if row is not None and row.published:
-            return row
-        if _semver(wanted) is None and _range(wanted) is not None:
-            best = pick_version(installable_versions(session, plugin.id), wanted)
-            if best is not None:
-                return best
-        raise ApiError(404, VERSION_NOT_FOUND, f"Version '{wanted}' of plugin '{label}' not found",
-                       {"pluginId": plugin.id, "version": wanted})
-    best = pick_version(installable_versions(session, plugin.id))
-    if best is None:
-        raise ApiError(404, VERSION_NOT_FOUND, f"Plugin '{label}' has no installable version",
-                       {"pluginId": plugin.id})
-    return best
-
-
-def _exact_version(session: Session, plugin_id: str, wanted: str) -> CatalogVersion | None:
-    """The version named as the catalog lists it (`0.2`) or by its full form (`0.2.0`)."""
-    row = session.get(CatalogVersion, (plugin_id, wanted))
-    if row is None and _semver(wanted) is not None:
-        row = session.scalars(select(CatalogVersion).where(CatalogVersion.plugin_id == plugin_id,
-                                                           CatalogVersion.normalized == _semver(wanted))
-                              .order_by(CatalogVersion.published.desc())).first()
-    return row
-
-
-# -- validation ----------------------------------------------------------------
-def _pointer(parts) -> str:
-    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in parts)
-
-
-def configuration_errors(schema: dict | None, configuration: dict, prefix: str = "/configuration") -> list[dict]:
-    """Each way `configuration` breaks the version's JSON Schema, with a JSON pointer into the request body."""
-    if not schema:
-        return []
-    try:
-        validator_class = validators.validator_for(schema, default=validators.Draft202012Validator)
-        validator_class.check_schema(schema)
-    except jsonschema_exceptions.SchemaError as exc:
-        log.warning("ignoring an invalid configuration schema: %s", exc.message)
-        return []
-    validator = validator_class(schema, format_checker=validator_class.FORMAT_CHECKER)
-    found = []
-    ordered = sorted(validator.iter_errors(configuration), key=lambda e: (list(map(str, e.absolute_path)), e.message))
-    for error in ordered:
-        parts = list(error.absolute_path)
-        if error.validator == "required" and isinstance(error.instance, dict):
-            missing = [name for name in error.validator_value if name not in error.instance]
-            if missing:
-                parts = [*parts, missing[0]]
-        found.append({"pointer": prefix + _pointer(parts), "message": error.message, "keyword": error.validator})
-    return found
-
-
-def check_configuration(schema: dict | None, configuration: dict) -> None:
-    errors = configuration_errors(schema, configuration)
-    if errors:
-        fields = {}
-        for error in errors:
-            fields.setdefault(error["pointer"].lstrip("/").replace("/", "."), []).append(error["message"])
-        raise ApiError(400, VALIDATION_ERROR, "The configuration does not match the plugin's configuration schema",
-                       {"errors": errors, "fields": fields})
-
-
-def compatibility_clashes(version: CatalogVersion, environment: Environment) -> list[dict]:
-    """The version's ranges the environment's versions fall outside of (npm semver semantics)."""
-    compatibility = version.compatibility or {}
-    clashes = []
-    for component, actual in (("backstage", environment.backstage_version), ("node", environment.node_version)):
-        required = compatibility.get(component)
-        normalized = _range(required)
-        if normalized is None or normalized in ("*", ""):
-            continue
-        if not nodesemver.satisfies(actual, required, loose=True, include_prerelease=True):
-            clashes.append({"component": component, "required": required, "actual": actual})
-    return clashes
-
-
-def check_compatibility(version: CatalogVersion, environment: Environment, plugin_label: str) -> None:
-    clashes = compatibility_clashes(version, environment)
-    if clashes:
-        summary = ", ".join(f"{c['component']} {c['actual']} does not satisfy {c['required']}" for c in clashes)
-        raise ApiError(409, INCOMPATIBLE_ENVIRONMENT,
-                       f"Plugin '{plugin_label}' {version.version} is incompatible with environment "
-                       f"'{environment.name}': {summary}",
-                       {"environment": environment.name, "version": version.version, "clashes": clashes})
-
-
-# -- environments --------------------------------------------------------------
-def _check_versions(backstage_version: str | None, node_version: str | None) -> None:
-    fields = {}
-    if backstage_version is not None and _semver(backstage_version) is None:
-        fields["backstageVersion"] = ["Not a semantic version (e.g. 1.35.0)."]
-    if node_version is not None and _semver(node_version) is None:
-        fields["nodeVersion"] = ["Not a semantic version (e.g. 20.11.0)."]
-    if fields:
-        raise ApiError(400, VALIDATION_ERROR, f"Invalid request parameters: {', '.join(sorted(fields))}",
-                       {"fields": fields})
-
-
-def get_or_create_environment(session: Session, name: str, config) -> Environment:
-    """The environment, created with the configured default versions when an install first names it."""
-    environment = session.get(Environment, name)
-    if environment is not None:
-        return environment
-    try:
-        with session.begin_nested():
-            environment = Environment(name=name, backstage_version=config.DEFAULT_BACKSTAGE_VERSION,
-                                      node_version=config.DEFAULT_NODE_VERSION)
-            session.add(environment)
-    except IntegrityError:
-        environment = session.get(Environment, name)
-    return environment
-
-
-def list_environments(session: Session, page: int, limit: int) -> tuple[list[Environment], int]:
-    total = session.scalar(select(func.count()).select_from(Environment))
-    rows = session.scalars(select(Environment).order_by(Environment.name).offset((page - 1) * limit).limit(limit)).all()
-    return list(rows), total
-
-
-def get_environment(session: Session, name: str) -> Environment:
-    environment = session.get(Environment, name)
-    if environment is None:
-        raise ApiError(404, ENVIRONMENT_NOT_FOUND, f"Environment '{name}' not found")
-    return environment
-
-
-def create_environment(session: Session, name: str, backstage_version: str, node_version: str) -> Environment:
-    _check_versions(backstage_version, node_version)
-    if session.get(Environment, name) is not None:
-        raise ApiError(409, ENVIRONMENT_EXISTS, f"Environment '{name}' already exists", {"name": name})
-    environment = Environment(name=name, backstage_version=backstage_version, node_version=node_version)
-    session.add(environment)
-    try:
-        session.flush()
-    except IntegrityError as exc:
-        raise ApiError(409, ENVIRONMENT_EXISTS, f"Environment '{name}' already exists", {"name": name}) from exc
-    return environment
-
-
-def update_environment(session: Session, name: str, changes: dict) -> Environment:
-    environment = get_environment(session, name)
-    _check_versions(changes.get("backstageVersion"), changes.get("nodeVersion"))
-    if "backstageVersion" in changes:
-        environment.backstage_version = changes["backstageVersion"]
-    if "nodeVersion" in changes:
-        environment.node_version = changes["nodeVersion"]
-    environment.updated_at = utcnow()
-    return environment
-
-
-# -- installations -------------------------------------------------------------
 def add_log(session: Session, installation_id: str, message: str, step: str | None = None,
             level: str = "info") -> None:
     session.add(InstallationLog(installation_id=installation_id, message=message, step=step, level=level,

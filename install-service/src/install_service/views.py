@@ -1,4 +1,4 @@
-"""Installations routes: thin views over the use cases in services.py.
+"""Installations routes: thin views over the use cases (services.py, environments.py) and representations.py.
 
 Who may see or act on an installation: the account that installed it, or an administrator. Anyone else
 gets 404 INSTALLATION_NOT_FOUND, so that installations of other accounts are not disclosed.
@@ -14,7 +14,7 @@ from marketplace_shared.errors import VALIDATION_ERROR, ApiError, validation_err
 from marketplace_shared.identity import require_identity, requires
 from marketplace_shared.pagination import PageArgsSchema, links_block, pagination_block
 
-from . import services
+from . import environments, representations, services
 from .schemas import (
     AcceptedResponseSchema,
     EnvironmentCreateSchema,
@@ -44,7 +44,7 @@ def _config():
 def _accepted(installation, message: str, status: int = 202):
     session = request_session()
     estimated = services.estimated_seconds(session, _config().DEFAULT_ESTIMATED_SECONDS)
-    body = {"data": services.accepted_view(installation, message, estimated)}
+    body = {"data": representations.accepted_view(installation, message, estimated)}
     return body, status, {"Location": f"{API_PREFIX}/installations/{installation.id}"}
 
 
@@ -79,7 +79,7 @@ def list_installations(args):
     page, limit = args.pop("page"), args.pop("limit")
     rows, total = services.list_installations(request_session(), identity, args, page, limit)
     return {
-        "data": [services.installation_view(row) for row in rows],
+        "data": [representations.installation_view(row) for row in rows],
         "pagination": pagination_block(page, limit, total),
         "links": links_block(page, limit, total),
         "metadata": response_metadata(),
@@ -92,7 +92,7 @@ def get_installation(installation_id):
     """Check installation status"""
     identity = require_identity("user")
     installation = services.get_installation(request_session(), installation_id, identity)
-    return {"data": services.installation_view(installation)}
+    return {"data": representations.installation_view(installation)}
 
 
 @blp.route("/installations/<installation_id>", methods=["PATCH"])
@@ -129,7 +129,7 @@ def cancel_installation(installation_id):
     session = request_session()
     installation = services.cancel_installation(session, installation_id, identity)
     session.commit()
-    return {"data": services.installation_view(installation)}
+    return {"data": representations.installation_view(installation)}
 
 
 @blp.route("/installations/<installation_id>/telemetry", methods=["POST"])
@@ -140,7 +140,7 @@ def installation_telemetry(installation_id):
     session = request_session()
     installation = services.record_telemetry(session, installation_id, identity)
     session.commit()
-    return {"data": services.installation_view(installation)}
+    return {"data": representations.installation_view(installation)}
 
 
 @blp.route("/installations/<installation_id>/logs", methods=["GET"])
@@ -159,11 +159,12 @@ def installation_logs(args, installation_id):
     if next_cursor is not None:
         links["next"] = f"{path}?{urlencode({'cursor': next_cursor, 'limit': args['limit']})}"
     return {
-        "data": [services.log_view(line) for line in lines],
+        "data": [representations.log_view(line) for line in lines],
         "pagination": {"limit": args["limit"], "cursor": args.get("cursor"), "nextCursor": next_cursor,
                        "hasMore": has_more},
         "links": links,
-        "installation": {"status": installation.status, "progress": services.progress_block(installation)},
+        "installation": {"status": installation.status,
+                         "progress": representations.progress_block(installation)},
     }
 
 
@@ -176,9 +177,9 @@ def list_environments(args):
     """List environments"""
     require_identity("admin")
     page, limit = args["page"], args["limit"]
-    rows, total = services.list_environments(request_session(), page, limit)
+    rows, total = environments.list_environments(request_session(), page, limit)
     return {
-        "data": [services.environment_view(row) for row in rows],
+        "data": [representations.environment_view(row) for row in rows],
         "pagination": pagination_block(page, limit, total),
         "links": links_block(page, limit, total),
         "metadata": response_metadata(),
@@ -193,9 +194,10 @@ def create_environment(body):
     """Create an environment"""
     require_identity("admin")
     session = request_session()
-    environment = services.create_environment(session, body["name"], body["backstageVersion"], body["nodeVersion"])
+    environment = environments.create_environment(session, body["name"], body["backstageVersion"],
+                                                  body["nodeVersion"])
     session.commit()
-    return {"data": services.environment_view(environment)}, 201, {
+    return {"data": representations.environment_view(environment)}, 201, {
         "Location": f"{API_PREFIX}/environments/{environment.name}"}
 
 
@@ -204,7 +206,7 @@ def create_environment(body):
 def get_environment(name):
     """Get an environment"""
     require_identity("admin")
-    return {"data": services.environment_view(services.get_environment(request_session(), name))}
+    return {"data": representations.environment_view(environments.get_environment(request_session(), name))}
 
 
 @environments_blp.route("/environments/<name>", methods=["PATCH"])
@@ -218,6 +220,6 @@ def update_environment(body, name):
         raise ApiError(400, VALIDATION_ERROR, "Nothing to change: give backstageVersion and/or nodeVersion",
                        {"fields": {"_schema": ["Give backstageVersion and/or nodeVersion."]}})
     session = request_session()
-    environment = services.update_environment(session, name, body)
+    environment = environments.update_environment(session, name, body)
     session.commit()
-    return {"data": services.environment_view(environment)}
+    return {"data": representations.environment_view(environment)}
