@@ -167,6 +167,13 @@ def test_the_plugins_default_compatibility_is_listed_inherited_overridden_and_ch
                        400, "VALIDATION_ERROR")
     assert "compatibility" in json.dumps(bad["error"]["details"])
 
+    # A default that widens what 1.0.0 inherits reaches the install service (plugin.compatibility_changed).
+    expect(publisher.patch(f"/plugins/{plugin['id']}", json={"compatibility": {"backstage": ">=1.10.0"}}), 200)
+    another_old_portal = ensure_environment(admin, unique_name("old").replace("_", "-"), "1.20.0", "20.11.0")["name"]
+    accepted = wait_for(lambda: (lambda r: r if r.status_code == 202 else None)(
+        install(user, plugin["id"], another_old_portal, "1.0.0")), timeout=30, message="the new default known")
+    wait_for_installation(user, accepted.json()["data"]["installationId"])
+
 
 def test_the_bluemind_door_fills_the_same_compatibility_fields(stack, admin, publisher, user):
     old_portal = ensure_environment(admin, unique_name("old").replace("_", "-"), "1.20.0", "20.11.0")["name"]

@@ -16,7 +16,9 @@ PLUGIN_VERSION_PUBLISHED = "plugin.version_published"
 PLUGIN_UNPUBLISHED = "plugin.unpublished"
 PLUGIN_VERSION_YANKED = "plugin.version_yanked"
 PLUGIN_DOWNLOADED = "plugin.downloaded"
-PUBLISHED = (PLUGIN_PUBLISHED, PLUGIN_VERSION_PUBLISHED, PLUGIN_UNPUBLISHED, PLUGIN_VERSION_YANKED, PLUGIN_DOWNLOADED)
+PLUGIN_COMPATIBILITY_CHANGED = "plugin.compatibility_changed"
+PUBLISHED = (PLUGIN_PUBLISHED, PLUGIN_VERSION_PUBLISHED, PLUGIN_UNPUBLISHED, PLUGIN_VERSION_YANKED, PLUGIN_DOWNLOADED,
+             PLUGIN_COMPATIBILITY_CHANGED)
 
 # Consumed, and the fields read from them (the producers' documents: docs/asyncapi.yaml).
 REVIEW_RATING_CHANGED = "review.rating_changed"  # pluginId, sequence, average, count, distribution, topReviews
@@ -40,16 +42,27 @@ def plugin_unpublished(plugin) -> dict:
 
 def version_published(plugin, version, release_date: str, package_path: str) -> dict:
     """The version's details as the install service needs them to resolve, check and download it."""
-    compatibility = plugin.effective_compatibility(version)  # its own ranges, else the plugin's default
     return {
         "pluginId": plugin.id, "name": plugin.name, "ownerId": plugin.owner_id, "version": version.version,
         "normalizedVersion": version.normalized, "releaseDate": release_date,
-        "compatibility": {"backstage": compatibility.get("backstage"), "node": compatibility.get("node"),
-                          "platform": compatibility.get("platform") or []},
+        "compatibility": _compatibility(plugin, version),
         "dependencies": version.dependencies, "configurationSchema": version.config_schema,
         "package": {"path": package_path, "size": version.package_size, "sha256": version.package_sha256,
                     "integrity": integrity(version.package_sha256)},
     }
+
+
+def _compatibility(plugin, version=None) -> dict:
+    """A version's effective ranges: field by field its own, else the plugin's default."""
+    ranges = plugin.effective_compatibility(version)
+    return {"backstage": ranges.get("backstage"), "node": ranges.get("node"), "platform": ranges.get("platform") or []}
+
+
+def compatibility_changed(plugin) -> dict:
+    """The plugin's default changed: every version's effective ranges now (the install service checks them)."""
+    return {"pluginId": plugin.id, "ownerId": plugin.owner_id, "default": _compatibility(plugin),
+            "versions": [{"version": version.version, "compatibility": _compatibility(plugin, version)}
+                         for version in plugin.versions]}
 
 
 def version_yanked(plugin, version, reason: str) -> dict:

@@ -114,10 +114,15 @@ def _apply_fields(session: Session, plugin: Plugin, data: dict, identity: Identi
     if "compatibility" in data:
         # A merge: the fields sent replace the default's (null or [] removes one), the others stay.
         default = {**(plugin.default_compatibility or {}), **data["compatibility"]}
+        inherited = [plugin.effective_compatibility(version) for version in plugin.versions]
         plugin.default_compatibility = {k: v for k, v in default.items() if v not in (None, [])}
         before = search.counted(plugin)
         _set_listed_compatibility(plugin, _latest(plugin))
         search.adjust_counts(session, before, search.counted(plugin))  # the compatibility ranges
+        if inherited != [plugin.effective_compatibility(version) for version in plugin.versions]:
+            # Versions that inherit the default now admit other portals: the install service must know.
+            events.record(session, events.PLUGIN_COMPATIBILITY_CHANGED, events.compatibility_changed(plugin),
+                          plugin.id)
 
 
 def _set_listed_compatibility(plugin: Plugin, latest: PluginVersion | None) -> None:

@@ -87,3 +87,31 @@ def test_the_bluemind_door_fills_the_same_fields(client, publisher):
     shown = client.get(f"/addons/api/plugin/{plugin_id}/", headers=publisher).get_json()
     assert shown["compatibility"] == {**DEFAULT, "platform": ["3.x", "4.x"]}
     assert shown["versions"][0]["target_bm_versions"] == "3.x, 4.x"
+
+
+def outbox(app, event_type):
+    with app.extensions["database"].session() as session:
+        return [row.payload["data"] for row in session.scalars(
+            select(OutboxEvent).where(OutboxEvent.event_type == event_type).order_by(OutboxEvent.id))]
+
+
+def test_a_default_that_changes_a_versions_ranges_tells_the_install_service(app, client, publisher):
+    plugin = create_plugin(client, publisher, name="compat-event", compatibility=DEFAULT)
+    own = {"backstage": "^1.40.0", "node": ">=20.0.0", "platform": ["darwin"]}
+    assert upload_version(client, publisher, plugin["id"], "1.0.0").status_code == 201
+    assert upload_version(client, publisher, plugin["id"], "2.0.0", compatibility=own).status_code == 201
+    assert outbox(app, "plugin.compatibility_changed") == []  # creating with a default says nothing more
+
+    response = client.patch(f"{API}/plugins/{plugin['id']}", headers=publisher,
+                            json={"compatibility": {"backstage": ">=1.10.0"}})
+    assert response.status_code == 200
+    changed = {**DEFAULT, "backstage": ">=1.10.0"}
+    [event] = outbox(app, "plugin.compatibility_changed")
+    assert event == {"pluginId": plugin["id"], "ownerId": "acct_pub", "default": changed,
+                     "versions": [{"version": "1.0.0", "compatibility": changed},
+                                  {"version": "2.0.0", "compatibility": own}]}
+    # The same default again, or another field no version inherits: nothing to tell.
+    for body in ({"backstage": ">=1.10.0"}, {}):
+        assert client.patch(f"{API}/plugins/{plugin['id']}", headers=publisher,
+                            json={"compatibility": body}).status_code == 200
+    assert len(outbox(app, "plugin.compatibility_changed")) == 1

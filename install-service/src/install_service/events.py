@@ -23,6 +23,7 @@ PUBLISHED = (INSTALLATION_REQUESTED, PLUGIN_INSTALLED, PLUGIN_UPDATED, PLUGIN_UN
 # Consumed from the catalog.
 PLUGIN_PUBLISHED = "plugin.published"
 PLUGIN_VERSION_PUBLISHED = "plugin.version_published"
+PLUGIN_COMPATIBILITY_CHANGED = "plugin.compatibility_changed"
 PLUGIN_UNPUBLISHED = "plugin.unpublished"
 PLUGIN_VERSION_YANKED = "plugin.version_yanked"
 

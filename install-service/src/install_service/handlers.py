@@ -80,9 +80,19 @@ def on_version_yanked(session: Session, event: dict) -> None:
     row.yank_reason = data.get("reason")
 
 
+def on_compatibility_changed(session: Session, event: dict) -> None:
+    """The plugin's default compatibility changed: the versions that inherit it admit other portals now."""
+    data = event["data"]
+    for item in data.get("versions") or []:
+        row = session.get(CatalogVersion, (data["pluginId"], item["version"]))
+        if row is not None:
+            row.compatibility = item.get("compatibility") or {}
+
+
 HANDLERS: dict[str, list] = {
     events.PLUGIN_PUBLISHED: [on_plugin_published],
     events.PLUGIN_VERSION_PUBLISHED: [on_version_published],
     events.PLUGIN_UNPUBLISHED: [on_plugin_unpublished],
     events.PLUGIN_VERSION_YANKED: [on_version_yanked],
+    events.PLUGIN_COMPATIBILITY_CHANGED: [on_compatibility_changed],
 }

@@ -48,3 +48,18 @@ def test_a_yanked_short_version_is_refused_by_either_spelling(client, config, ca
         assert status == 409 and body["error"]["code"] == "VERSION_YANKED", wanted
     status, body = accepted_version(client, config, plugin_id, None, "dev")
     assert status == 202 and body["data"]["details"]["version"] == "0.2"
+
+
+def test_a_changed_default_compatibility_reaches_the_versions_that_inherit_it(client, config, catalog):
+    plugin_id = catalog.publish("inherits", ["1.0.0"], backstage="^1.40.0")
+    refused = client.post(f"{PREFIX}/plugins/{plugin_id}/install", json={"environment": "production"},
+                          headers=factories.headers(config))
+    assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "INCOMPATIBLE_ENVIRONMENT"
+    ranges = {"backstage": ">=1.10.0", "node": ">=18.0.0", "platform": []}
+    catalog.apply(factories.new_event("plugin.compatibility_changed", "catalog-service", {
+        "pluginId": plugin_id, "ownerId": "acct_owner", "default": ranges,
+        "versions": [{"version": "1.0.0", "compatibility": ranges}, {"version": "9.9.9", "compatibility": ranges}]},
+        plugin_id))
+    accepted = client.post(f"{PREFIX}/plugins/{plugin_id}/install", json={"environment": "production"},
+                           headers=factories.headers(config))
+    assert accepted.status_code == 202, accepted.get_json()
