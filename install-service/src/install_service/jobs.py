@@ -35,7 +35,21 @@ from .errors import (
     VERSION_NOT_FOUND,
     VERSION_YANKED,
 )
-from .models import CatalogPlugin, CatalogVersion, Installation
+from .models import (
+    BUSY,
+    CANCELLED,
+    CANCELLING,
+    COMPLETED,
+    FAILED,
+    IN_PROGRESS,
+    PENDING,
+    UNINSTALL,
+    UNINSTALLED,
+    UPGRADE,
+    CatalogPlugin,
+    CatalogVersion,
+    Installation,
+)
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +143,7 @@ class JobRunner:
                 return False
             if operation is not None and installation.operation != operation:
                 return False
-            if installation.status not in services.BUSY:
+            if installation.status not in BUSY:
                 return False
             now = utcnow()
             holder = installation.lease_owner
@@ -141,10 +155,10 @@ class JobRunner:
             result = session.execute(
                 update(Installation)
                 .where(Installation.id == installation_id, Installation.operation == installation.operation,
-                       Installation.status.in_(services.BUSY), held_by)
+                       Installation.status.in_(BUSY), held_by)
                 .values(lease_owner=self.owner, lease_expires_at=now + self.lease,
                         attempts=Installation.attempts + 1, updated_at=now,
-                        status=case((Installation.status == services.PENDING, services.IN_PROGRESS),
+                        status=case((Installation.status == PENDING, IN_PROGRESS),
                                     else_=Installation.status),
                         started_at=case((Installation.started_at.is_(None), now),
                                         else_=Installation.started_at))
@@ -181,7 +195,7 @@ class JobRunner:
             if installation.attempts > self.config.INSTALL_MAX_ATTEMPTS:
                 raise StepFailed(JOB_ABANDONED, f"Gave up after {installation.attempts - 1} interrupted attempts")
             self._settle(target, spec.name, key)
-            if installation.action == services.UNINSTALL:
+            if installation.action == UNINSTALL:
                 for step, percent, label in UNINSTALL_STEPS:
                     state["step"] = step
                     self._boundary(step, percent, label, cancellable=False)
@@ -225,10 +239,10 @@ class JobRunner:
         other_id, _, other_op = pending.rpartition(":")
         with self.database.session() as session:
             other = session.get(Installation, other_id)
-        if other is None or other.operation > int(other_op or 0) or other.status in (services.COMPLETED,
-                                                                                      services.UNINSTALLED):
+        if other is None or other.operation > int(other_op or 0) or other.status in (COMPLETED,
+                                                                                      UNINSTALLED):
             self.deployer.finalize(target, name, pending)
-        elif other.status in services.BUSY:
+        elif other.status in BUSY:
             raise StepFailed(DEPLOYMENT_IN_PROGRESS, f"Another operation ({pending}) is deploying {name}")
         else:
             self.deployer.rollback(target, name)
@@ -248,7 +262,7 @@ class JobRunner:
         deadline = time.monotonic() + delay
         while True:
             status = self._heartbeat()
-            if cancellable and status == services.CANCELLING:
+            if cancellable and status == CANCELLING:
                 raise Cancelled()
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -399,24 +413,10 @@ class JobRunner:
             installation = self._locked_row(session)
             if installation is None:
                 raise LeaseLost()
-            if installation.status == services.CANCELLING:
+            if installation.status == CANCELLING:
                 raise Cancelled()
-            now = utcnow()
-            upgrade = installation.action == services.UPGRADE
-            installation.status = services.COMPLETED
-            installation.installed_version = installation.version
-            installation.integrity = spec.integrity
-            installation.progress = 100
-            installation.current_step = "Upgrade completed" if upgrade else "Installation completed"
-            installation.step = "done"
-            installation.error = None
-            installation.completed_at = now
-            installation.updated_at = now
-            installation.health = "healthy"
-            installation.health_details = []
-            installation.health_checked_at = now
-            installation.lease_owner = None
-            installation.lease_expires_at = None
+            upgrade = installation.action == UPGRADE
+            installation.complete(spec.integrity, utcnow())
             if upgrade:
                 data = events.plugin_updated(installation)
                 event_type = events.PLUGIN_UPDATED
@@ -432,19 +432,8 @@ class JobRunner:
             installation = self._locked_row(session)
             if installation is None:
                 raise LeaseLost()
-            now = utcnow()
             data = events.plugin_uninstalled(installation)
-            installation.status = services.UNINSTALLED
-            installation.installed_version = None
-            installation.active_slot = None
-            installation.progress = 100
-            installation.current_step = "Uninstalled"
-            installation.step = "done"
-            installation.health = None
-            installation.completed_at = now
-            installation.updated_at = now
-            installation.lease_owner = None
-            installation.lease_expires_at = None
+            installation.uninstalled(utcnow())
             events.record(session, events.PLUGIN_UNINSTALLED, data, installation.plugin_id)
             services.add_log(session, installation.id, "Uninstalled", "done")
         self._finalize(target, spec)
@@ -467,19 +456,11 @@ class JobRunner:
             installation = self._locked_row(session)
             if installation is None:
                 raise LeaseLost()
-            now = utcnow()
             error = {"code": code, "message": message, "step": step}
             data = events.plugin_error(installation, code, message, step)
             if details:
                 error = {**error, "details": details}
-            services.restore_previous(installation)
-            installation.status = services.FAILED
-            installation.error = error
-            installation.current_step = f"Failed: {message}"[:200]
-            installation.completed_at = now
-            installation.updated_at = now
-            installation.lease_owner = None
-            installation.lease_expires_at = None
+            installation.fail(error, utcnow())
             events.record(session, events.PLUGIN_ERROR, data, installation.plugin_id)
             services.add_log(session, installation.id, f"Failed ({code}): {message}", step, "error")
 
@@ -492,7 +473,7 @@ def recover_stalled(config, database) -> int:
     with database.session() as session:
         candidates = session.execute(
             select(Installation.id, Installation.lease_owner, Installation.operation)
-            .where(Installation.status.in_(services.BUSY),
+            .where(Installation.status.in_(BUSY),
                    ((Installation.lease_owner.is_not(None)) & (Installation.lease_expires_at < now))
                    | ((Installation.lease_owner.is_(None)) & (Installation.updated_at < stale)))
             .limit(100)).all()
@@ -502,7 +483,7 @@ def recover_stalled(config, database) -> int:
             result = session.execute(update(Installation)
                                      .where(Installation.id == installation_id, held_by,
                                             Installation.operation == operation,
-                                            Installation.status.in_(services.BUSY))
+                                            Installation.status.in_(BUSY))
                                      .values(lease_owner=None, lease_expires_at=None, updated_at=now)
                                      .execution_options(synchronize_session=False))
             if result.rowcount != 1:
@@ -521,7 +502,7 @@ def check_health(config, database, deployer) -> int:
     with database.session() as session:
         rows = session.scalars(select(Installation).where(
             Installation.installed_version.is_not(None),
-            Installation.status.in_((services.COMPLETED, services.FAILED, services.CANCELLED)))).all()
+            Installation.status.in_((COMPLETED, FAILED, CANCELLED)))).all()
     changed = 0
     for installation in rows:
         spec = DeploySpec(name=folder_name(installation.plugin_name, installation.plugin_id), key="",
@@ -540,7 +521,7 @@ def check_health(config, database, deployer) -> int:
         with database.session() as session, session.begin():
             row = session.scalars(select(Installation).where(Installation.id == installation.id)
                                   .with_for_update()).first()
-            if row is None or row.operation != installation.operation or row.status in services.BUSY:
+            if row is None or row.operation != installation.operation or row.status in BUSY:
                 continue
             previous = row.health
             row.health_checked_at = now

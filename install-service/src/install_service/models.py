@@ -7,6 +7,15 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from marketplace_shared.outbox import OutboxMixin, ProcessedEventMixin, utcnow
 
+PENDING, IN_PROGRESS, COMPLETED, FAILED = "pending", "in_progress", "completed", "failed"
+CANCELLING, CANCELLED, UNINSTALLING, UNINSTALLED = "cancelling", "cancelled", "uninstalling", "uninstalled"
+# An accepted install or upgrade is `in_progress` at once (the spec's 202), queued until a worker claims it
+# (`startedAt` still null); `pending` is only found on rows accepted before that and is kept for them.
+STATUSES = (PENDING, IN_PROGRESS, COMPLETED, FAILED, CANCELLING, CANCELLED, UNINSTALLING, UNINSTALLED)
+BUSY = (PENDING, IN_PROGRESS, CANCELLING, UNINSTALLING)
+FINISHED = (COMPLETED, FAILED, CANCELLED, UNINSTALLED)
+INSTALL, UPGRADE, UNINSTALL = "install", "upgrade", "uninstall"
+
 
 class Base(DeclarativeBase):
     pass
@@ -124,6 +133,115 @@ class Installation(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    # -- status transitions: each ending sets its fields here, and only here ------------------------------
+    def restart(self, action: str, status: str, step: str, now: datetime) -> None:
+        """A new operation (install, upgrade, uninstall) on this row: its job starts from nothing."""
+        self.action = action
+        self.status = status
+        self.operation += 1
+        self.progress = 0
+        self.current_step = step
+        self.step = None
+        self.error = None
+        self.attempts = 0
+        self.release_lease()
+        self.started_at = None
+        self.completed_at = None
+        self.updated_at = now
+
+    def begin_upgrade(self, version: str, configuration: dict, strategy: str, auto_start: bool,
+                      now: datetime) -> None:
+        """Remember what is live (to restore it if the upgrade fails or is cancelled) and aim at `version`."""
+        self.previous_state = {
+            "version": self.installed_version, "configuration": self.configuration,
+            "deploymentStrategy": self.deployment_strategy, "autoStart": self.auto_start,
+            "integrity": self.integrity}
+        self.previous_version = self.installed_version
+        self.version = version
+        self.configuration = configuration
+        self.deployment_strategy = strategy
+        self.auto_start = auto_start
+        self.restart(UPGRADE, IN_PROGRESS, f"Upgrade to {version} requested", now)
+
+    def begin_uninstall(self, now: datetime) -> None:
+        self.restart(UNINSTALL, UNINSTALLING, "Uninstall requested", now)
+        self.previous_state = None
+
+    def uninstall_nothing(self, now: datetime) -> None:
+        """An uninstall of a failed or cancelled first install: nothing was deployed, it is over at once."""
+        self.restart(UNINSTALL, UNINSTALLED, "Uninstalled", now)
+        self.completed_at = now
+        self.active_slot = None
+
+    def request_cancel(self, now: datetime) -> None:
+        """A worker runs the job: it stops at the next step boundary and rolls back."""
+        self.status = CANCELLING
+        self.current_step = "Cancelling"
+        self.updated_at = now
+
+    def restore_previous(self) -> None:
+        """After an upgrade failed or was cancelled: the installation describes what is live again."""
+        previous = self.previous_state or {}
+        if self.action == UPGRADE and previous:
+            self.version = previous["version"]
+            self.configuration = previous["configuration"]
+            self.deployment_strategy = previous["deploymentStrategy"]
+            self.auto_start = previous["autoStart"]
+            self.integrity = previous.get("integrity")
+        if self.installed_version is None:
+            self.active_slot = None
+
+    def cancel(self, now: datetime) -> None:
+        """Cancelled: nothing of this operation is left deployed."""
+        self.restore_previous()
+        self.status = CANCELLED
+        self.current_step = "Installation cancelled" if self.action == INSTALL else "Upgrade cancelled"
+        self.completed_at = now
+        self.updated_at = now
+        self.release_lease()
+
+    def complete(self, integrity: str, now: datetime) -> None:
+        """The install or upgrade is deployed, healthy and live."""
+        self.status = COMPLETED
+        self.installed_version = self.version
+        self.integrity = integrity
+        self.progress = 100
+        self.current_step = "Upgrade completed" if self.action == UPGRADE else "Installation completed"
+        self.step = "done"
+        self.error = None
+        self.completed_at = now
+        self.updated_at = now
+        self.health = "healthy"
+        self.health_details = []
+        self.health_checked_at = now
+        self.release_lease()
+
+    def uninstalled(self, now: datetime) -> None:
+        self.status = UNINSTALLED
+        self.installed_version = None
+        self.active_slot = None
+        self.progress = 100
+        self.current_step = "Uninstalled"
+        self.step = "done"
+        self.health = None
+        self.completed_at = now
+        self.updated_at = now
+        self.release_lease()
+
+    def fail(self, error: dict, now: datetime) -> None:
+        """The job failed (`error`: code, message, step, details); what was live before is live again."""
+        self.restore_previous()
+        self.status = FAILED
+        self.error = error
+        self.current_step = f"Failed: {error['message']}"[:200]
+        self.completed_at = now
+        self.updated_at = now
+        self.release_lease()
+
+    def release_lease(self) -> None:
+        self.lease_owner = None
+        self.lease_expires_at = None
 
 
 class InstallationLog(Base):

@@ -4,7 +4,6 @@ import hashlib
 import json
 import math
 import uuid
-from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -26,22 +25,28 @@ from .errors import (
     NOT_INSTALLED,
     NOTHING_TO_CHANGE,
 )
-from .models import Installation, InstallationLog
+from .models import (
+    BUSY,
+    CANCELLING,
+    COMPLETED,
+    FINISHED,
+    IN_PROGRESS,
+    INSTALL,
+    PENDING,
+    STATUSES,  # noqa: F401 - schemas.py imports it from here
+    UNINSTALLED,
+    UNINSTALLING,
+    Installation,
+    InstallationLog,
+)
 from .versions import check_compatibility, check_configuration, find_plugin, resolve_version
 
-PENDING, IN_PROGRESS, COMPLETED, FAILED = "pending", "in_progress", "completed", "failed"
-CANCELLING, CANCELLED, UNINSTALLING, UNINSTALLED = "cancelling", "cancelled", "uninstalling", "uninstalled"
-# An accepted install or upgrade is `in_progress` at once (the spec's 202), queued until a worker claims it
-# (`startedAt` still null); `pending` is only found on rows accepted before that and is kept for them.
-STATUSES = (PENDING, IN_PROGRESS, COMPLETED, FAILED, CANCELLING, CANCELLED, UNINSTALLING, UNINSTALLED)
+# schemas.py documents the statuses with these.
 STATES_DESCRIPTION = (
     "`in_progress` from the moment it is accepted (queued until a worker claims it: `startedAt` is null), then "
     "`completed` or `failed`; `POST .../cancel` makes it `cancelling`, then `cancelled` (rolled back); "
     "`PATCH` (upgrade) makes a finished one `in_progress` again; `DELETE` makes it `uninstalling`, then "
     "`uninstalled`. `pending` only appears on installations accepted by an older release.")
-BUSY = (PENDING, IN_PROGRESS, CANCELLING, UNINSTALLING)
-FINISHED = (COMPLETED, FAILED, CANCELLED, UNINSTALLED)
-INSTALL, UPGRADE, UNINSTALL = "install", "upgrade", "uninstall"
 
 
 def add_log(session: Session, installation_id: str, message: str, step: str | None = None,
@@ -182,28 +187,8 @@ def list_logs(session: Session, installation: Installation, after: int | None, l
     return list(rows[:limit]), len(rows) > limit
 
 
-def restore_previous(installation: Installation) -> None:
-    """After an upgrade failed or was cancelled: the installation describes what is live again."""
-    previous = installation.previous_state or {}
-    if installation.action == UPGRADE and previous:
-        installation.version = previous["version"]
-        installation.configuration = previous["configuration"]
-        installation.deployment_strategy = previous["deploymentStrategy"]
-        installation.auto_start = previous["autoStart"]
-        installation.integrity = previous.get("integrity")
-    if installation.installed_version is None:
-        installation.active_slot = None
-
-
 def finish_cancelled(session: Session, installation: Installation) -> None:
-    restore_previous(installation)
-    now = utcnow()
-    installation.status = CANCELLED
-    installation.current_step = "Installation cancelled" if installation.action == INSTALL else "Upgrade cancelled"
-    installation.completed_at = now
-    installation.updated_at = now
-    installation.lease_owner = None
-    installation.lease_expires_at = None
+    installation.cancel(utcnow())
     add_log(session, installation.id, "Cancelled; nothing of this operation is left deployed", installation.step,
             "warning")
 
@@ -223,9 +208,7 @@ def cancel_installation(session: Session, installation_id: str, identity: Identi
         # No worker has started it: nothing to roll back; the job will find it finished.
         finish_cancelled(session, installation)
         return installation
-    installation.status = CANCELLING
-    installation.current_step = "Cancelling"
-    installation.updated_at = utcnow()
+    installation.request_cancel(utcnow())
     add_log(session, installation.id, f"Cancel requested by {identity.id}; stopping at the next step",
             installation.step, "warning")
     return installation
@@ -258,37 +241,11 @@ def request_upgrade(session: Session, config, installation_id: str, identity: Id
     check_configuration(version.configuration_schema, configuration)
     environment = get_or_create_environment(session, installation.environment, config)
     check_compatibility(version, environment, installation.plugin_name)
-    now = utcnow()
-    installation.previous_state = {
-        "version": installation.installed_version, "configuration": installation.configuration,
-        "deploymentStrategy": installation.deployment_strategy, "autoStart": installation.auto_start,
-        "integrity": installation.integrity}
-    installation.previous_version = installation.installed_version
-    installation.version = version.version
-    installation.configuration = configuration
-    installation.deployment_strategy = strategy
-    installation.auto_start = auto_start
-    _restart(installation, UPGRADE, IN_PROGRESS, f"Upgrade to {version.version} requested", now)
+    installation.begin_upgrade(version.version, configuration, strategy, auto_start, utcnow())
     add_log(session, installation.id, f"Upgrade from {installation.previous_version} to {version.version} "
             f"requested by {identity.id} ({strategy})", "queued")
     _enqueue(session, installation)
     return installation
-
-
-def _restart(installation: Installation, action: str, status: str, step: str, now: datetime) -> None:
-    installation.action = action
-    installation.status = status
-    installation.operation += 1
-    installation.progress = 0
-    installation.current_step = step
-    installation.step = None
-    installation.error = None
-    installation.attempts = 0
-    installation.lease_owner = None
-    installation.lease_expires_at = None
-    installation.started_at = None
-    installation.completed_at = None
-    installation.updated_at = now
 
 
 def request_uninstall(session: Session, installation_id: str, identity: Identity) -> Installation:
@@ -301,13 +258,10 @@ def request_uninstall(session: Session, installation_id: str, identity: Identity
     now = utcnow()
     if installation.installed_version is None:
         # A failed or cancelled first install left nothing behind.
-        _restart(installation, UNINSTALL, UNINSTALLED, "Uninstalled", now)
-        installation.completed_at = now
-        installation.active_slot = None
+        installation.uninstall_nothing(now)
         add_log(session, installation.id, f"Uninstall requested by {identity.id}: nothing was deployed", "remove")
         return installation
-    _restart(installation, UNINSTALL, UNINSTALLING, "Uninstall requested", now)
-    installation.previous_state = None
+    installation.begin_uninstall(now)
     add_log(session, installation.id, f"Uninstall requested by {identity.id}", "queued")
     _enqueue(session, installation)
     return installation
