@@ -98,22 +98,59 @@ def load_json_part(name: str, schema: ma.Schema, required_message: str | None = 
 
 # --- discovery -----------------------------------------------------------------------------------
 
+# Facets: asked for with `facets=true` (list) or `"facets": true` (search).
+_FACETS_DESCRIPTION = ("Add `facets` to the response: exact counts of the matching public plugins per category, "
+                       "tag (the 30 most frequent), verified and featured. Each facet applies every other active "
+                       "filter but not its own (a category's count is what choosing it instead would give); tags "
+                       "apply the chosen tags too (a tag's count is what adding it would give).")
+
+
+class FacetValueDoc(ma.Schema):
+    value = ma.fields.String(required=True)
+    count = ma.fields.Integer(required=True)
+
+
+class FacetsDoc(ma.Schema):
+    category = ma.fields.List(ma.fields.Nested(FacetValueDoc), required=True)
+    tags = ma.fields.List(ma.fields.Nested(FacetValueDoc), required=True)
+    verified = ma.fields.List(ma.fields.Nested(FacetValueDoc), required=True,
+                              metadata={"description": "Values `true` and `false`"})
+    featured = ma.fields.List(ma.fields.Nested(FacetValueDoc), required=True,
+                              metadata={"description": "Values `true` and `false`"})
+
+
+class PluginListWithFacetsDoc(PluginListDoc):
+    facets = ma.fields.Nested(FacetsDoc, metadata={"description": "Only when asked for: " + _FACETS_DESCRIPTION})
+
+
+class ListWithFacetsArgsSchema(ListArgsSchema):
+    facets = ma.fields.Boolean(load_default=False, metadata={"description": _FACETS_DESCRIPTION})
+
+
+class SearchWithFacetsSchema(SearchSchema):
+    facets = ma.fields.Boolean(load_default=False, metadata={"description": _FACETS_DESCRIPTION})
+
+
 @blp.route("/plugins", methods=["GET"])
-@blp.alt_response(200, schema=PluginListDoc, success=True)
-@blp.arguments(ListArgsSchema(), location="query")
+@blp.alt_response(200, schema=PluginListWithFacetsDoc, success=True)
+@blp.arguments(ListWithFacetsArgsSchema(), location="query")
 def list_plugins(args):
     """List plugins"""
-    plugins, total = search.query_plugins(
-        read_session(), query=args.get("search"), categories=[args["category"]] if "category" in args else None,
-        tags=args.get("tags"), verified=args.get("verified"), featured=args.get("featured"),
-        min_rating=args.get("minRating"), backstage=args.get("compatibility"), sort=args["sort"],
-        order=args["order"], page=args["page"], limit=args["limit"])
-    return _list_response(plugins, args["page"], args["limit"], total)
+    filters = {"query": args.get("search"), "categories": [args["category"]] if "category" in args else None,
+               "tags": args.get("tags"), "verified": args.get("verified"), "featured": args.get("featured"),
+               "min_rating": args.get("minRating"), "backstage": args.get("compatibility")}
+    session = read_session()
+    plugins, total = search.query_plugins(session, **filters, sort=args["sort"], order=args["order"],
+                                          page=args["page"], limit=args["limit"])
+    body = _list_response(plugins, args["page"], args["limit"], total)
+    if args.get("facets"):
+        body["facets"] = search.facet_counts(session, **filters)
+    return body
 
 
 @blp.route("/plugins/search", methods=["POST"])
-@blp.alt_response(200, schema=PluginListDoc, success=True)
-@blp.arguments(SearchSchema(), required=False)
+@blp.alt_response(200, schema=PluginListWithFacetsDoc, success=True)
+@blp.arguments(SearchWithFacetsSchema(), required=False)
 def search_plugins(body):
     """Search plugins (full text, filters, relevance)"""
     filters, sort, paging = body["filters"], body["sort"], body["pagination"]
@@ -122,12 +159,17 @@ def search_plugins(body):
     if field == "relevance" and query is None:
         field = "popularity"
     compatibility = filters.get("compatibility") or {}
-    plugins, total = search.query_plugins(
-        read_session(), query=query, categories=filters.get("categories"), tags=filters.get("tags"),
-        verified=filters.get("verified"), featured=filters.get("featured"), min_rating=filters.get("minRating"),
-        max_price=filters.get("maxPrice"), backstage=compatibility.get("backstage"), node=compatibility.get("node"),
-        sort=field, order=sort["order"], page=paging["page"], limit=paging["limit"])
-    return _list_response(plugins, paging["page"], paging["limit"], total, path=request.path, query={})
+    chosen = {"query": query, "categories": filters.get("categories"), "tags": filters.get("tags"),
+              "verified": filters.get("verified"), "featured": filters.get("featured"),
+              "min_rating": filters.get("minRating"), "max_price": filters.get("maxPrice"),
+              "backstage": compatibility.get("backstage"), "node": compatibility.get("node")}
+    session = read_session()
+    plugins, total = search.query_plugins(session, **chosen, sort=field, order=sort["order"], page=paging["page"],
+                                          limit=paging["limit"])
+    response = _list_response(plugins, paging["page"], paging["limit"], total, path=request.path, query={})
+    if body.get("facets"):
+        response["facets"] = search.facet_counts(session, **chosen)
+    return response
 
 
 @blp.route("/categories", methods=["GET"])
