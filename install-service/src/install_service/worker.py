@@ -12,7 +12,8 @@ from .config import Config
 from .deployer import FakeDeployer, FilesystemDeployer
 from .downloader import HttpDownloader
 from .handlers import HANDLERS
-from .jobs import JobRunner, check_health, recover_stalled
+from .jobs import JobRunner
+from .maintenance import check_health, recover_stalled
 from .models import OutboxEvent, ProcessedEvent
 
 

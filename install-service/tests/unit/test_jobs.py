@@ -11,7 +11,8 @@ from sqlalchemy import select, update
 
 from install_service import testing as factories
 from install_service.deployer import FilesystemDeployer, Target
-from install_service.jobs import JobRunner, check_health, recover_stalled
+from install_service.jobs import JobRunner
+from install_service.maintenance import check_health, recover_stalled
 from install_service.models import Installation, OutboxEvent
 from marketplace_shared.outbox import utcnow
 
