@@ -102,12 +102,30 @@ type MetadataDoc struct {
 	ResponseTime int    `json:"responseTime,omitempty"`
 }
 
-// PluginListDoc is the schema PluginListDoc of the API document.
-type PluginListDoc struct {
+// FacetValueDoc is the schema FacetValueDoc of the API document.
+type FacetValueDoc struct {
+	Value string `json:"value,omitempty"`
+	Count int    `json:"count,omitempty"`
+}
+
+// FacetsDoc is the schema FacetsDoc of the API document.
+type FacetsDoc struct {
+	Category []FacetValueDoc `json:"category,omitempty"`
+	Tags     []FacetValueDoc `json:"tags,omitempty"`
+	// Values `true` and `false`
+	Verified []FacetValueDoc `json:"verified,omitempty"`
+	// Values `true` and `false`
+	Featured []FacetValueDoc `json:"featured,omitempty"`
+}
+
+// PluginListWithFacetsDoc is the schema PluginListWithFacetsDoc of the API document.
+type PluginListWithFacetsDoc struct {
 	Data       []PluginSummaryDoc `json:"data,omitempty"`
 	Pagination *PaginationDoc     `json:"pagination,omitempty"`
 	Links      *LinksDoc          `json:"links,omitempty"`
 	Metadata   *MetadataDoc       `json:"metadata,omitempty"`
+	// Only when asked for: Add `facets` to the response: exact counts of the matching public plugins per category, tag (the 30 most frequent), verified and featured. Each facet applies every other active filter but not its own (a category's count is what choosing it instead would give); tags apply the chosen tags too (a tag's count is what adding it would give).
+	Facets *FacetsDoc `json:"facets,omitempty"`
 }
 
 // SearchCompatibility is the schema SearchCompatibility of the API document.
@@ -139,12 +157,14 @@ type SearchPagination struct {
 	Limit *int `json:"limit,omitempty"`
 }
 
-// Search is the schema Search of the API document.
-type Search struct {
+// SearchWithFacets is the schema SearchWithFacets of the API document.
+type SearchWithFacets struct {
 	Query      string            `json:"query,omitempty"`
 	Filters    *SearchFilters    `json:"filters,omitempty"`
 	Sort       *SearchSort       `json:"sort,omitempty"`
 	Pagination *SearchPagination `json:"pagination,omitempty"`
+	// Add `facets` to the response: exact counts of the matching public plugins per category, tag (the 30 most frequent), verified and featured. Each facet applies every other active filter but not its own (a category's count is what choosing it instead would give); tags apply the chosen tags too (a tag's count is what adding it would give).
+	Facets *bool `json:"facets,omitempty"`
 }
 
 // CountDoc is the schema CountDoc of the API document.
@@ -1011,12 +1031,14 @@ var generatedTypes = map[string]interface{}{
 	"PaginationDoc":             PaginationDoc{},
 	"LinksDoc":                  LinksDoc{},
 	"MetadataDoc":               MetadataDoc{},
-	"PluginListDoc":             PluginListDoc{},
+	"FacetValueDoc":             FacetValueDoc{},
+	"FacetsDoc":                 FacetsDoc{},
+	"PluginListWithFacetsDoc":   PluginListWithFacetsDoc{},
 	"SearchCompatibility":       SearchCompatibility{},
 	"SearchFilters":             SearchFilters{},
 	"SearchSort":                SearchSort{},
 	"SearchPagination":          SearchPagination{},
-	"Search":                    Search{},
+	"SearchWithFacets":          SearchWithFacets{},
 	"CountDoc":                  CountDoc{},
 	"CountListDoc":              CountListDoc{},
 	"AuthorDoc":                 AuthorDoc{},

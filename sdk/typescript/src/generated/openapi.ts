@@ -922,6 +922,8 @@ export interface paths {
                     featured?: boolean;
                     minRating?: number;
                     compatibility?: string;
+                    /** @description Add `facets` to the response: exact counts of the matching public plugins per category, tag (the 30 most frequent), verified and featured. Each facet applies every other active filter but not its own (a category's count is what choosing it instead would give); tags apply the chosen tags too (a tag's count is what adding it would give). */
+                    facets?: boolean;
                 };
                 header?: never;
                 path?: never;
@@ -935,7 +937,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["PluginListDoc"];
+                        "application/json": components["schemas"]["PluginListWithFacetsDoc"];
                     };
                 };
                 400: components["responses"]["BAD_REQUEST"];
@@ -995,7 +997,7 @@ export interface paths {
             };
             requestBody?: {
                 content: {
-                    "application/json": components["schemas"]["Search"];
+                    "application/json": components["schemas"]["SearchWithFacets"];
                 };
             };
             responses: {
@@ -1005,7 +1007,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["PluginListDoc"];
+                        "application/json": components["schemas"]["PluginListWithFacetsDoc"];
                     };
                 };
                 400: components["responses"]["BAD_REQUEST"];
@@ -2615,11 +2617,25 @@ export interface components {
             requestId: string | null;
             responseTime: number;
         };
-        PluginListDoc: {
+        FacetValueDoc: {
+            value: string;
+            count: number;
+        };
+        FacetsDoc: {
+            category: components["schemas"]["FacetValueDoc"][];
+            tags: components["schemas"]["FacetValueDoc"][];
+            /** @description Values `true` and `false` */
+            verified: components["schemas"]["FacetValueDoc"][];
+            /** @description Values `true` and `false` */
+            featured: components["schemas"]["FacetValueDoc"][];
+        };
+        PluginListWithFacetsDoc: {
             data: components["schemas"]["PluginSummaryDoc"][];
             pagination: components["schemas"]["PaginationDoc"];
             links: components["schemas"]["LinksDoc"];
             metadata: components["schemas"]["MetadataDoc"];
+            /** @description Only when asked for: Add `facets` to the response: exact counts of the matching public plugins per category, tag (the 30 most frequent), verified and featured. Each facet applies every other active filter but not its own (a category's count is what choosing it instead would give); tags apply the chosen tags too (a tag's count is what adding it would give). */
+            facets?: components["schemas"]["FacetsDoc"];
         };
         SearchCompatibility: {
             backstage?: string;
@@ -2652,12 +2668,17 @@ export interface components {
             /** @default 20 */
             limit?: number;
         };
-        Search: {
+        SearchWithFacets: {
             /** @default null */
             query?: string | null;
             filters?: components["schemas"]["SearchFilters"];
             sort?: components["schemas"]["SearchSort"];
             pagination?: components["schemas"]["SearchPagination"];
+            /**
+             * @description Add `facets` to the response: exact counts of the matching public plugins per category, tag (the 30 most frequent), verified and featured. Each facet applies every other active filter but not its own (a category's count is what choosing it instead would give); tags apply the chosen tags too (a tag's count is what adding it would give).
+             * @default false
+             */
+            facets?: boolean;
         };
         CountDoc: {
             name: string;
