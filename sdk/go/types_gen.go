@@ -118,8 +118,8 @@ type FacetsDoc struct {
 	Featured []FacetValueDoc `json:"featured,omitempty"`
 }
 
-// PluginListWithFacetsDoc is the schema PluginListWithFacetsDoc of the API document.
-type PluginListWithFacetsDoc struct {
+// PluginListDoc is the schema PluginListDoc of the API document.
+type PluginListDoc struct {
 	Data       []PluginSummaryDoc `json:"data,omitempty"`
 	Pagination *PaginationDoc     `json:"pagination,omitempty"`
 	Links      *LinksDoc          `json:"links,omitempty"`
@@ -157,8 +157,8 @@ type SearchPagination struct {
 	Limit *int `json:"limit,omitempty"`
 }
 
-// SearchWithFacets is the schema SearchWithFacets of the API document.
-type SearchWithFacets struct {
+// Search is the schema Search of the API document.
+type Search struct {
 	Query      string            `json:"query,omitempty"`
 	Filters    *SearchFilters    `json:"filters,omitempty"`
 	Sort       *SearchSort       `json:"sort,omitempty"`
@@ -1033,12 +1033,12 @@ var generatedTypes = map[string]interface{}{
 	"MetadataDoc":               MetadataDoc{},
 	"FacetValueDoc":             FacetValueDoc{},
 	"FacetsDoc":                 FacetsDoc{},
-	"PluginListWithFacetsDoc":   PluginListWithFacetsDoc{},
+	"PluginListDoc":             PluginListDoc{},
 	"SearchCompatibility":       SearchCompatibility{},
 	"SearchFilters":             SearchFilters{},
 	"SearchSort":                SearchSort{},
 	"SearchPagination":          SearchPagination{},
-	"SearchWithFacets":          SearchWithFacets{},
+	"Search":                    Search{},
 	"CountDoc":                  CountDoc{},
 	"CountListDoc":              CountListDoc{},
 	"AuthorDoc":                 AuthorDoc{},

@@ -937,7 +937,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["PluginListWithFacetsDoc"];
+                        "application/json": components["schemas"]["PluginListDoc"];
                     };
                 };
                 400: components["responses"]["BAD_REQUEST"];
@@ -997,7 +997,7 @@ export interface paths {
             };
             requestBody?: {
                 content: {
-                    "application/json": components["schemas"]["SearchWithFacets"];
+                    "application/json": components["schemas"]["Search"];
                 };
             };
             responses: {
@@ -1007,7 +1007,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["PluginListWithFacetsDoc"];
+                        "application/json": components["schemas"]["PluginListDoc"];
                     };
                 };
                 400: components["responses"]["BAD_REQUEST"];
@@ -2629,7 +2629,7 @@ export interface components {
             /** @description Values `true` and `false` */
             featured: components["schemas"]["FacetValueDoc"][];
         };
-        PluginListWithFacetsDoc: {
+        PluginListDoc: {
             data: components["schemas"]["PluginSummaryDoc"][];
             pagination: components["schemas"]["PaginationDoc"];
             links: components["schemas"]["LinksDoc"];
@@ -2668,7 +2668,7 @@ export interface components {
             /** @default 20 */
             limit?: number;
         };
-        SearchWithFacets: {
+        Search: {
             /** @default null */
             query?: string | null;
             filters?: components["schemas"]["SearchFilters"];
