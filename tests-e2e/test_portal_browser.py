@@ -65,12 +65,12 @@ def world(admin):
     publisher = new_account(admin, "publisher")
     user = new_account(admin, "user")
     word = unique_name("pulse").replace("_", "")
-    plugin = publish_plugin(publisher, name=f"{word}-board", displayName=f"{word.title()} Board",
+    plugin = publish_plugin(publisher, name=f"{word}-board", displayName="Pulse Board",
                             description=f"Live {word} dashboards", category="monitoring", schema=SCHEMA,
                             longDescription=LONG_DESCRIPTION, tags=["metrics", word])
     upload_icon(publisher, plugin["id"])
-    other = publish_plugin(publisher, name=f"{word}-alerts", description=f"{word} alerts", category="monitoring",
-                           tags=[word])
+    other = publish_plugin(publisher, name=f"{word}-alerts", displayName="Pulse Alerts", description=f"{word} alerts",
+                           category="monitoring", tags=[word])
     for item in (plugin, other):
         wait_until_known(admin, user, item["id"], "1.0.0")
     return {"word": word, "plugin": plugin, "other": other, "user": user, "publisher": publisher}
@@ -115,11 +115,11 @@ def test_search_filter_open_sign_in_install_live_and_cancel(page, stack, world, 
 
     # Without JavaScript the same URL renders whole.
     response = page.request.get(f"/plugins?search={word}&tags=metrics")
-    assert response.ok and f"{word.title()} Board" in response.text()
+    assert response.ok and "Pulse Board" in response.text()
 
     # The plugin's page: markdown rendered, its markup inert.
-    page.get_by_role("link", name=f"{word.title()} Board").click()
-    see(page.get_by_role("heading", name=re.compile(f"{word.title()} Board"))).to_be_visible()
+    page.get_by_role("link", name="Pulse Board").click()
+    see(page.get_by_role("heading", name=re.compile("Pulse Board"))).to_be_visible()
     see(page.locator(".markdown strong").first).to_have_text("live metrics")
     assert page.evaluate("window.__owned === undefined")
     see(page.get_by_role("img", name="Rating distribution")).to_be_visible()
@@ -133,7 +133,7 @@ def test_search_filter_open_sign_in_install_live_and_cancel(page, stack, world, 
     sign_in(page, "mkp_wrong_key_" + word)
     see(page.get_by_role("alert")).to_contain_text("was not accepted")
     sign_in(page, world["user"].key)
-    see(page.get_by_role("heading", name=f"Install {word.title()} Board")).to_be_visible()
+    see(page.get_by_role("heading", name="Install Pulse Board")).to_be_visible()
     cookie = next(c for c in page.context.cookies() if c["name"] == "mkp_session")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax" and world["user"].key not in cookie["value"]
     see(page.get_by_label("Refresh interval (seconds)")).to_have_value("60")
@@ -215,6 +215,10 @@ def test_pages_spend_no_api_budget_and_static_files_are_cached(stack, anonymous)
     css = re.search(r'href="(/static/css/portal\.[0-9a-f]{12}\.css)"', page.text).group(1)
     asset = session.get(stack.gateway_url + css, timeout=10)
     assert asset.status_code == 200 and "immutable" in asset.headers["Cache-Control"]
+    # The API reference at the gateway's docs path is the portal's, from pinned files: nothing from a CDN.
+    docs = session.get(stack.gateway_url + "/api/marketplace/v1/docs", timeout=10)
+    assert docs.status_code == 200 and "/static/vendor/swagger-ui/swagger-ui-bundle." in docs.text
+    assert "cdn" not in docs.text.lower() and "https://" not in docs.headers["Content-Security-Policy"]
     # The APIs are where they were.
     expect(anonymous.get("/plugins"), 200)
     assert session.get(stack.gateway_url + "/api/marketplace/v1/nothing", timeout=10).status_code == 404

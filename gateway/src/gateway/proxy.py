@@ -76,6 +76,8 @@ def route_for(path: str) -> str | None:
         return WEB if _portal["enabled"] and is_portal_path(path) else None
     parts = path[len(API_PREFIX) + 1:].split("/")
     head = parts[0]
+    if head == "docs" and len(parts) == 1 and _portal["enabled"]:
+        return WEB  # the portal's API reference, served from a pinned package (the gateway's own uses a CDN)
     if head == "plugins":
         if len(parts) >= 3 and parts[2] == "install":
             return "install"

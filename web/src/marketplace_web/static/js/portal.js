@@ -127,7 +127,8 @@
             var item = document.createElement("li");
             item.className = "log-" + line.level;
             var time = document.createElement("time");
-            time.textContent = line.timestamp;
+            // As the server writes it: 2026-12-01 10:00:00 UTC.
+            time.textContent = (line.timestamp || "").replace("T", " ").replace(/\.\d+/, "").replace(/Z$/, " UTC");
             var step = document.createElement("span");
             step.className = "log-step";
             step.textContent = line.step || "";
