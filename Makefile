@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 COMPOSE ?= docker-compose
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test unit e2e lint seed bench up down compose-check check-services clean openapi tools k8s-check sdk-typescript sdk-go
+.PHONY: help install run test unit e2e fuzz lint seed bench up down compose-check check-services clean openapi tools k8s-check sdk-typescript sdk-go
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -43,6 +43,10 @@ e2e: install check-services ## End-to-end tests: real processes, driven through 
 
 test: install tools lint check-services sdk-typescript sdk-go ## Lint, then every test (unit, integration, end-to-end) in one run
 	$(PY) -m pytest $(PYTEST_ARGS) shared/tests $(foreach s,$(SERVICES),$(wildcard $(s)/tests)) $(wildcard sdk/python/tests) deploy/tests tests-e2e
+
+fuzz: install check-services ## The contract fuzz test with many more examples (FUZZ_EXAMPLES, default 200; FUZZ_SEED=random)
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} FUZZ_SEED=$${FUZZ_SEED:-random} FUZZ_TIMEOUT=$${FUZZ_TIMEOUT:-3600} \
+		$(PY) -m pytest $(PYTEST_ARGS) tests-e2e/test_contract_fuzz.py
 
 openapi: install ## Regenerate docs/openapi.json (the merged public document) from the services' schemas, and the TypeScript SDK's types
 	$(PY) scripts/openapi.py
