@@ -18,7 +18,6 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from install_service import testing as factories
 from install_service.app import create_app
 from install_service.config import Config
 from install_service.migrate import migrate
@@ -33,6 +32,9 @@ from marketplace_shared.testing import (
     unique_name,
     wait_for,
 )
+
+sys.path.insert(0, str(Path(__file__).parent / "tests"))
+import install_testkit as factories  # noqa: E402  (the tests' factories)
 
 HERE = Path(__file__).resolve().parent
 PACKAGE_BYTES = 1024 * 1024

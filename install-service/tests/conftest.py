@@ -1,8 +1,9 @@
 import shutil
+import sys
+from pathlib import Path
 
 import pytest
 
-from install_service import testing as factories
 from install_service.app import create_app
 from install_service.config import Config
 from install_service.deployer import FilesystemDeployer
@@ -13,6 +14,9 @@ from install_service.migrate import migrate
 from install_service.models import OutboxEvent
 from marketplace_shared.contracts import check_event, outbox_checked
 from marketplace_shared.db import Database
+
+sys.path.insert(0, str(Path(__file__).parent))  # install_testkit: the tests' factories
+import install_testkit as factories  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

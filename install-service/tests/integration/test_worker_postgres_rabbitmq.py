@@ -11,9 +11,9 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import install_testkit as factories
 import pytest
 
-from install_service import testing as factories
 from install_service.app import create_app
 from install_service.config import Config
 from install_service.deployer import FilesystemDeployer

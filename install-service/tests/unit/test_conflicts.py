@@ -1,6 +1,7 @@
 """The error policy in the install service: a lost unique-constraint race is 409, never a 500."""
 
-from install_service import testing as factories
+import install_testkit as factories
+
 from marketplace_shared.testing import lose_insert_race
 
 PREFIX = "/api/marketplace/v1"

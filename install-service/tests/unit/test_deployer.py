@@ -4,9 +4,9 @@ import io
 import json
 import tarfile
 
+import install_testkit as factories
 import pytest
 
-from install_service import testing as factories
 from install_service.archive import ArchiveError, inspect, unpack
 from install_service.deployer import DeployError, DeploySpec, FilesystemDeployer, Target
 

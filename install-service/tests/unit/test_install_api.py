@@ -2,9 +2,9 @@
 
 import json
 
+import install_testkit as factories
 from sqlalchemy import select
 
-from install_service import testing as factories
 from install_service.models import Installation, OutboxEvent
 
 PREFIX = "/api/marketplace/v1"

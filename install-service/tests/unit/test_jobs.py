@@ -6,10 +6,10 @@ import subprocess
 import sys
 from datetime import timedelta
 
+import install_testkit as factories
 import pytest
 from sqlalchemy import select, update
 
-from install_service import testing as factories
 from install_service.deployer import FilesystemDeployer, Target
 from install_service.jobs import JobRunner
 from install_service.maintenance import check_health, recover_stalled

@@ -1,6 +1,6 @@
 """Short versions (`0.2`, as BlueMind publishes them): ordered and resolved by the catalog's normalized form."""
 
-from install_service import testing as factories
+import install_testkit as factories
 
 PREFIX = "/api/marketplace/v1"
 

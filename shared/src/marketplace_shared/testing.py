@@ -147,3 +147,41 @@ def lose_insert_race(monkeypatch, times: int = 1) -> list:
 
     monkeypatch.setattr(Session, "flush", flush)
     return lost
+
+
+# -- common factories --------------------------------------------------------------------------------------
+def identity_headers(secret: str, account: str = "acct_ann", role: str = "user", name: str | None = None,
+                     email: str | None = None) -> dict:
+    """The header the gateway sends a service for this caller: a signed identity token."""
+    from .identity import HEADER, Identity, issue_token
+
+    identity = Identity(id=account, role=role, name=name if name is not None else account,
+                        email=email if email is not None else f"{account}@example.com")
+    return {HEADER: issue_token(secret, identity)}
+
+
+def make_tgz(files: dict[str, bytes], top: str = "package") -> bytes:
+    """A gzipped tar of `files` (name -> content), each under `top/` as npm packs them (`top=""`: at the root)."""
+    import io
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, content in files.items():
+            info = tarfile.TarInfo(f"{top}/{name}" if top else name)
+            info.size = len(content)
+            info.mode = 0o644
+            archive.addfile(info, io.BytesIO(content))
+    return buffer.getvalue()
+
+
+def make_zip(files: dict[str, bytes]) -> bytes:
+    """A zip archive of `files` (name -> content)."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()

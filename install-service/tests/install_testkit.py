@@ -1,14 +1,14 @@
-"""Test helpers: packages, catalog events and identity headers (used by the tests, importable by others)."""
+"""The install service's test factories: packages, the catalog's events, identity headers (tests and bench.py).
+
+Archives and identity tokens come from marketplace_shared.testing; `make_tgz` and `make_zip` are re-exported
+here so that a test needs one import."""
 
 import base64
 import hashlib
-import io
-import tarfile
 import uuid
-import zipfile
 
 from marketplace_shared.events import new_event
-from marketplace_shared.identity import HEADER, Identity, issue_token
+from marketplace_shared.testing import identity_headers, make_tgz, make_zip  # noqa: F401 - re-exported for the tests
 
 SCHEMA = {
     "type": "object",
@@ -16,25 +16,6 @@ SCHEMA = {
     "required": ["apiUrl"],
     "additionalProperties": False,
 }
-
-
-def make_tgz(files: dict[str, bytes], top: str = "package") -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for name, content in files.items():
-            info = tarfile.TarInfo(f"{top}/{name}" if top else name)
-            info.size = len(content)
-            info.mode = 0o644
-            archive.addfile(info, io.BytesIO(content))
-    return buffer.getvalue()
-
-
-def make_zip(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, content in files.items():
-            archive.writestr(name, content)
-    return buffer.getvalue()
 
 
 def package_files(name: str, version: str) -> dict[str, bytes]:
@@ -77,9 +58,7 @@ def unpublished(plugin_id: str) -> dict:
 
 
 def headers(config, account: str = "acct_ann", role: str = "user") -> dict:
-    token = issue_token(config.INTERNAL_TOKEN_SECRET, Identity(id=account, role=role, name="Ann",
-                                                               email="ann@example.com"))
-    return {HEADER: token}
+    return identity_headers(config.INTERNAL_TOKEN_SECRET, account, role, name="Ann", email="ann@example.com")
 
 
 def new_plugin_id() -> str:
