@@ -24,7 +24,7 @@ from marketplace_shared.db import Database
 from marketplace_shared.events import new_event
 from marketplace_shared.testing import delete_broker_objects, free_port, temporary_postgres_database, unique_name
 
-from . import handlers, services, signing
+from . import services, signing
 from .config import Config
 from .dispatcher import Dispatcher
 from .migrate import migrate
@@ -119,11 +119,12 @@ def latency(config: Config, database: Database, base: str, url: str, events: int
         webhook = Webhook(id=services.new_webhook_id(), owner_id="acct_admin", owner_role="admin", url=url,
                           events=["plugin.installed"], secret=signing.generate_secret(), active=True, disabled=False)
         session.add(webhook)
-    worker = build_worker(config, database)
+    dispatcher = build_dispatcher(config, database)
+    worker = build_worker(config, database, dispatcher)
     thread = threading.Thread(target=worker.run, daemon=True)
     thread.start()
     _wait(lambda: worker.ready, 30, "the worker")
-    dispatcher = build_dispatcher(config, database).start()
+    dispatcher.start()
     connection = connect(config.AMQP_URL)
     publisher = EventPublisher(connection, config.EVENT_EXCHANGE)
     sent = {}
@@ -138,7 +139,6 @@ def latency(config: Config, database: Database, base: str, url: str, events: int
     finally:
         connection.close()
         dispatcher.stop()
-        handlers.detach(dispatcher)
         worker.stopping = True
         thread.join(10)
     samples = sorted((arrivals[key] - at) * 1000 for key, at in sent.items() if key in arrivals)

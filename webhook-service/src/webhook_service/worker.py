@@ -8,14 +8,16 @@ from marketplace_shared.db import Database
 from marketplace_shared.logs import configure_logging
 from marketplace_shared.worker import Worker, run_worker
 
-from . import handlers, services
+from . import services
 from .config import Config
 from .dispatcher import Dispatcher
-from .handlers import HANDLERS
+from .handlers import build_handlers
 from .models import OutboxEvent, ProcessedEvent
 
 
-def build_worker(config: Config | None = None, database: Database | None = None) -> Worker:
+def build_worker(config: Config | None = None, database: Database | None = None,
+                 dispatcher: Dispatcher | None = None) -> Worker:
+    """The consumer; with `dispatcher` (the one running in this process) new deliveries are handed to it."""
     config = config or Config()
     database = database or Database(config.DATABASE_URL)
 
@@ -23,24 +25,24 @@ def build_worker(config: Config | None = None, database: Database | None = None)
         with database.session() as session, session.begin():
             services.purge_old_deliveries(session, config)
 
-    return Worker(config, database, OutboxEvent, ProcessedEvent, HANDLERS,
+    return Worker(config, database, OutboxEvent, ProcessedEvent, build_handlers(dispatcher),
                   periodic=[(3600.0, purge_old_deliveries)])
 
 
 def build_dispatcher(config: Config, database: Database, **kwargs) -> Dispatcher:
-    """A dispatcher the consumer hands its new deliveries to (detach it with handlers.detach)."""
-    dispatcher = Dispatcher(config, database, **kwargs)
-    handlers.attach(dispatcher)
-    return dispatcher
+    """The sender of deliveries (not started); give it to build_worker so that the consumer hands it its new ones."""
+    return Dispatcher(config, database, **kwargs)
 
 
 def main() -> None:
     config = Config()
     configure_logging(Config.SERVICE_NAME, config.LOG_LEVEL)
     database = Database(config.DATABASE_URL)
-    dispatcher = build_dispatcher(config, database).start()
+    dispatcher = build_dispatcher(config, database)
+    worker = build_worker(config, database, dispatcher)
+    dispatcher.start()
     try:
-        run_worker(build_worker(config, database))
+        run_worker(worker)
     finally:
         dispatcher.stop()
 

@@ -24,7 +24,6 @@ from marketplace_shared.testing import (
     unique_name,
     wait_for,
 )
-from webhook_service import handlers
 from webhook_service.app import create_app
 from webhook_service.config import Config
 from webhook_service.migrate import migrate
@@ -44,13 +43,13 @@ class Stack:
         self.connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
         self.publisher = EventPublisher(self.connection, config.EVENT_EXCHANGE)
 
-    def start_dispatcher(self):
-        self.dispatcher = build_dispatcher(self.config, self.database).start()
+    def start_dispatcher(self, dispatcher=None):
+        """Start the consumer's own dispatcher, or (after a stop) a new sending side that finds work by polling."""
+        self.dispatcher = (dispatcher or build_dispatcher(self.config, self.database)).start()
 
     def stop_dispatcher(self):
         if self.dispatcher is not None:
             self.dispatcher.stop()
-            handlers.detach(self.dispatcher)
             self.dispatcher = None
 
     def headers(self, account_id="acct_ann", role="user"):
@@ -87,12 +86,13 @@ def stack():
                         WEBHOOK_RETRY_JITTER=0.1, WEBHOOK_POLL_SECONDS=5.0, WEBHOOK_TIMEOUT_SECONDS=2.0,
                         WEBHOOK_LEASE_SECONDS=3.0, WEBHOOK_ENDPOINT_CONCURRENCY=2)
         migrate(config)
-        worker = build_worker(config)
+        running = Stack(config, create_app(config))
+        dispatcher = build_dispatcher(config, running.database)
+        worker = build_worker(config, dispatcher=dispatcher)
         thread = threading.Thread(target=worker.run, daemon=True)
         thread.start()
         wait_for(lambda: worker.ready, message="worker connected")
-        running = Stack(config, create_app(config))
-        running.start_dispatcher()
+        running.start_dispatcher(dispatcher)
         try:
             yield running
         finally:

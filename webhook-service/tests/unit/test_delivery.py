@@ -141,26 +141,17 @@ class FakeDispatcher:
         self.woken.append(self.committed())
 
 
-def test_new_deliveries_go_to_the_dispatcher_after_commit(database, consume):
-    from webhook_service import handlers
-
+def test_new_deliveries_go_to_the_dispatcher_after_commit(config, database):
     add_webhook(database)
     full = FakeDispatcher(database, None)
-    handlers.attach(full)
-    try:
-        consume(install_event())
-        consume(contract_event("plugin.unpublished", {"pluginId": "plugin_p", "ownerId": "x"}, "plugin_p"))
-    finally:
-        handlers.detach(full)
+    consume = build_worker(config, database, dispatcher=full).handle
+    consume(install_event())
+    consume(contract_event("plugin.unpublished", {"pluginId": "plugin_p", "ownerId": "x"}, "plugin_p"))
     [rows] = full.woken  # once, and the row was visible to another session, due now
     assert len(rows) == 1 and seconds_until(rows[0][1]) <= 0
 
     with_room = FakeDispatcher(database, 30.0)
-    handlers.attach(with_room)
-    try:
-        consume(install_event())
-    finally:
-        handlers.detach(with_room)
+    build_worker(config, database, dispatcher=with_room).handle(install_event())
     [(jobs, rows)] = with_room.accepted
     leased = dict(rows)[jobs[0]]
     assert seconds_until(leased) == pytest.approx(30, abs=2)  # leased to the dispatcher it was handed to
