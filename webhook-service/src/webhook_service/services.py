@@ -14,12 +14,11 @@ from marketplace_shared.identity import Identity
 from marketplace_shared.outbox import utcnow
 
 from . import events, signing
+from .errors import DELIVERY_NOT_FOUND, WEBHOOK_NOT_FOUND
 from .models import Delivery, DeliveryAttempt, PluginOwner, Webhook
 from .sender import SendResult
 from .ssrf import UnsafeUrl, check_url, parse_networks
 
-WEBHOOK_NOT_FOUND = "WEBHOOK_NOT_FOUND"
-DELIVERY_NOT_FOUND = "DELIVERY_NOT_FOUND"
 PENDING, SUCCEEDED, FAILED = "pending", "succeeded", "failed"
 
 
