@@ -4,7 +4,8 @@
   gateway/bench.py alternates `GET /plugins?limit=20` through the gateway and straight to the catalog;
 - catalog at scale, installs, webhooks: each service's own bench.py, which starts what it needs.
 
-Loopback only; every part is bounded in time. `--only gateway,install` runs some of them.
+Loopback only; every part is bounded in time. `--only gateway,install` runs some of them; `--plugins 2000
+--quick` checks the tooling on a small catalog and short rounds (the figures then judge nothing).
 """
 
 import argparse
@@ -32,7 +33,7 @@ def banner(title: str) -> None:
     print(f"\n=== {title} " + "=" * max(0, 70 - len(title)), flush=True)
 
 
-def gateway_bench() -> int:
+def gateway_bench(quick: bool = False) -> int:
     banner("gateway overhead (PostgreSQL, Redis rate limits)")
     run_id = unique_name("bench")
     prefix = f"{run_id}."
@@ -53,26 +54,33 @@ def gateway_bench() -> int:
         stack.start(timeout=120)
         return subprocess.call([PYTHON, str(REPO / "gateway" / "bench.py"), "--gateway-url", stack.gateway_url,
                                 "--catalog-url", stack.url("catalog-service"), "--api-key", admin_key,
-                                "--enterprise-from-admin", "--internal-secret", env["INTERNAL_TOKEN_SECRET"]])
+                                "--enterprise-from-admin", "--internal-secret", env["INTERNAL_TOKEN_SECRET"],
+                                "--gateway-pid", str(stack.processes["gateway"].pid),
+                                "--catalog-pid", str(stack.processes["catalog-service"].pid)]
+                               + (["--duration", "4"] if quick else []))
 
 
-def service_bench(name: str) -> int:
+def service_bench(name: str, extra: list[str]) -> int:
     script = SERVICE_BENCHES[name]
     banner(f"{name} ({script.relative_to(REPO)})")
     if not script.exists():
         print(f"{script.relative_to(REPO)} is not there yet: nothing measured")
         return 1
-    return subprocess.call([PYTHON, str(script)], cwd=script.parent,
+    return subprocess.call([PYTHON, str(script), *extra], cwd=script.parent,
                            env={**os.environ, "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING")})
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="gateway,catalog,install,webhook")
+    parser.add_argument("--plugins", type=int, help="catalog bench: the largest catalog (the other is a tenth)")
+    parser.add_argument("--quick", action="store_true", help="gateway and catalog: short runs to check the tooling")
     args = parser.parse_args(argv)
+    catalog_args = ([f"--plugins={args.plugins}"] if args.plugins else []) + (["--quick"] if args.quick else [])
     failures = []
     for part in args.only.split(","):
-        code = gateway_bench() if part == "gateway" else service_bench(part)
+        code = (gateway_bench(args.quick) if part == "gateway"
+                else service_bench(part, catalog_args if part == "catalog" else []))
         if code:
             failures.append(part)
     if failures:
