@@ -221,4 +221,9 @@ def test_pages_spend_no_api_budget_and_static_files_are_cached(stack, anonymous)
     assert "cdn" not in docs.text.lower() and "https://" not in docs.headers["Content-Security-Policy"]
     # The APIs are where they were.
     expect(anonymous.get("/plugins"), 200)
-    assert session.get(stack.gateway_url + "/api/marketplace/v1/nothing", timeout=10).status_code == 404
+    missing = session.get(stack.gateway_url + "/api/marketplace/v1/nothing", timeout=10)
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "NOT_FOUND"
+    # A page that does not exist is a page that says so, with the request id.
+    missing = session.get(stack.gateway_url + "/no-such-page", timeout=10)
+    assert missing.status_code == 404 and missing.headers["Content-Type"].startswith("text/html")
+    assert missing.headers["X-Request-Id"] in missing.text
