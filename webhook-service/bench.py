@@ -2,38 +2,56 @@
 
 1. Deliveries per second to a receiver on loopback (its own process) with 1 and 100 subscriptions, every
    attempt recorded, beside a bare sender that only signs and POSTs the same payloads; then p50/p95 from
-   an event reaching the broker to its webhook arriving (webhook_service.bench).
-2. p50/p95 from an installation completing to its webhook arriving: real install-service and
-   webhook-service worker processes on PostgreSQL and RabbitMQ, installs posted to the install service.
+   an event reaching the broker to its webhook arriving (bench_deliveries.py).
+2. p50/p95 from an installation completing to its webhook arriving: the real install service (gunicorn and
+   its worker) and webhook worker processes on PostgreSQL and RabbitMQ; installs are posted to the install
+   service's API and their completion times read back from it (GET /installations/{id}), never from its
+   database, and nothing here imports the install service's package.
 """
 
 import argparse
+import base64
 import contextlib
+import hashlib
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
+import bench_deliveries as module_bench
+import requests
+
 from marketplace_shared.broker import EventPublisher, connect
+from marketplace_shared.events import new_event
 from marketplace_shared.testing import (
     delete_broker_objects,
     free_port,
+    identity_headers,
+    make_tgz,
     serve_bytes,
     temporary_postgres_database,
     unique_name,
     wait_for,
 )
-from webhook_service import bench as module_bench
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 DELIVERIES_GOAL = 500  # per second, every attempt recorded
 BARE_SHARE_GOAL = 0.5  # of the bare sender's rate
 LATENCY_P95_GOAL_MS = 100.0
+API = "/api/marketplace/v1"
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
 
 
 def _queue_ready(amqp_url: str, queue: str) -> bool:
@@ -41,21 +59,43 @@ def _queue_ready(amqp_url: str, queue: str) -> bool:
         return connection.channel().queue_declare(queue, passive=True).method.consumer_count > 0
 
 
-def installation_to_webhook(installs: int) -> dict:
-    """Installs through the real install worker; time from each one's completion to its webhook's arrival."""
-    from sqlalchemy import select
+def catalog_events(plugin_id: str, name: str, body: bytes) -> list[dict]:
+    """What the catalog sends when a plugin and its first version are published (docs/asyncapi.yaml)."""
+    package = {"path": f"{API}/plugins/{plugin_id}/versions/1.0.0/package", "size": len(body),
+               "sha256": hashlib.sha256(body).hexdigest(),
+               "integrity": "sha256-" + base64.b64encode(hashlib.sha256(body).digest()).decode()}
+    return [
+        new_event("plugin.published", "catalog-service", {
+            "pluginId": plugin_id, "name": name, "displayName": name.title(), "ownerId": "acct_owner",
+            "version": "1.0.0", "category": "backend"}, plugin_id),
+        new_event("plugin.version_published", "catalog-service", {
+            "pluginId": plugin_id, "name": name, "ownerId": "acct_owner", "version": "1.0.0",
+            "normalizedVersion": "1.0.0", "releaseDate": "2026-11-01T00:00:00.000Z",
+            "compatibility": {"backstage": "^1.30.0", "node": ">=18.0.0", "platform": []},
+            "dependencies": [], "configurationSchema": {}, "package": package}, plugin_id),
+    ]
 
-    from install_service import testing as factories
-    from install_service.app import create_app as install_app
-    from install_service.config import Config as InstallConfig
-    from install_service.models import Installation
-    from marketplace_shared.db import Database
+
+def package_files(name: str) -> dict[str, bytes]:
+    return {"package.json": f'{{"name": "{name}", "version": "1.0.0"}}'.encode(),
+            "dist/index.js": f"module.exports = '{name}@1.0.0';\n".encode()}
+
+
+def _epoch(iso_time: str) -> float:
+    return datetime.fromisoformat(iso_time.replace("Z", "+00:00")).astimezone(UTC).timestamp()
+
+
+def installation_to_webhook(installs: int) -> dict:
+    """Installs through the real install service; time from each one's completion to its webhook's arrival."""
     from webhook_service.app import create_app as webhook_app
     from webhook_service.config import Config as WebhookConfig
 
     prefix = unique_name("whbench") + "."
     port = free_port()
     base = f"http://127.0.0.1:{port}"
+    install_port = free_port()
+    install_url = f"http://127.0.0.1:{install_port}"
+    secret = f"whbench-{unique_name('secret')}"
     packages: dict[str, bytes] = {}
     with contextlib.ExitStack() as cleanup:
         var = Path(cleanup.enter_context(tempfile.TemporaryDirectory()))
@@ -63,61 +103,67 @@ def installation_to_webhook(installs: int) -> dict:
         webhook_db = cleanup.enter_context(temporary_postgres_database("whbench_webhook"))
         server = serve_bytes(packages)
         cleanup.callback(server.shutdown)
-        common = {"VAR_DIR": str(var), "EVENT_PREFIX": prefix, "LOG_LEVEL": "WARNING",
+        common = {"VAR_DIR": str(var), "EVENT_PREFIX": prefix, "LOG_LEVEL": "WARNING", "INTERNAL_TOKEN_SECRET": secret,
                   "CATALOG_URL": f"http://127.0.0.1:{server.server_address[1]}", "HEALTH_CHECK_INTERVAL": "3600",
                   "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8"}
         os.environ.update(common)
-        install_env = dict(os.environ, DATABASE_URL=install_db)
+        install_env = dict(os.environ, DATABASE_URL=install_db, PORT=str(install_port), WEB_CONCURRENCY="1")
         webhook_env = dict(os.environ, DATABASE_URL=webhook_db)
-        install_config = InstallConfig(DATABASE_URL=install_db)
         webhook_config = WebhookConfig(DATABASE_URL=webhook_db)
-        cleanup.callback(delete_broker_objects, prefix, [install_config.queue_name,
-                                                         f"{install_config.queue_name}.jobs",
-                                                         webhook_config.queue_name], install_config.EVENT_EXCHANGE)
+        install_queue = f"{prefix}install-service"
+        cleanup.callback(delete_broker_objects, prefix, [install_queue, f"{install_queue}.jobs",
+                                                         webhook_config.queue_name], webhook_config.EVENT_EXCHANGE)
         for package, env in (("install_service", install_env), ("webhook_service", webhook_env)):
             subprocess.run([sys.executable, "-m", f"{package}.migrate"], env=env, check=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        receiver = subprocess.Popen([sys.executable, "-m", "webhook_service.receiver", str(port)])
+        receiver = module_bench.start_receiver(port)
         cleanup.callback(receiver.wait, 10)
         cleanup.callback(receiver.terminate)
-        workers = []
-        for package, env, cwd in (("install_service", install_env, REPO / "install-service"),
-                                  ("webhook_service", webhook_env, HERE)):
-            log = open(var / f"{package}.log", "ab")  # noqa: SIM115 - closed with the stack
+        processes = []
+        for name, args, env, cwd in (
+                ("install-web", ["-m", "gunicorn", "-c", "gunicorn.conf.py"], install_env, REPO / "install-service"),
+                ("install-worker", ["-m", "install_service.worker"], install_env, REPO / "install-service"),
+                ("webhook-worker", ["-m", "webhook_service.worker"], webhook_env, HERE)):
+            log = open(var / f"{name}.log", "ab")  # noqa: SIM115 - closed with the stack
             cleanup.callback(log.close)
-            workers.append(subprocess.Popen([sys.executable, "-m", f"{package}.worker"], env=env, cwd=cwd,
-                                            stdout=log, stderr=subprocess.STDOUT))
-        for process in workers:
+            processes.append(subprocess.Popen([sys.executable, *args], env=env, cwd=cwd,
+                                              stdout=log, stderr=subprocess.STDOUT))
+        for process in processes:
             cleanup.callback(process.wait, 15)
             cleanup.callback(process.terminate)
-        wait_for(lambda: _queue_ready(install_config.AMQP_URL, f"{install_config.queue_name}.jobs"), timeout=60,
+        wait_for(lambda: _queue_ready(webhook_config.AMQP_URL, f"{install_queue}.jobs"), timeout=60,
                  message="the install worker")
         wait_for(lambda: _queue_ready(webhook_config.AMQP_URL, webhook_config.queue_name), timeout=60,
                  message="the webhook worker")
+        wait_for(lambda: _answers(f"{install_url}/readyz"), timeout=60, message="the install service")
         wait_for(lambda: module_bench._stats(base), timeout=15, message="the receiver")
 
-        admin = factories.headers(webhook_config, "acct_bench_admin", "admin")
+        admin = identity_headers(secret, "acct_bench_admin", "admin")
         hooks = webhook_app(webhook_config).test_client()
-        created = hooks.post("/api/marketplace/v1/webhooks", headers=admin,
+        created = hooks.post(f"{API}/webhooks", headers=admin,
                              json={"url": f"{base}/hook", "events": ["plugin.installed"]})
         assert created.status_code == 201, created.get_json()
 
         names = [f"whbench-{index}-{unique_name('p')}".replace("_", "-") for index in range(installs)]
-        with connect(install_config.AMQP_URL) as connection:
-            publisher = EventPublisher(connection, install_config.EVENT_EXCHANGE)
+        with connect(webhook_config.AMQP_URL) as connection:
+            publisher = EventPublisher(connection, webhook_config.EVENT_EXCHANGE)
             for name in names:
-                plugin_id = factories.new_plugin_id()
-                body = factories.make_tgz(factories.package_files(name, "1.0.0"))
-                packages[f"/api/marketplace/v1/plugins/{plugin_id}/versions/1.0.0/package"] = body
-                publisher.publish(factories.plugin_published(plugin_id, name))
-                publisher.publish(factories.version_published(plugin_id, name, "1.0.0", body))
-        installs_client = install_app(install_config).test_client()
-        user = factories.headers(install_config, "acct_bench_user")
+                plugin_id = f"plugin_{uuid.uuid4().hex[:10]}"
+                body = make_tgz(package_files(name))
+                packages[f"{API}/plugins/{plugin_id}/versions/1.0.0/package"] = body
+                for event in catalog_events(plugin_id, name, body):
+                    publisher.publish(event)
+        installs_api = requests.Session()
+        installs_api.headers.update(identity_headers(secret, "acct_bench_user"))
+        installed: list[str] = []
 
         def post_install(name: str):
-            response = installs_client.post(f"/api/marketplace/v1/plugins/{name}/install", headers=user,
-                                            json={"environment": "bench", "namespace": "ns"})
-            return response.status_code == 202
+            response = installs_api.post(f"{install_url}{API}/plugins/{name}/install", timeout=10,
+                                         json={"environment": "bench", "namespace": "ns"})
+            if response.status_code != 202:
+                return False
+            installed.append(response.json()["data"]["installationId"])
+            return True
 
         for name in names:  # the catalog events may still be on their way: retry each until accepted
             wait_for(lambda name=name: post_install(name), timeout=60, interval=0.1, message=f"installing {name}")
@@ -125,12 +171,12 @@ def installation_to_webhook(installs: int) -> dict:
         wait_for(lambda: len(module_bench._stats(base)["installations"]) >= installs, timeout=300, interval=0.2,
                  message="every installation's webhook")
         arrivals = module_bench._stats(base)["installations"]
-        database = Database(install_db)
-        cleanup.callback(database.dispose)
-        with database.session() as session:
-            rows = session.execute(select(Installation.id, Installation.completed_at)).all()
-        samples = sorted((arrivals[str(row.id)] - row.completed_at.replace(tzinfo=UTC).timestamp()) * 1000
-                         for row in rows if str(row.id) in arrivals and row.completed_at)
+        completed = {}
+        for installation_id in installed:
+            data = installs_api.get(f"{install_url}{API}/installations/{installation_id}", timeout=10).json()["data"]
+            if data.get("completedAt"):
+                completed[installation_id] = _epoch(data["completedAt"])
+        samples = sorted((arrivals[key] - at) * 1000 for key, at in completed.items() if key in arrivals)
     return {"installs": installs, "measured": len(samples), "p50Ms": round(statistics.median(samples), 1),
             "p95Ms": round(samples[max(0, int(round(0.95 * len(samples))) - 1)], 1), "maxMs": round(samples[-1], 1)}
 

@@ -1,4 +1,7 @@
 
+import sys
+from pathlib import Path
+
 import pytest
 
 from marketplace_shared.contracts import outbox_checked
@@ -8,6 +11,9 @@ from webhook_service.app import create_app
 from webhook_service.config import Config
 from webhook_service.migrate import migrate
 from webhook_service.models import OutboxEvent
+
+# scripts/webhook_receiver.py: the loopback receiver the tests send to.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
 PREFIX = "/api/marketplace/v1"
 

@@ -12,6 +12,7 @@ import time
 
 import pika
 import pytest
+from webhook_receiver import Receiver
 
 from marketplace_shared.broker import EventPublisher
 from marketplace_shared.contracts import contract_event
@@ -27,7 +28,6 @@ from marketplace_shared.testing import (
 from webhook_service.app import create_app
 from webhook_service.config import Config
 from webhook_service.migrate import migrate
-from webhook_service.receiver import Receiver
 from webhook_service.worker import build_dispatcher, build_worker
 
 PREFIX = "/api/marketplace/v1"

@@ -6,8 +6,8 @@ import subprocess
 import time
 
 import pytest
+from webhook_receiver import Receiver, always
 
-from webhook_service.receiver import Receiver, always
 from webhook_service.sender import HttpSender
 from webhook_service.ssrf import NetworkList
 

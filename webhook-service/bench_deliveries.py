@@ -1,8 +1,8 @@
 """Webhook benchmark: deliveries per second (1 and 100 subscriptions) beside a bare sender, and the
 time from an event reaching the broker to its webhook arriving.
 
-`python -m webhook_service.bench [--deliveries N] [--latency-events N] [--sqlite]`. It needs RabbitMQ
-and (unless --sqlite) PostgreSQL; the receiver runs in its own process on loopback.
+`python bench_deliveries.py [--deliveries N] [--latency-events N] [--sqlite]` (bench.py runs it first). It
+needs RabbitMQ and (unless --sqlite) PostgreSQL; the receiver runs in its own process on loopback.
 """
 
 import argparse
@@ -16,6 +16,7 @@ import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
+from pathlib import Path
 
 from sqlalchemy import delete, func, select
 
@@ -23,14 +24,20 @@ from marketplace_shared.broker import EventPublisher, connect
 from marketplace_shared.db import Database
 from marketplace_shared.events import new_event
 from marketplace_shared.testing import delete_broker_objects, free_port, temporary_postgres_database, unique_name
+from webhook_service import services, signing
+from webhook_service.config import Config
+from webhook_service.dispatcher import Dispatcher
+from webhook_service.migrate import migrate
+from webhook_service.models import Delivery, DeliveryAttempt, ProcessedEvent, Webhook
+from webhook_service.sender import HttpSender
+from webhook_service.worker import build_dispatcher, build_worker
 
-from . import services, signing
-from .config import Config
-from .dispatcher import Dispatcher
-from .migrate import migrate
-from .models import Delivery, DeliveryAttempt, ProcessedEvent, Webhook
-from .sender import HttpSender
-from .worker import build_dispatcher, build_worker
+RECEIVER = Path(__file__).resolve().parents[1] / "scripts" / "webhook_receiver.py"
+
+
+def start_receiver(port: int) -> subprocess.Popen:
+    """The loopback receiver (scripts/webhook_receiver.py) in its own process: 200 to every POST, GET /stats."""
+    return subprocess.Popen([sys.executable, str(RECEIVER), str(port)])
 
 
 def _stats(base: str) -> dict:
@@ -157,7 +164,7 @@ def main(argv=None) -> dict:
     port = free_port()
     base, url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port}/hook"
     with ExitStack() as cleanup:
-        receiver = subprocess.Popen([sys.executable, "-m", "webhook_service.receiver", str(port)])
+        receiver = start_receiver(port)
         cleanup.callback(receiver.wait, 10)
         cleanup.callback(receiver.terminate)
         _wait(lambda: _try(lambda: _stats(base)), 15, "the receiver")

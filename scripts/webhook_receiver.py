@@ -1,6 +1,6 @@
-"""A webhook receiver on loopback for tests and the benchmark: records what arrives, answers as told.
+"""A webhook receiver on loopback for tests and benchmarks: records what arrives, answers as told.
 
-`python -m webhook_service.receiver PORT` runs one in its own process (the benchmark's), which
+`python scripts/webhook_receiver.py PORT` runs one in its own process (the benchmarks'), which
 answers 200 to every POST and reports `GET /stats` -> {"count", "arrivals": {webhook-id: time},
 "installations": {installationId: time}}.
 """
