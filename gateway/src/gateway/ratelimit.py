@@ -12,6 +12,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
 # Imported here, not lazily by `limits` in a request thread: two threads importing it at once
 # would let one see a half-initialised module (limits then reports "redis version 0.0.0").
@@ -187,7 +188,14 @@ class Decision:
 
 
 def iso_utc(epoch: float) -> str:
-    return datetime.fromtimestamp(math.ceil(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _iso_second(math.ceil(epoch))
+
+
+@lru_cache(maxsize=4096)
+def _iso_second(second: int) -> str:
+    # A caller's window ends at the same second for every hit in it: formatting it once saves most of the
+    # time the rate-limit headers take.
+    return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class RateLimiter:
