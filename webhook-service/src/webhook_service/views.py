@@ -1,14 +1,13 @@
-"""Webhooks routes: thin views over the use cases in services.py."""
+"""Webhooks routes: thin views over the use cases in services.py, bodies from representations.py."""
 
 from flask import current_app
 from flask.views import MethodView
 
-from marketplace_shared.api import API_PREFIX, Blueprint, response_metadata
+from marketplace_shared.api import API_PREFIX, Blueprint
 from marketplace_shared.db import request_session
 from marketplace_shared.identity import require_identity, requires
-from marketplace_shared.pagination import links_block, pagination_block
 
-from . import services
+from . import representations, services
 from .schemas import (
     DeliveryListArgsSchema,
     DeliveryListSchema,
@@ -42,11 +41,6 @@ def _resolver():
     return current_app.extensions.get("webhook_resolver")
 
 
-def _listing(items, page, limit, total):
-    return {"data": items, "pagination": pagination_block(page, limit, total),
-            "links": links_block(page, limit, total), "metadata": response_metadata()}
-
-
 @blp.route("/webhooks")
 class Webhooks(MethodView):
     @requires("user")
@@ -57,7 +51,7 @@ class Webhooks(MethodView):
         identity = require_identity()
         items, total = services.list_webhooks(request_session(), identity, args["page"], args["limit"],
                                               args.get("owner_id"))
-        return _listing(items, args["page"], args["limit"], total)
+        return representations.listing(items, args["page"], args["limit"], total)
 
     @requires("user")
     @blp.arguments(WebhookCreateSchema())
@@ -133,7 +127,7 @@ def list_deliveries(args, webhook_id):
     identity = require_identity()
     items, total = services.list_deliveries(request_session(), identity, webhook_id, args["page"], args["limit"],
                                             args.get("status"), args.get("event"))
-    return _listing(items, args["page"], args["limit"], total)
+    return representations.listing(items, args["page"], args["limit"], total)
 
 
 @blp.route("/webhooks/<webhook_id>/deliveries/<delivery_id>", methods=["GET"])
@@ -164,5 +158,4 @@ def recover(args, webhook_id):
     session = request_session()
     count = services.recover(session, identity, webhook_id, args["since"], args.get("until"))
     session.commit()
-    return {"data": {"recovered": count, "since": services.iso(args["since"]),
-                     "until": services.iso(args["until"]) if args.get("until") else None}}
+    return {"data": representations.recover_result(count, args["since"], args.get("until"))}
