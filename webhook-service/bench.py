@@ -14,6 +14,7 @@ import base64
 import contextlib
 import hashlib
 import os
+import secrets
 import statistics
 import subprocess
 import sys
@@ -95,7 +96,7 @@ def installation_to_webhook(installs: int) -> dict:
     base = f"http://127.0.0.1:{port}"
     install_port = free_port()
     install_url = f"http://127.0.0.1:{install_port}"
-    secret = f"whbench-{unique_name('secret')}"
+    secret = secrets.token_urlsafe(32)
     packages: dict[str, bytes] = {}
     with contextlib.ExitStack() as cleanup:
         var = Path(cleanup.enter_context(tempfile.TemporaryDirectory()))
