@@ -26,8 +26,8 @@ from sqlalchemy import and_, func, or_, select, update
 
 from marketplace_shared.outbox import utcnow
 
-from . import events, services, signing
-from .models import Delivery, Webhook
+from . import attempts, events, signing
+from .models import PENDING, Delivery, Webhook
 from .sender import HttpSender, SendResult
 
 log = logging.getLogger(__name__)
@@ -149,7 +149,7 @@ class Dispatcher:
             # Pick without locking, then take the picks with one conditional UPDATE: a delivery another
             # dispatcher leased meanwhile no longer matches `next_attempt_at <= now` and is left out.
             query = (select(Delivery.id, Delivery.webhook_id).join(Webhook, Delivery.webhook_id == Webhook.id)
-                     .where(Delivery.status == services.PENDING, Delivery.next_attempt_at <= now, sendable())
+                     .where(Delivery.status == PENDING, Delivery.next_attempt_at <= now, sendable())
                      .order_by(Delivery.next_attempt_at).limit(batch))
             if busy:
                 query = query.where(Delivery.webhook_id.not_in(busy))
@@ -165,7 +165,7 @@ class Dispatcher:
                 return [], False
             lease_ends = time.monotonic() + lease
             claimed = session.scalars(
-                update(Delivery).where(Delivery.id.in_(picked), Delivery.status == services.PENDING,
+                update(Delivery).where(Delivery.id.in_(picked), Delivery.status == PENDING,
                                        Delivery.next_attempt_at <= now)
                 .values(next_attempt_at=now + timedelta(seconds=lease)).returning(Delivery.id),
                 execution_options={"synchronize_session": False}).all()
@@ -204,7 +204,7 @@ class Dispatcher:
         with self.database.session() as session:
             return session.scalar(
                 select(func.min(Delivery.next_attempt_at)).join(Webhook, Delivery.webhook_id == Webhook.id)
-                .where(Delivery.status == services.PENDING, Delivery.next_attempt_at > now, sendable()))
+                .where(Delivery.status == PENDING, Delivery.next_attempt_at > now, sendable()))
 
     # -- sending -----------------------------------------------------------------------------
     def attempt(self, job: Job) -> SendResult:
@@ -219,7 +219,7 @@ class Dispatcher:
 
     def record(self, outcomes: list[tuple[Job, SendResult, datetime]]) -> None:
         with self.database.session() as session, session.begin():
-            services.record_attempts(session, self.config, outcomes, self.rng)
+            attempts.record_attempts(session, self.config, outcomes, self.rng)
 
     def process_once(self) -> int:
         """Claim, send and record in the calling thread (tests, tools); returns how many were sent."""

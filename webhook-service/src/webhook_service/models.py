@@ -7,6 +7,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from marketplace_shared.outbox import OutboxMixin, ProcessedEventMixin, utcnow
 
+# A delivery's status.
+PENDING, SUCCEEDED, FAILED = "pending", "succeeded", "failed"
+
 
 class Base(DeclarativeBase):
     pass

@@ -8,7 +8,7 @@ from marketplace_shared.db import Database
 from marketplace_shared.logs import configure_logging
 from marketplace_shared.worker import Worker, run_worker
 
-from . import services
+from . import attempts
 from .config import Config
 from .dispatcher import Dispatcher
 from .handlers import build_handlers
@@ -23,7 +23,7 @@ def build_worker(config: Config | None = None, database: Database | None = None,
 
     def purge_old_deliveries() -> None:
         with database.session() as session, session.begin():
-            services.purge_old_deliveries(session, config)
+            attempts.purge_old_deliveries(session, config)
 
     return Worker(config, database, OutboxEvent, ProcessedEvent, build_handlers(dispatcher),
                   periodic=[(3600.0, purge_old_deliveries)])

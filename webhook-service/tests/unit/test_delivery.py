@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from marketplace_shared.contracts import contract_event
 from marketplace_shared.outbox import utcnow
-from webhook_service import services
+from webhook_service import attempts, services
 from webhook_service.dispatcher import Dispatcher
 from webhook_service.models import Delivery, DeliveryAttempt, OutboxEvent, Webhook
 from webhook_service.sender import FakeSender, SendResult
@@ -219,9 +219,9 @@ def test_failures_follow_the_schedule_then_give_up(config, database, consume, di
 
 def test_jitter_spreads_the_delay(config, database, consume, dispatcher):
     config.WEBHOOK_RETRY_JITTER = 0.2
-    delays = [services.retry_delay(config, 1, None, random.Random(seed)) for seed in range(50)]
+    delays = [attempts.retry_delay(config, 1, None, random.Random(seed)) for seed in range(50)]
     assert all(4.0 <= d <= 6.0 for d in delays) and len(set(delays)) > 40
-    assert services.retry_delay(config, 4, None) is None
+    assert attempts.retry_delay(config, 4, None) is None
 
 
 def test_retry_after_is_honoured(config, database, consume, dispatcher):
@@ -235,7 +235,7 @@ def test_retry_after_is_honoured(config, database, consume, dispatcher):
     delivery, _, _ = state(database, delivery_id)
     assert seconds_until(delivery.next_attempt_at) == pytest.approx(300, abs=1.5)
     config.WEBHOOK_RETRY_AFTER_MAX_SECONDS = 3600
-    assert services.retry_delay(config, 1, 10**9) == 3600
+    assert attempts.retry_delay(config, 1, 10**9) == 3600
 
 
 def test_retry_after_header_parsing():
