@@ -10,8 +10,9 @@ from marketplace_shared.api import API_PREFIX, SAFE_METHODS
 from marketplace_shared.errors import RATE_LIMITED, ApiError, unauthorized
 
 from .auth import ANONYMOUS_IDENTITY, Principal, credential_from
-from .proxy import GATEWAY, JSON_UNREADABLE, KEY_ABSENT, KEY_FOUND, SpooledBody, is_public_write
 from .ratelimit import Decision
+from .routing import GATEWAY, is_public_write
+from .spooling import JSON_UNREADABLE, KEY_ABSENT, KEY_FOUND, SpooledBody
 
 CORS_ALLOWED_HEADERS = "Authorization, Content-Type, X-API-Key, api-key, X-Request-Id"
 CORS_EXPOSED_HEADERS = ("X-Request-Id, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, "

@@ -16,13 +16,13 @@ from .auth import Authenticator
 from .config import Config
 from .fastpath import HANDED_OVER, FastProxy
 from .openapi import OpenApiMerger, docs_view, openapi_view
-from .proxy import GATEWAY, PUBLISHER_PREFIX, ClientAddresses, Forwarder, route_for, spool_publisher_body
+from .proxy import Forwarder
 from .ratelimit import RateLimiter
+from .routing import GATEWAY, GATEWAY_OWN_PATHS, PUBLISHER_PREFIX, ClientAddresses, route_for
+from .spooling import spool_publisher_body
 from .views import blp
 
 log = logging.getLogger(__name__)
-# Probes and scrapes are neither limited nor counted.
-UNLIMITED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 class Gateway:
@@ -73,7 +73,7 @@ def _install_hooks(app: Flask, gateway: Gateway) -> None:
     def _gateway():
         req = request._get_current_object()
         path, method = req.path, req.method
-        if path in UNLIMITED_PATHS:
+        if path in GATEWAY_OWN_PATHS:  # probes and scrapes are neither limited nor counted
             return None
         handed_over = req.environ.get(HANDED_OVER)
         if handed_over is not None:

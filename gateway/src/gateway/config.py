@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from marketplace_shared.config import REPO_ROOT, BaseConfig, env, env_float, env_int, env_list
+from marketplace_shared.config import REPO_ROOT, BaseConfig, env, env_bool, env_float, env_int, env_list
 
 WEB = "web"
 
@@ -29,7 +29,7 @@ class Config(BaseConfig):
         self.UPSTREAM_POOL_SIZE = env_int("UPSTREAM_POOL_SIZE", 16)
         self.VAR_DIR = env("VAR_DIR", str(REPO_ROOT / "var"))
         self.REDIS_URL = env("REDIS_URL")
-        self.RATE_LIMIT_ENABLED = env("RATE_LIMIT_ENABLED", "true").lower() in ("1", "true", "yes", "on")
+        self.RATE_LIMIT_ENABLED = env_bool("RATE_LIMIT_ENABLED", True)
         self.RATE_LIMIT_ANONYMOUS = _per_hour(env("RATE_LIMIT_ANONYMOUS", "100/hour"))
         self.RATE_LIMIT_AUTHENTICATED = _per_hour(env("RATE_LIMIT_AUTHENTICATED", "1000/hour"))
         # Requests with a credential that is not valid, per client address; unset: as many as RATE_LIMIT_ANONYMOUS.

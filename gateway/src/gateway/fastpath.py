@@ -17,7 +17,8 @@ from marketplace_shared.errors import ApiError, validation_error
 from marketplace_shared.logs import current_request_id
 
 from .admission import admit, apply_to_list, response_headers
-from .proxy import PUBLISHER_PREFIX, raw_response, request_target, route_for
+from .proxy import raw_response, request_target
+from .routing import PUBLISHER_PREFIX, route_for
 
 # Set on a request handed to Flask: (rate decision or None, the ApiError to answer with).
 HANDED_OVER = "gateway.handed_over"

@@ -1,34 +1,29 @@
-"""Forwarding to the services: the routing table, client addresses, and a pooled urllib3 forwarder.
+"""The forwarder: a pooled urllib3 connection per service, streamed bodies, the service's answer relayed.
 
 urllib3 pools (keep-alive, no retries, connect/read timeouts) were measured faster than `requests`,
 which also scans the environment for proxy settings on every call.
 """
 
-import ipaddress
-import json
 import logging
 import os
-import tempfile
 import time
-from functools import lru_cache
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import quote, urlsplit
 
 import urllib3
 from flask import Response, g, request
 from prometheus_client import Counter, Histogram
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, ProtocolError, ReadTimeoutError
 from urllib3.util.retry import Retry
-from werkzeug.http import parse_options_header
-from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 
-from marketplace_shared.api import API_PREFIX, REQUEST_ID_HEADER
+from marketplace_shared.api import REQUEST_ID_HEADER
 from marketplace_shared.errors import GATEWAY_TIMEOUT, PAYLOAD_TOO_LARGE, SERVICE_UNAVAILABLE, ApiError
 from marketplace_shared.identity import HEADER as IDENTITY_HEADER
 
+from . import routing
+from .routing import PUBLISHER_PREFIX, WEB, ClientAddresses  # noqa: F401 - openapi.py imports PUBLISHER_PREFIX here
+
 log = logging.getLogger(__name__)
 
-GATEWAY = "gateway"
-PUBLISHER_PREFIX = "/addons/api"
 _CHUNK = 64 * 1024
 # Bodies up to this size are read whole and the connection goes straight back to the pool.
 _BUFFER_LIMIT = 256 * 1024
@@ -51,87 +46,6 @@ UPSTREAM_REQUESTS = Counter("gateway_upstream_requests_total", "Requests forward
 UPSTREAM_LATENCY = Histogram("gateway_upstream_duration_seconds", "Time until a service's response headers",
                              ["upstream"], buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
                                                     5, 10, 30))
-
-
-# -- routing ---------------------------------------------------------------
-WEB = "web"
-# The gateway's own probes; everything else outside the APIs is the portal's when WEB_URL is set.
-_GATEWAY_OWN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
-# Set by the Forwarder of a gateway configured with WEB_URL (one gateway app per process).
-_portal = {"enabled": False}
-
-
-def is_portal_path(path: str) -> bool:
-    """Pages and static files: anything but the two APIs and the gateway's probes."""
-    if path in _GATEWAY_OWN_PATHS or path == "/api" or path.startswith("/api/"):
-        return False
-    return not (path == PUBLISHER_PREFIX or path.startswith(PUBLISHER_PREFIX + "/"))
-
-
-def route_for(path: str) -> str | None:
-    """Which service answers a public path: catalog, install, review, webhook, gateway, web, or None (404)."""
-    if path == PUBLISHER_PREFIX or path.startswith(PUBLISHER_PREFIX + "/"):
-        return "catalog"
-    if not path.startswith(API_PREFIX + "/"):
-        return WEB if _portal["enabled"] and is_portal_path(path) else None
-    parts = path[len(API_PREFIX) + 1:].split("/")
-    head = parts[0]
-    if head == "docs" and len(parts) == 1 and _portal["enabled"]:
-        return WEB  # the portal's API reference, served from a pinned package (the gateway's own uses a CDN)
-    if head == "plugins":
-        if len(parts) >= 3 and parts[2] == "install":
-            return "install"
-        if len(parts) >= 3 and parts[2] == "reviews":
-            return "review"
-        return "catalog"
-    return _HEADS.get(head)
-
-
-_HEADS = {
-    "installations": "install", "environments": "install",
-    "reviews": "review",
-    "webhooks": "webhook",
-    "categories": "catalog", "tags": "catalog",
-    "admin": GATEWAY, "me": GATEWAY, "api-keys": GATEWAY, "openapi.json": GATEWAY, "docs": GATEWAY,
-}
-
-
-def is_public_write(method: str, path: str) -> bool:
-    """Writes anyone may send: a search (really a read), and the portal's forms (sign-in among them), which
-    the portal guards itself with its session and a CSRF token."""
-    if _portal["enabled"] and is_portal_path(path):
-        return True
-    return method == "POST" and path.rstrip("/") == API_PREFIX + "/plugins/search"
-
-
-# -- client address ----------------------------------------------------------
-class ClientAddresses:
-    """The caller's address: X-Forwarded-For counts only when the peer is a trusted proxy."""
-
-    def __init__(self, trusted_proxies: list[str]):
-        self.networks = [ipaddress.ip_network(cidr.strip(), strict=False) for cidr in trusted_proxies if cidr.strip()]
-        self._trusted = lru_cache(maxsize=4096)(self._is_trusted)
-
-    def _is_trusted(self, address: str) -> bool:
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        return any(ip in network for network in self.networks)
-
-    def is_trusted(self, address: str | None) -> bool:
-        return bool(self.networks) and address is not None and self._trusted(address)
-
-    def client_address(self, remote: str | None, forwarded_for: str | None) -> str:
-        remote = remote or "unknown"
-        if not forwarded_for or not self.is_trusted(remote):
-            return remote
-        # Walk from the nearest hop outwards; the first address we do not trust is the client.
-        hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
-        for hop in reversed(hops):
-            if not self.is_trusted(hop):
-                return hop
-        return hops[0] if hops else remote
 
 
 # -- forwarding ----------------------------------------------------------------
@@ -170,7 +84,7 @@ class Forwarder:
             self.bases[name] = (url, parts.path.rstrip("/"))
         self._pools: dict[str, urllib3.connectionpool.HTTPConnectionPool] = {}
         self._pid = None
-        _portal["enabled"] = WEB in self.bases
+        routing.enable_portal(WEB in self.bases)
 
     def pool(self, name: str):
         if self._pid != os.getpid():
@@ -222,15 +136,15 @@ class Forwarder:
             file, length = spooled
             file.seek(0)
             headers["Content-Length"] = str(length)
-            return _read_chunks(file, length, self.max_body)
+            return read_chunks(file, length, self.max_body)
         length = req.content_length
         if length is not None:
             if length > self.max_body:
                 raise payload_too_large(self.max_body)
             headers["Content-Length"] = str(length)
-            return _read_chunks(req.stream, length, self.max_body) if length else None
+            return read_chunks(req.stream, length, self.max_body) if length else None
         if "chunked" in req.environ.get("HTTP_TRANSFER_ENCODING", "").lower():
-            return _read_chunks(req.stream, None, self.max_body)
+            return read_chunks(req.stream, None, self.max_body)
         return None
 
     def forward(self, name: str, identity_token: str, spooled=None) -> Response:
@@ -332,7 +246,7 @@ def connection_tokens(value: str | None) -> frozenset[str]:
     return frozenset(token.strip().lower() for token in value.split(","))
 
 
-def _read_chunks(stream, length: int | None, limit: int):
+def read_chunks(stream, length: int | None, limit: int):
     """Yield the body in chunks; stop a body that turns out larger than the limit."""
     remaining = length
     total = 0
@@ -377,119 +291,6 @@ def _is_reset(exc: BaseException) -> bool:
         "RemoteDisconnected" in repr(exc)
 
 
-# -- the publisher API's key inside a multipart body -----------------------------
-_JSON_PART_LIMIT = 1024 * 1024
-KEY_FOUND, KEY_ABSENT, JSON_UNREADABLE = "found", "absent", "unreadable"
-
-
-class SpooledBody:
-    """A request body written to a temporary file while the `json` part is picked out of it."""
-
-    def __init__(self):
-        self.file = tempfile.TemporaryFile()  # noqa: SIM115 - closed at the end of the request
-        self.size = 0
-        self.outcome = JSON_UNREADABLE
-        self.api_key: str | None = None
-
-    def close(self) -> None:
-        self.file.close()
-
-
-def spool_publisher_body(stream, length: int | None, limit: int, content_type: str | None) -> SpooledBody:
-    """Copy the body to disk (bounded by `limit`) and read `api_key` from its form field named `json`.
-
-    The document's scripts send multipart; `requests` sends a plain urlencoded form when a script
-    attaches no file, so both are read.
-    """
-    if length is not None and length > limit:
-        raise payload_too_large(limit)
-    spooled = SpooledBody()
-    mimetype, options = parse_options_header(content_type or "")
-    boundary = options.get("boundary") if mimetype == "multipart/form-data" else None
-    reader = _JsonPartReader(boundary) if boundary else None
-    if mimetype == "application/x-www-form-urlencoded":
-        reader = _UrlencodedJsonReader()
-    try:
-        for chunk in _read_chunks(stream, length, limit):
-            spooled.file.write(chunk)
-            spooled.size += len(chunk)
-            if reader is not None:
-                reader.feed(chunk)
-        if reader is not None:
-            reader.feed(None)
-    except BodyTooLarge:
-        spooled.close()
-        raise payload_too_large(limit) from None
-    except BaseException:
-        spooled.close()
-        raise
-    if reader is not None and reader.done:
-        try:
-            document = json.loads(bytes(reader.data))
-        except ValueError:
-            document = None
-        if isinstance(document, dict):
-            key = document.get("api_key")
-            if isinstance(key, str) and key.strip():
-                spooled.outcome, spooled.api_key = KEY_FOUND, key.strip()
-            else:
-                spooled.outcome = KEY_ABSENT
-    return spooled
-
-
-class _UrlencodedJsonReader:
-    """The `json` field of a small urlencoded form, read as the body is spooled."""
-
-    def __init__(self):
-        self.body = bytearray()
-        self.data = b""
-        self.done = False
-        self.failed = False
-
-    def feed(self, chunk: bytes | None) -> None:
-        if self.failed or self.done:
-            return
-        if chunk is not None:
-            self.body += chunk
-            self.failed = len(self.body) > 2 * _JSON_PART_LIMIT
-            return
-        values = parse_qs(self.body.decode("latin-1")).get("json")
-        if values:
-            self.data = values[0].encode("utf-8")
-            self.done = True
-
-
-class _JsonPartReader:
-    def __init__(self, boundary: str):
-        self.decoder = MultipartDecoder(boundary.encode("latin-1"))
-        self.current: str | None = None
-        self.data = bytearray()
-        self.done = False
-        self.failed = False
-
-    def feed(self, chunk: bytes | None) -> None:
-        if self.done or self.failed:
-            return
-        try:
-            self.decoder.receive_data(chunk)
-            while True:
-                event = self.decoder.next_event()
-                if isinstance(event, (NeedData, Epilogue)):
-                    return
-                if isinstance(event, (Field, File)):
-                    self.current = event.name
-                elif isinstance(event, Data) and self.current == "json":
-                    self.data += event.data
-                    if len(self.data) > _JSON_PART_LIMIT:
-                        self.failed = True
-                        return
-                    if not event.more_data:
-                        self.done = True
-                        return
-        except ValueError:
-            self.failed = True
-
-
 def raw_response(name: str, method: str, upstream) -> tuple[int, list[tuple[str, str]], object]:
     """The service's answer as WSGI parts (status, headers, body iterable), for the fast path in app.py."""
     headers = _kept_headers(upstream)
@@ -499,4 +300,3 @@ def raw_response(name: str, method: str, upstream) -> tuple[int, list[tuple[str,
     if upstream.headers.get("Content-Length") is None and method != "HEAD" and upstream.status not in (204, 304):
         headers.append(("Content-Length", str(len(data))))
     return upstream.status, headers, [data] if data else []
-

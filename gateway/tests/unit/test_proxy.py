@@ -5,7 +5,7 @@ import re
 import pytest
 
 from gateway.app import create_app
-from gateway.proxy import ClientAddresses, route_for
+from gateway.routing import ClientAddresses, route_for
 
 from ..conftest import FakeUpstream, make_account
 
