@@ -227,3 +227,22 @@ def test_pages_spend_no_api_budget_and_static_files_are_cached(stack, anonymous)
     missing = session.get(stack.gateway_url + "/no-such-page", timeout=10)
     assert missing.status_code == 404 and missing.headers["Content-Type"].startswith("text/html")
     assert missing.headers["X-Request-Id"] in missing.text
+
+
+def test_phone_sized_and_dark_pages_stay_accessible(browser, stack, world):
+    context = browser.new_context(base_url=stack.gateway_url, viewport={"width": 390, "height": 844},
+                                  color_scheme="dark", is_mobile=True)
+    page = context.new_page()
+    try:
+        for path, name in (("/", "home"), (f"/plugins?search={world['word']}", "plugins"),
+                           (f"/plugins/{world['plugin']['name']}", "plugin detail"), ("/sign-in", "sign in")):
+            page.goto(path)
+            see(page.locator("main")).to_be_visible()
+            # Nothing wider than the screen: the layout reflows rather than scrolling sideways.
+            assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), name
+            assert page.evaluate("matchMedia('(prefers-color-scheme: dark)').matches")
+            check_accessible(page, f"{name} (phone, dark)")
+        page.goto(f"/plugins?search={world['word']}")
+        screenshot(page, "plugins-phone-dark")
+    finally:
+        context.close()
