@@ -205,6 +205,11 @@ def test_search_filter_open_sign_in_install_live_and_cancel(page, stack, world, 
     see(page.get_by_role("heading", name="Sign in")).to_be_visible()
 
 
+def expect_headers(response) -> str:
+    assert response.status_code == 200, response.text
+    return response.headers["X-RateLimit-Remaining"]
+
+
 def test_pages_spend_no_api_budget_and_static_files_are_cached(stack, anonymous):
     import requests
     session = requests.Session()
@@ -215,6 +220,16 @@ def test_pages_spend_no_api_budget_and_static_files_are_cached(stack, anonymous)
     css = re.search(r'href="(/static/css/portal\.[0-9a-f]{12}\.css)"', page.text).group(1)
     asset = session.get(stack.gateway_url + css, timeout=10)
     assert asset.status_code == 200 and "immutable" in asset.headers["Cache-Control"]
+    # Pages and static files are not counted against the visitor's API budget (a page's own API calls are).
+    def remaining():
+        return int(expect_headers(session.get(stack.gateway_url + "/api/marketplace/v1/tags", timeout=10)))
+
+    before = remaining()
+    for _ in range(5):
+        for path in ("/sign-in", css):
+            answer = session.get(stack.gateway_url + path, timeout=10)
+            assert answer.status_code == 200 and "X-RateLimit-Remaining" not in answer.headers
+    assert remaining() == before - 1  # only the two API calls were counted
     # The API reference at the gateway's docs path is the portal's, from pinned files: nothing from a CDN.
     docs = session.get(stack.gateway_url + "/api/marketplace/v1/docs", timeout=10)
     assert docs.status_code == 200 and "/static/vendor/swagger-ui/swagger-ui-bundle." in docs.text

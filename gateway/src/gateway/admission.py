@@ -10,6 +10,7 @@ from marketplace_shared.api import API_PREFIX, SAFE_METHODS
 from marketplace_shared.errors import RATE_LIMITED, ApiError, unauthorized
 
 from .auth import ANONYMOUS_IDENTITY, Principal, credential_from
+from .config import WEB
 from .ratelimit import Decision
 from .routing import GATEWAY, is_public_write
 from .spooling import JSON_UNREADABLE, KEY_ABSENT, KEY_FOUND, SpooledBody
@@ -93,7 +94,8 @@ def admit(gateway, environ, method: str, path: str, target: str | None, spool=No
             principal = gateway.authenticator.authenticate(credential)
         except ApiError as error:
             pending, failed = error, True
-    limiter = gateway.limiter
+    # The web portal's pages and static files spend no API budget; the API calls a page makes do, as the visitor's.
+    limiter = gateway.limiter if target != WEB else None
     address = gateway.addresses.client_address(environ.get("REMOTE_ADDR"), environ.get("HTTP_X_FORWARDED_FOR"))
     decision = limiter.hit(principal, address, failed) if limiter is not None else None
     if principal is not None:
