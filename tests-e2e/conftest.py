@@ -42,6 +42,7 @@ def stack(tmp_path_factory, broker_proxy):
     prefix = f"{run_id}."
     var_dir = tmp_path_factory.mktemp("stack")
     admin_key = os.environ.get("E2E_ADMIN_API_KEY") or f"mkp_{secrets.token_urlsafe(30)}"
+    jwt_secret = secrets.token_urlsafe(32)
     proxied_amqp = AMQP_URL.replace(f":{urlparse(AMQP_URL).port or 5672}/", f":{broker_proxy.port}/")
     env = {
         "AMQP_URL": AMQP_URL,
@@ -50,6 +51,7 @@ def stack(tmp_path_factory, broker_proxy):
         "MARKETPLACE_ADMIN_API_KEY": admin_key,
         "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",
         "WEBHOOK_ALLOWED_NETWORKS_ONLY": "true",  # no generated URL (contract fuzzing) may leave this machine
+        "JWT_SHARED_SECRET": jwt_secret,  # tokens no API call can revoke (the contract fuzz test's callers)
         "WEBHOOK_RETRY_SCHEDULE": "0.2,0.4,0.8",
         "RATE_LIMIT_ANONYMOUS": "100000/hour",
         "RATE_LIMIT_AUTHENTICATED": "100000/hour",
@@ -68,6 +70,7 @@ def stack(tmp_path_factory, broker_proxy):
         worker_env = {service.name: {"AMQP_URL": proxied_amqp} for service in SERVICES}
         running = Stack(var_dir=var_dir, env=env, ports=ports, databases=databases, worker_env=worker_env)
         running.admin_key = admin_key
+        running.jwt_secret = jwt_secret
         cleanup.callback(delete_broker_objects, prefix,
                          [prefix + s.name for s in SERVICES] + [prefix + "install-service.jobs"],
                          prefix + "marketplace.events")
@@ -101,3 +104,9 @@ def user(admin) -> ApiClient:
 @pytest.fixture
 def publisher(admin) -> ApiClient:
     return new_account(admin, "publisher")
+
+
+def pytest_collection_modifyitems(items):
+    """The contract fuzz test runs last: as an admin it may change any account or key, the bootstrap
+    admin's included, which no later test could then rely on."""
+    items.sort(key=lambda item: item.path.name == "test_contract_fuzz.py")

@@ -17,7 +17,13 @@ from marketplace_shared.identity import require_identity
 from . import services
 from .models import Plugin
 from .representations import sorted_versions
-from .schemas import SLUG
+from .schemas import (
+    BLUEMIND_PLUGIN_UPLOAD,
+    BLUEMIND_VERSION_UPLOAD,
+    SLUG,
+    BlueMindPluginDoc,
+    BlueMindVersionCreatedDoc,
+)
 from .services import integrity, iso, package_path
 from .views import blob_store, committed_with_blobs, config, load_json_part, require_multipart
 
@@ -103,6 +109,7 @@ def _load(schema: ma.Schema) -> dict:
 
 
 @blp.route("/plugins/", methods=["GET"], strict_slashes=False)
+@blp.alt_response(200, schema=BlueMindPluginDoc(many=True), success=True)
 def my_plugins():
     """BlueMind: the caller's plugins, with status and current version"""
     identity = require_identity("publisher")
@@ -113,6 +120,7 @@ def my_plugins():
 
 
 @blp.route("/plugin/<plugin_id>/", methods=["GET"], strict_slashes=False)
+@blp.alt_response(200, schema=BlueMindPluginDoc, success=True)
 def one_plugin(plugin_id):
     """BlueMind: one plugin (owner or admin, else 403)"""
     identity = require_identity("publisher")
@@ -126,6 +134,8 @@ def one_plugin(plugin_id):
 
 
 @blp.route("/plugins/", methods=["POST"], strict_slashes=False)
+@blp.alt_response(201, schema=BlueMindPluginDoc, success=True)
+@blp.doc(requestBody=BLUEMIND_PLUGIN_UPLOAD)
 def create_plugin():
     """BlueMind: create a plugin (`json` part; `thumbnail` = logo, other files = screenshots)"""
     identity = require_identity("publisher")
@@ -156,6 +166,8 @@ def create_plugin():
 
 
 @blp.route("/plugin_version/", methods=["POST"], strict_slashes=False)
+@blp.alt_response(201, schema=BlueMindVersionCreatedDoc, success=True)
+@blp.doc(requestBody=BLUEMIND_VERSION_UPLOAD)
 def create_version():
     """BlueMind: add a version (`json` part and a `package` file) to one of the caller's plugins"""
     identity = require_identity("publisher")

@@ -5,6 +5,8 @@ import re
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from marketplace_shared.api import JsonBoolean, JsonFloat, JsonInteger
+
 from .semver import normalize_version, valid_range
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$")
@@ -14,10 +16,13 @@ PERMISSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")
 SORTS = ("name", "popularity", "updated", "rating")
 PRICING_MODELS = ("free", "paid", "freemium")
 # What a URL field accepts, exactly as the OpenAPI document states it (a pattern, not marshmallow's Url rules).
-URL_PATTERN = r"^https?://[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(?::[0-9]{1,5})?(?:[/?#][^\s]*)?$"
+_PCHAR = r"(?:[A-Za-z0-9._~!$&'()*+,;=:@-]|%[0-9A-Fa-f]{2})"  # RFC 3986
+URL_PATTERN = (r"^https?://[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(?::[0-9]{1,5})?"
+               rf"(?:/(?:{_PCHAR}|/)*)?(?:\?(?:{_PCHAR}|[/?])*)?(?:#(?:{_PCHAR}|[/?])*)?$")
 TAG_TEXT = r"[A-Za-z0-9][A-Za-z0-9.+-]{0,49}"
 # `?tags=a,b`: 1-20 comma-separated tags (case-insensitive).
 TAGS_PATTERN = rf"^\s*{TAG_TEXT}\s*(?:,\s*{TAG_TEXT}\s*){{0,19}}$"
+TAGS_OR_EMPTY = rf"^(?:{TAGS_PATTERN[1:-1]})?$"  # "" is no filter
 
 
 def _url(**kwargs):
@@ -25,12 +30,18 @@ def _url(**kwargs):
                          metadata={"format": "uri"}, **kwargs)
 
 
+# The characters of an npm semver range; the grammar itself (node-semver's) is checked by the service.
+SEMVER_TEXT = r"^[0-9A-Za-z.*^~<>=|+ -]{1,200}$"
+_semver_text = validate.Regexp(SEMVER_TEXT, error="Not a semantic version or range.")
+
+
 def _range_field(**kwargs):
     def check(value):
         if not valid_range(value):
             raise ma.ValidationError("Not a valid semver range.")
 
-    return fields.String(validate=[validate.Length(max=200), check], **kwargs)
+    return fields.String(validate=[validate.Length(max=200), _semver_text, check],
+                         metadata={"description": "An npm semver range (node-semver's grammar)"}, **kwargs)
 
 
 def _check_version(value: str):
@@ -54,16 +65,25 @@ class SupportSchema(StrictSchema):
 
 
 class SourceStatsSchema(StrictSchema):
-    stars = fields.Integer(validate=validate.Range(min=0))
-    forks = fields.Integer(validate=validate.Range(min=0))
-    issues = fields.Integer(validate=validate.Range(min=0))
-    contributors = fields.Integer(validate=validate.Range(min=0))
+    stars = JsonInteger(validate=validate.Range(min=0))
+    forks = JsonInteger(validate=validate.Range(min=0))
+    issues = JsonInteger(validate=validate.Range(min=0))
+    contributors = JsonInteger(validate=validate.Range(min=0))
     lastCommit = fields.AwareDateTime(allow_none=True, default_timezone=None)
 
 
 class PricingSchema(StrictSchema):
+    class Meta:
+        unknown = ma.RAISE
+        # _paid_has_price, for the document: free has no price (or 0), paid a positive one.
+        json_schema = {"anyOf": [
+            {"properties": {"model": {"enum": ["freemium"]}}},
+            {"properties": {"model": {"enum": ["free"]}, "price": {"maximum": 0}}},
+            {"properties": {"model": {"enum": ["paid"]}, "price": {"minimum": 0, "exclusiveMinimum": True}},
+             "required": ["price"]}]}
+
     model = fields.String(required=True, validate=validate.OneOf(PRICING_MODELS))
-    price = fields.Float(validate=validate.Range(min=0, max=1_000_000))
+    price = JsonFloat(validate=validate.Range(min=0, max=1_000_000))
     currency = fields.String(validate=validate.Regexp(r"^[A-Z]{3}$"), allow_none=True)
 
     @ma.validates_schema
@@ -102,8 +122,8 @@ class PluginFieldsSchema(StrictSchema):
         "inherits the plugin's. PATCH merges: the fields sent replace the default's; `null` (`[]` for "
         "`platform`) removes one.")})
     # Admin only.
-    verified = fields.Boolean()
-    featured = fields.Boolean()
+    verified = JsonBoolean()
+    featured = JsonBoolean()
 
 
 class PluginCreateSchema(PluginFieldsSchema):
@@ -165,7 +185,7 @@ class TagList(fields.String):
     """Comma-separated tags in a query string."""
 
     def __init__(self, **kwargs):
-        super().__init__(metadata={"pattern": TAGS_PATTERN}, **kwargs)
+        super().__init__(metadata={"pattern": TAGS_OR_EMPTY}, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
@@ -175,36 +195,43 @@ class TagList(fields.String):
 
 
 class ListArgsSchema(ma.Schema):
+    FILTERS = ("search", "category", "tags", "compatibility")
+
     @ma.pre_load
     def _drop_empty(self, data, **_kwargs):
-        # `?category=&tags=` from a form means "no filter", not an invalid one.
-        return {key: data[key] for key in data if data[key] != ""}
+        # `?category=&tags=` from a form means "no filter", not an invalid one (the document allows "").
+        return {key: data[key] for key in data if not (key in self.FILTERS and data[key] == "")}
 
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
-    search = fields.String(validate=validate.Length(min=1, max=200))
-    category = fields.String(validate=validate.Regexp(CATEGORY, error="Not a valid category."))
+    search = fields.String(validate=validate.Length(max=200))
+    category = fields.String(validate=validate.Regexp(CATEGORY, error="Not a valid category."),
+                             metadata={"pattern": f"^(?:{CATEGORY.pattern[1:-1]})?$"})
     tags = TagList()
     sort = fields.String(load_default="popularity", validate=validate.OneOf(SORTS))
     order = fields.String(load_default="desc", validate=validate.OneOf(("asc", "desc")))
     verified = fields.Boolean()
     featured = fields.Boolean()
     minRating = fields.Float(validate=validate.Range(min=0, max=5))
-    compatibility = fields.String(validate=[validate.Length(max=200), _compat_value])
+    compatibility = fields.String(validate=[validate.Length(max=200), _semver_text, _compat_value],
+                                  metadata={"description": "A version or an npm semver range",
+                                            "pattern": f"^(?:{SEMVER_TEXT[1:-1]})?$"})
 
 
 class SearchCompatibilitySchema(StrictSchema):
-    backstage = fields.String(validate=[validate.Length(max=200), _compat_value])
-    node = fields.String(validate=[validate.Length(max=200), _compat_value])
+    backstage = fields.String(validate=[validate.Length(max=200), _semver_text, _compat_value],
+                              metadata={"description": "A version or an npm semver range"})
+    node = fields.String(validate=[validate.Length(max=200), _semver_text, _compat_value],
+                         metadata={"description": "A version or an npm semver range"})
 
 
 class SearchFiltersSchema(StrictSchema):
     categories = fields.List(fields.String(validate=validate.Regexp(CATEGORY)), validate=validate.Length(max=50))
     tags = fields.List(fields.String(validate=validate.Regexp(TAG)), validate=validate.Length(max=20))
-    minRating = fields.Float(validate=validate.Range(min=0, max=5))
-    maxPrice = fields.Float(validate=validate.Range(min=0))
-    verified = fields.Boolean()
-    featured = fields.Boolean()
+    minRating = JsonFloat(validate=validate.Range(min=0, max=5))
+    maxPrice = JsonFloat(validate=validate.Range(min=0))
+    verified = JsonBoolean()
+    featured = JsonBoolean()
     compatibility = fields.Nested(SearchCompatibilitySchema)
 
 
@@ -214,8 +241,8 @@ class SearchSortSchema(StrictSchema):
 
 
 class SearchPaginationSchema(StrictSchema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
-    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    page = JsonInteger(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    limit = JsonInteger(load_default=20, validate=validate.Range(min=1, max=100))
 
 
 class SearchSchema(StrictSchema):
@@ -232,13 +259,13 @@ class PageArgsSchema(ma.Schema):
 
 class TelemetrySchema(StrictSchema):
     installationId = fields.String(validate=validate.Regexp(r"^[A-Za-z0-9_.:-]{1,64}$"))
-    activeUsers = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10_000_000))
-    apiCalls = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000_000))
-    requests = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000_000))
-    errors = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000_000))
-    responseTimesMs = fields.List(fields.Float(validate=validate.Range(min=0, max=600_000)), load_default=list,
+    activeUsers = JsonInteger(load_default=0, validate=validate.Range(min=0, max=10_000_000))
+    apiCalls = JsonInteger(load_default=0, validate=validate.Range(min=0, max=1_000_000_000))
+    requests = JsonInteger(load_default=0, validate=validate.Range(min=0, max=1_000_000_000))
+    errors = JsonInteger(load_default=0, validate=validate.Range(min=0, max=1_000_000_000))
+    responseTimesMs = fields.List(JsonFloat(validate=validate.Range(min=0, max=600_000)), load_default=list,
                                   validate=validate.Length(max=1000))
-    healthy = fields.Boolean(load_default=True)
+    healthy = JsonBoolean(load_default=True)
 
     @ma.validates_schema
     def _errors_within_requests(self, data, **_kwargs):
@@ -534,10 +561,66 @@ VERSION_UPLOAD = {"required": True, "content": {"multipart/form-data": {
 IMAGES_UPLOAD = {"required": True, "content": {"multipart/form-data": {
     "schema": {"type": "object", "minProperties": 1, "properties": {
         "icon": {"type": "string", "format": "binary"},
-        "screenshots": {"type": "array", "items": {"type": "string", "format": "binary"}, "maxItems": 10}}},
+        "screenshots": {"type": "array", "items": {"type": "string", "format": "binary"}, "maxItems": 20,
+                        "description": "At most MAX_SCREENSHOTS (20) per plugin"}}},
     "encoding": {"icon": {"contentType": "image/png, image/jpeg, image/gif, image/webp"},
                  "screenshots": {"contentType": "image/png, image/jpeg, image/gif, image/webp"}}}}}
 PACKAGE_CONTENT = {media: {"schema": {"type": "string", "format": "binary"}}
                    for media in ("application/gzip", "application/zip", "application/java-archive")}
 IMAGE_CONTENT = {media: {"schema": {"type": "string", "format": "binary"}}
                  for media in ("image/png", "image/jpeg", "image/gif", "image/webp")}
+
+
+class BlueMindVersionDoc(_Doc):
+    version = _s()
+    target_bm_versions = _s()
+    release_notes = _s(allow_none=True)
+    date = _s(allow_none=True, metadata={"format": "date-time"})
+    yanked = _b()
+    package = _s()
+    size = _i(allow_none=True)
+    sha256 = _s(allow_none=True)
+    integrity = _s(allow_none=True)
+
+
+class BlueMindVersionCreatedDoc(BlueMindVersionDoc):
+    plugin_id = _s()
+    plugin_name = _s()
+
+
+class BlueMindPluginDoc(_Doc):
+    id = _i(metadata={"description": "The numeric id the BlueMind scripts use (`/addons/api/plugin/1/`)"})
+    plugin_id = _s()
+    name = _s()
+    slug = _s()
+    shortdesc = _s()
+    description = _s(allow_none=True)
+    license = _s(allow_none=True)
+    installation_instructions = _s(allow_none=True)
+    home_url = _s(allow_none=True)
+    status = _s(validate=validate.OneOf(("published", "unpublished")))
+    current_version = _s(allow_none=True)
+    compatibility = _n(CompatibilityDoc)
+    thumbnail = _s(allow_none=True)
+    screenshots = _strings()
+    versions = fields.List(fields.Nested(BlueMindVersionDoc), required=True)
+    downloads = _i()
+    verified = _b()
+    created = _s(allow_none=True, metadata={"format": "date-time"})
+    updated = _s(allow_none=True, metadata={"format": "date-time"})
+    url = _s()
+
+
+_JSON_PART = {"type": "string", "description": "A JSON object (the document's fields; `api_key` may be one of them)"}
+BLUEMIND_PLUGIN_UPLOAD = {"required": True, "content": {
+    "multipart/form-data": {"schema": {"type": "object", "required": ["json"], "properties": {
+        "json": _JSON_PART,
+        "thumbnail": {"type": "string", "format": "binary", "description": "The logo"}},
+        "additionalProperties": {"type": "string", "format": "binary", "description": "Screenshots"}},
+        "encoding": {"json": {"contentType": "application/json"}}},
+    "application/x-www-form-urlencoded": {"schema": {"type": "object", "required": ["json"],
+                                                     "properties": {"json": _JSON_PART}}}}}
+BLUEMIND_VERSION_UPLOAD = {"required": True, "content": {
+    "multipart/form-data": {"schema": {"type": "object", "required": ["json", "package"], "properties": {
+        "json": _JSON_PART, "package": {"type": "string", "format": "binary"}}},
+        "encoding": {"json": {"contentType": "application/json"}}}}}

@@ -7,7 +7,7 @@ import marshmallow as ma
 from flask import Response, current_app, request, stream_with_context
 from sqlalchemy.exc import IntegrityError
 
-from marketplace_shared.api import API_PREFIX, Blueprint, response_metadata
+from marketplace_shared.api import API_PREFIX, Blueprint, JsonBoolean, response_metadata
 from marketplace_shared.db import read_session, request_session
 from marketplace_shared.errors import ApiError, not_found, validation_error
 from marketplace_shared.identity import current_identity, require_identity, requires
@@ -130,7 +130,7 @@ class ListWithFacetsArgsSchema(ListArgsSchema):
 
 
 class SearchSchema(SearchSchema):  # noqa: F811
-    facets = ma.fields.Boolean(load_default=False, metadata={"description": _FACETS_DESCRIPTION})
+    facets = JsonBoolean(load_default=False, metadata={"description": _FACETS_DESCRIPTION})
 
 
 @blp.route("/plugins", methods=["GET"])
@@ -436,7 +436,7 @@ def yank_version(body, plugin_id, version):
 @blp.route("/plugins/<plugin_id>/telemetry", methods=["POST"])
 @requires("user")
 @blp.alt_response(202, schema=TelemetryAcceptedDoc, success=True)
-@blp.arguments(TelemetrySchema())
+@blp.arguments(TelemetrySchema(), required=False)
 def post_telemetry(body, plugin_id):
     """Report usage and performance telemetry from an installation (signed-in callers)"""
     identity = require_identity("user")

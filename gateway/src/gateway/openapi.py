@@ -71,7 +71,7 @@ Rate limits: anonymous callers 100 requests/hour per address, authenticated 1000
 enterprise accounts their own limit. Every response carries `X-RateLimit-Limit`, `X-RateLimit-Remaining`,
 `X-RateLimit-Reset` (ISO 8601 UTC) and the IETF draft `RateLimit-Policy`/`RateLimit` fields; a `429 RATE_LIMITED`
 answer also has `Retry-After`. Errors use one envelope: `{"error": {"code", "message", "details"},
-"timestamp", "requestId"}`."""
+"timestamp", "requestId"}`. Text may not contain U+0000 (400 VALIDATION_ERROR)."""
 
 DOCS_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Plugin Marketplace API</title>
@@ -168,6 +168,13 @@ def merge_documents(documents: list[tuple[str, dict]]) -> dict:
                 merged["tags"].append(tag)
     # flask-smorest's default `Error` schema does not describe the envelope the services really send.
     components["schemas"]["Error"] = copy.deepcopy(ERROR_ENVELOPE)
+    # A request line over 4094 bytes (414) or headers too large (431) never reach the application: gunicorn
+    # answers them with its own small HTML page.
+    default_error = components.get("responses", {}).get("DEFAULT_ERROR")
+    if default_error is not None:
+        default_error["description"] = ("The error envelope; a request line or headers larger than the HTTP server "
+                                        "accepts (414, 431, 400) get the server's own HTML page")
+        default_error["content"]["text/html"] = {"schema": {"type": "string"}}
     merged["paths"] = dict(sorted(merged["paths"].items()))
     add_links(merged["paths"])
     return merged

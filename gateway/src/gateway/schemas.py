@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 import marshmallow as ma
 
+from marketplace_shared.api import JsonInteger
 from marketplace_shared.pagination import PageArgsSchema
 
 from .models import ACCOUNT_TIERS, ROLES
@@ -43,7 +44,7 @@ class AccountCreateSchema(ma.Schema):
     email = ma.fields.Email(required=True, validate=ma.validate.Length(max=320))
     role = ma.fields.String(load_default="user", validate=ma.validate.OneOf(ROLES))
     tier = ma.fields.String(load_default="authenticated", validate=ma.validate.OneOf(ACCOUNT_TIERS))
-    rateLimitPerHour = ma.fields.Integer(data_key="rateLimitPerHour", attribute="rate_limit_per_hour",
+    rateLimitPerHour = JsonInteger(data_key="rateLimitPerHour", attribute="rate_limit_per_hour",
                                          load_default=None, allow_none=True,
                                          validate=ma.validate.Range(min=1, max=100_000_000))
     externalSubject = ma.fields.String(data_key="externalSubject", attribute="external_subject", load_default=None,
@@ -58,7 +59,7 @@ class AccountUpdateSchema(ma.Schema):
     email = ma.fields.Email(validate=ma.validate.Length(max=320))
     role = ma.fields.String(validate=ma.validate.OneOf(ROLES))
     tier = ma.fields.String(validate=ma.validate.OneOf(ACCOUNT_TIERS))
-    rateLimitPerHour = ma.fields.Integer(attribute="rate_limit_per_hour", allow_none=True,
+    rateLimitPerHour = JsonInteger(attribute="rate_limit_per_hour", allow_none=True,
                                          validate=ma.validate.Range(min=1, max=100_000_000))
     externalSubject = ma.fields.String(attribute="external_subject", allow_none=True,
                                        validate=ma.validate.Length(min=1, max=255))

@@ -5,6 +5,7 @@ import re
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from marketplace_shared.api import JsonBoolean
 from marketplace_shared.pagination import PageArgsSchema
 
 from .deployer import STRATEGIES
@@ -27,7 +28,7 @@ class InstallSchema(ma.Schema):
     environment = fields.String(required=True, validate=dns_label)
     namespace = fields.String(load_default="default", validate=dns_label)
     deploymentStrategy = fields.String(load_default="rolling", validate=validate.OneOf(STRATEGIES))
-    autoStart = fields.Boolean(load_default=True)
+    autoStart = JsonBoolean(load_default=True)
 
 
 class UpgradeSchema(ma.Schema):
@@ -35,7 +36,7 @@ class UpgradeSchema(ma.Schema):
                             metadata={"description": "A version or an npm range; default: the latest"})
     configuration = fields.Dict(keys=fields.String(), allow_none=True)
     deploymentStrategy = fields.String(validate=validate.OneOf(STRATEGIES))
-    autoStart = fields.Boolean()
+    autoStart = JsonBoolean()
 
 
 class InstallationQueryArgsSchema(PageArgsSchema):

@@ -3,6 +3,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from marketplace_shared.api import JsonInteger
 from marketplace_shared.pagination import PageArgsSchema
 
 TITLE_MAX_LENGTH = 120
@@ -13,7 +14,7 @@ SORTS = ("recent", "helpful", "rating")
 
 def _rating(**kwargs):
     # strict: 4.5, 4.0, "4" and true are not ratings.
-    return ma.fields.Integer(strict=True, validate=validate.Range(min=1, max=5), **kwargs)
+    return JsonInteger(validate=validate.Range(min=1, max=5), **kwargs)
 
 
 class ReviewCreateSchema(ma.Schema):

@@ -8,6 +8,7 @@ import time
 import uuid
 
 import flask_smorest
+import marshmallow as ma
 import pika
 from apispec.ext.marshmallow import MarshmallowPlugin, OpenAPIConverter
 from flask import Flask, g, jsonify, request
@@ -37,6 +38,61 @@ LATENCY = Histogram("http_request_duration_seconds", "HTTP request latency", ["s
 class ArgumentsParser(FlaskParser):
     # The spec answers bad input with 400 VALIDATION_ERROR, not webargs' 422.
     DEFAULT_VALIDATION_STATUS = 400
+
+    def _load_location_data(self, *, schema, req, location):
+        data = super()._load_location_data(schema=schema, req=req, location=location)
+        if _holds_nul(data):
+            # PostgreSQL text cannot hold U+0000: refused here rather than failing in the database.
+            raise errors.validation_error("Text may not contain NUL characters (U+0000)",
+                                          {"fields": {"_schema": ["Text may not contain U+0000."]}})
+        return data
+
+    def load_querystring(self, req, schema):
+        """A parameter given twice is a list: refused unless the field is one (webargs would take the first)."""
+        by_key = {field.data_key or name: field for name, field in schema.fields.items()}
+        data = {}
+        for key in req.args:
+            values = req.args.getlist(key)
+            many = isinstance(by_key.get(key), ma.fields.List)
+            data[key] = values if many or len(values) > 1 else values[0]
+        return data
+
+
+def _holds_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict) or hasattr(value, "keys"):
+        return any(_holds_nul(key) or _holds_nul(value[key]) for key in value)
+    if isinstance(value, (list, tuple)):
+        return any(_holds_nul(item) for item in value)
+    return False
+
+
+class JsonBoolean(ma.fields.Boolean):
+    """A JSON body's boolean: true or false only (marshmallow also takes 1, "yes", "on"...)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
+class JsonInteger(ma.fields.Integer):
+    """A JSON body's integer, written as one: not a string, a boolean or a float (4.0 neither)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class JsonFloat(ma.fields.Float):
+    """A JSON body's number (not a string, not a boolean)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class Blueprint(flask_smorest.Blueprint):

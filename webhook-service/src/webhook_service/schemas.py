@@ -3,6 +3,7 @@
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from marketplace_shared.api import JsonBoolean, JsonInteger
 from marketplace_shared.pagination import PageArgsSchema
 
 from . import events
@@ -51,7 +52,7 @@ class WebhookCreateSchema(ma.Schema):
     plugin_ids = fields.List(fields.String(validate=validate.Length(min=1, max=64)), data_key="pluginIds",
                              allow_none=True, validate=validate.Length(max=100),
                              metadata={"description": "Only events of these plugins (all when omitted)"})
-    active = fields.Boolean(load_default=True)
+    active = JsonBoolean(load_default=True)
 
 
 class WebhookUpdateSchema(ma.Schema):
@@ -61,12 +62,12 @@ class WebhookUpdateSchema(ma.Schema):
     description = fields.String(allow_none=True, validate=validate.Length(max=500))
     plugin_ids = fields.List(fields.String(validate=validate.Length(min=1, max=64)), data_key="pluginIds",
                              allow_none=True, validate=validate.Length(max=100))
-    active = fields.Boolean(metadata={"description": "true also clears a `disabled` flag"})
+    active = JsonBoolean(metadata={"description": "true also clears a `disabled` flag"})
 
 
 class RotateSecretSchema(ma.Schema):
     secret = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=8, max=512))
-    grace_period_seconds = fields.Integer(data_key="gracePeriodSeconds", load_default=None, allow_none=True,
+    grace_period_seconds = JsonInteger(data_key="gracePeriodSeconds", load_default=None, allow_none=True,
                                           validate=validate.Range(min=0, max=30 * 86400),
                                           metadata={"description": "How long the old secret keeps signing"})
 
