@@ -27,13 +27,11 @@ from marketplace_shared.db import Database
 from marketplace_shared.testing import (
     AMQP_URL,
     delete_broker_objects,
-    postgres_available,
     temporary_postgres_database,
     unique_name,
     wait_for,
 )
 
-pytestmark = pytest.mark.skipif(not postgres_available(), reason="PostgreSQL is not reachable")
 PREFIX = "/api/marketplace/v1"
 
 
