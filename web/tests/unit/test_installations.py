@@ -134,3 +134,16 @@ def test_someone_elses_installation_is_not_found(client, fake):
     sign_in(client, "mkp_publisher")
     response = client.get("/installations/install_1")
     assert response.status_code == 404 and "not found" in text(response)
+
+
+def test_check_again_reports_for_the_new_environment_and_installs_nothing(admin_client, fake):
+    page = text(admin_client.get("/plugins/metrics-board/install"))
+    response = admin_client.post("/plugins/metrics-board/install", data={
+        "csrf_token": csrf_from(page), "check": "1", "version": "1.2.0", "environment": "staging",
+        "namespace": "default", "deploymentStrategy": "rolling", "mode": "form", "cfg.apiToken": "s3cret",
+        "cfg.apiUrl": "https://kept.example"})
+    page = text(response)
+    assert response.status_code == 200 and "staging runs <code>1.35.0</code>" in page
+    assert 'value="https://kept.example"' in page  # what was typed stays
+    assert not any(r["method"] == "POST" and r["path"].endswith("/install") for r in fake.requests)
+    assert all("s3cret" not in str(r["args"]) for r in fake.requests)

@@ -109,7 +109,11 @@ def install(name: str):
         except schema_form.FormError as error:
             errors = error.errors
             config = None
-        if version is None:
+        if request.form.get("check"):
+            # "Check again": the report for the environment now chosen, the form kept as typed, nothing installed
+            # (a POST, so that secrets typed into the form never travel in a URL).
+            errors, config = {}, None
+        elif version is None:
             errors["version"] = "Choose a version that can be installed."
         if choice["deploymentStrategy"] not in STRATEGIES:
             errors["deploymentStrategy"] = "Choose a strategy."
