@@ -9,6 +9,7 @@ from marketplace_shared.errors import SERVICE_UNAVAILABLE, VALIDATION_ERROR, err
 from .blobs import BlobError, InvalidBlobKey
 from .bluemind import blp as addons_blp
 from .config import Config
+from .jsonprovider import OrjsonProvider
 from .views import blp
 
 log = logging.getLogger(__name__)
@@ -18,6 +19,7 @@ def create_app(config: Config | None = None):
     config = config or Config()
     database = Database(config.DATABASE_URL)
     app, _api = create_service_app(config, database, "Plugin Marketplace catalog", [blp, addons_blp])
+    app.json = OrjsonProvider(app)  # the list and search pages are the largest bodies served
     app.register_error_handler(BlobError, _blob_error)
     app.register_error_handler(InvalidBlobKey, _invalid_blob_key)
     return app
