@@ -177,9 +177,6 @@ def moderate(review_id: str, action: str):
     elif action == "restore":
         api.reviews.restore(review_id)
         flash("The review is visible again.")
-    elif action == "delete":
-        api.reviews.delete(review_id)
-        flash("The review is deleted.")
     else:
         abort(404)
     return redirect(url_for("admin.moderation", plugin=request.form.get("plugin") or None), 303)
