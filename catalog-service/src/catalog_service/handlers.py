@@ -2,15 +2,18 @@
 
 from sqlalchemy.orm import Session
 
-from .stats import apply_installation_event, apply_rating, parse_time
+from marketplace_shared.clock import utcnow
+from marketplace_shared.events import event_time
+
+from .stats import apply_installation_event, apply_rating
 
 
 def on_rating_changed(session: Session, event: dict) -> None:
-    apply_rating(session, event.get("data") or {}, parse_time(event.get("time")))
+    apply_rating(session, event.get("data") or {}, event_time(event) or utcnow())
 
 
 def on_installation_event(session: Session, event: dict) -> None:
-    apply_installation_event(session, event["type"], event.get("data") or {}, parse_time(event.get("time")))
+    apply_installation_event(session, event["type"], event.get("data") or {}, event_time(event) or utcnow())
 
 
 HANDLERS: dict[str, list] = {

@@ -20,7 +20,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from marketplace_shared.outbox import OutboxMixin, ProcessedEventMixin, utcnow
+from marketplace_shared.clock import utcnow
+from marketplace_shared.outbox import OutboxMixin, ProcessedEventMixin
 
 COMPATIBILITY_KEYS = ("backstage", "node", "platform")
 

@@ -3,10 +3,11 @@
 from sqlalchemy.orm import Session
 
 from marketplace_shared.api import API_PREFIX
+from marketplace_shared.clock import iso
 
 from .models import Plugin, PluginVersion
 from .semver import version_key
-from .services import downloads_block, integrity, iso, package_path
+from .services import downloads_block, integrity, package_path
 
 DISTRIBUTION_KEYS = ("5", "4", "3", "2", "1")
 

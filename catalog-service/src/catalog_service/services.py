@@ -3,16 +3,16 @@
 import hashlib
 import re
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import jsonschema
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from marketplace_shared.api import API_PREFIX
+from marketplace_shared.clock import iso, utcnow
 from marketplace_shared.errors import PLUGIN_NOT_FOUND, ApiError, conflict, forbidden, not_found, validation_error
 from marketplace_shared.identity import Identity
-from marketplace_shared.outbox import utcnow
 
 from . import events, search
 from .blobs import BlobStore
@@ -378,14 +378,6 @@ def discard_new_blobs(session: Session, store: BlobStore) -> None:
 
 
 # --- reading -------------------------------------------------------------------------------------
-
-def iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
 
 def downloads_block(session: Session, plugin: Plugin) -> dict:
     now = utcnow()

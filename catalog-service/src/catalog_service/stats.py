@@ -6,25 +6,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from marketplace_shared.clock import utcnow
 from marketplace_shared.identity import Identity
-from marketplace_shared.outbox import utcnow
 
 from .models import Download, HealthSample, Installation, Plugin, RatingSnapshot, TelemetryReport
 
 WINDOW = timedelta(days=30)
 MAX_REVIEWS = 5
-
-
-def parse_time(value: str | None) -> datetime:
-    if not value:
-        return utcnow()
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return utcnow()
-    if parsed.tzinfo is not None:
-        parsed = (parsed - parsed.utcoffset()).replace(tzinfo=None)
-    return parsed
 
 
 def apply_rating(session: Session, data: dict, at: datetime) -> bool:

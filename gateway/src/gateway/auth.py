@@ -15,11 +15,12 @@ from datetime import UTC, datetime
 
 import jwt
 
+from marketplace_shared.clock import utcnow
 from marketplace_shared.errors import unauthorized
 from marketplace_shared.identity import Identity, issue_token
 
 from . import services
-from .models import Account, utcnow
+from .models import Account
 
 log = logging.getLogger(__name__)
 _CACHE_MAX_ENTRIES = 10_000

@@ -1,17 +1,14 @@
 """Gateway tables: accounts and their API keys (stored as hashes only)."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from marketplace_shared.clock import utcnow
+
 ROLES = ("user", "publisher", "admin")
 ACCOUNT_TIERS = ("authenticated", "enterprise")
-
-
-def utcnow() -> datetime:
-    """Naive UTC, the way every table of the marketplace stores times."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class Base(DeclarativeBase):

@@ -11,7 +11,6 @@ import sqlite3
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import lru_cache
 
 # Imported here, not lazily by `limits` in a request thread: two threads importing it at once
@@ -19,6 +18,8 @@ from functools import lru_cache
 import redis  # noqa: F401
 from limits import RateLimitItem, RateLimitItemPerHour, parse
 from limits.storage import RedisStorage, Storage
+
+from marketplace_shared.clock import iso_seconds
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +196,7 @@ def iso_utc(epoch: float) -> str:
 def _iso_second(second: int) -> str:
     # A caller's window ends at the same second for every hit in it: formatting it once saves most of the
     # time the rate-limit headers take.
-    return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso_seconds(second)
 
 
 class RateLimiter:

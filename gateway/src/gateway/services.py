@@ -11,9 +11,10 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
+from marketplace_shared.clock import utcnow
 from marketplace_shared.errors import ApiError, conflict, forbidden, not_found, validation_error
 
-from .models import Account, ApiKey, utcnow
+from .models import Account, ApiKey
 
 KEY_PREFIX = "mkp_"
 _ALPHABET = string.digits + string.ascii_letters

@@ -4,8 +4,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from marketplace_shared.clock import utcnow
 from marketplace_shared.errors import VALIDATION_ERROR, ApiError
-from marketplace_shared.outbox import utcnow
 
 from .errors import ENVIRONMENT_EXISTS, ENVIRONMENT_NOT_FOUND
 from .models import Environment

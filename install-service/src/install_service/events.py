@@ -1,7 +1,5 @@
 """Events the install service publishes, and its own copy of the catalog fields it reads."""
 
-from datetime import datetime
-
 from sqlalchemy.orm import Session
 
 from marketplace_shared.outbox import record_event
@@ -76,14 +74,3 @@ def job_data(installation) -> dict:
         "action": installation.action,
         "operation": installation.operation,
     }
-
-
-def event_time(event: dict) -> datetime | None:
-    """The envelope's time as a naive UTC datetime (how this service stores times)."""
-    value = event.get("time")
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).replace(tzinfo=None)
-    except ValueError:
-        return None

@@ -6,7 +6,8 @@ plugin, a yank before the version, an unpublish before a late publish (event tim
 
 from sqlalchemy.orm import Session
 
-from marketplace_shared.outbox import utcnow
+from marketplace_shared.clock import utcnow
+from marketplace_shared.events import event_time
 
 from . import events
 from .models import CatalogPlugin, CatalogVersion
@@ -41,7 +42,7 @@ def on_plugin_published(session: Session, event: dict) -> None:
     plugin.name = data.get("name") or plugin.name
     plugin.display_name = data.get("displayName") or plugin.display_name
     plugin.owner_id = data.get("ownerId") or plugin.owner_id
-    plugin.published_at = _later(plugin.published_at, events.event_time(event))
+    plugin.published_at = _later(plugin.published_at, event_time(event))
     session.flush()
     if data.get("version"):
         # The first version's details come with plugin.version_published; this only makes it known.
@@ -54,7 +55,7 @@ def on_version_published(session: Session, event: dict) -> None:
     plugin.name = plugin.name or data.get("name")
     plugin.owner_id = plugin.owner_id or data.get("ownerId")
     if plugin.published_at is None:
-        plugin.published_at = events.event_time(event)
+        plugin.published_at = event_time(event)
     session.flush()
     row = _version(session, plugin.id, data["version"])
     row.published = True
@@ -68,7 +69,7 @@ def on_version_published(session: Session, event: dict) -> None:
 
 def on_plugin_unpublished(session: Session, event: dict) -> None:
     plugin = _plugin(session, event["data"]["pluginId"])
-    plugin.unpublished_at = _later(plugin.unpublished_at, events.event_time(event) or utcnow())
+    plugin.unpublished_at = _later(plugin.unpublished_at, event_time(event) or utcnow())
 
 
 def on_version_yanked(session: Session, event: dict) -> None:

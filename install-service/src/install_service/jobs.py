@@ -17,8 +17,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from marketplace_shared.clock import utcnow
 from marketplace_shared.errors import INTERNAL_ERROR, PLUGIN_NOT_FOUND
-from marketplace_shared.outbox import utcnow
 
 from . import archive, events, leases, services, versions
 from .deployer import DeployError, DeploySpec, Health, Target, folder_name

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
-from marketplace_shared.outbox import utcnow
+from marketplace_shared.clock import utcnow
 
 from .models import BUSY, IN_PROGRESS, PENDING, Installation
 

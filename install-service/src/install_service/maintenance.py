@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from marketplace_shared.outbox import utcnow
+from marketplace_shared.clock import utcnow
 
 from . import events, leases, representations, services
 from .deployer import DeploySpec, Health, Target, folder_name

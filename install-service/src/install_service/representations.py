@@ -1,17 +1,9 @@
 """How the install service's rows read in API bodies: installations, the 202 answers, environments, log lines."""
 
-from datetime import datetime
-
 from marketplace_shared.api import API_PREFIX
-from marketplace_shared.outbox import utcnow
+from marketplace_shared.clock import iso, utcnow
 
 from .models import Environment, Installation, InstallationLog
-
-
-def iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def installation_links(installation_id: str) -> dict:

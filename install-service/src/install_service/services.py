@@ -10,9 +10,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from marketplace_shared.api import API_PREFIX
+from marketplace_shared.clock import utcnow
 from marketplace_shared.errors import ApiError
 from marketplace_shared.identity import Identity
-from marketplace_shared.outbox import utcnow
 
 from . import events
 from .environments import get_or_create_environment

@@ -1,7 +1,5 @@
 """Events the review service publishes, and its own copy of the fields it reads from others."""
 
-from datetime import UTC, datetime
-
 from sqlalchemy.orm import Session
 
 from marketplace_shared.outbox import record_event
@@ -28,15 +26,3 @@ def record(session: Session, event_type: str, data: dict, subject: str | None = 
 def rating_changed(plugin, summary: dict) -> dict:
     """The plugin's new rating summary (average, count, distribution, topReviews) and its sequence number."""
     return {"pluginId": plugin.id, "sequence": plugin.rating_sequence, **summary}
-
-
-def event_time(event: dict) -> datetime:
-    """The envelope's `time` as a naive UTC datetime (now when it is missing or unreadable)."""
-    raw = event.get("time")
-    try:
-        moment = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
-    except ValueError:
-        return datetime.now(UTC).replace(tzinfo=None)
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment

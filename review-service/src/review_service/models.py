@@ -5,7 +5,8 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from marketplace_shared.outbox import OutboxMixin, ProcessedEventMixin, utcnow
+from marketplace_shared.clock import utcnow
+from marketplace_shared.outbox import OutboxMixin, ProcessedEventMixin
 
 
 class Base(DeclarativeBase):

@@ -10,9 +10,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from marketplace_shared.clock import iso, utcnow
 from marketplace_shared.errors import FORBIDDEN, PLUGIN_NOT_FOUND, ApiError, conflict, forbidden, not_found
 from marketplace_shared.identity import Identity
-from marketplace_shared.outbox import utcnow
 
 from . import events
 from .models import HelpfulVote, Installation, Plugin, Review, ReviewReport
@@ -35,10 +35,6 @@ def review_not_found(review_id: str) -> ApiError:
 
 
 # -- presentation -----------------------------------------------------------
-def iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
 def avatar_url(email: str, account_id: str) -> str:
     """A Gravatar identicon from the SHA-256 of the lower-cased email (the account id when there is none)."""
     key = (email or "").strip().lower() or account_id

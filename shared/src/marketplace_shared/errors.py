@@ -1,11 +1,12 @@
 """The spec's error envelope, its codes, and the handlers that make every error use it."""
 
 import logging
-from datetime import UTC, datetime
 
 from flask import Flask, g, jsonify
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
+
+from .clock import utc_now_iso
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +73,6 @@ def forbidden(message: str = "Insufficient permissions") -> ApiError:
 
 def unauthorized(message: str = "Authentication required") -> ApiError:
     return ApiError(401, UNAUTHORIZED, message)
-
-
-def utc_now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def envelope(code: str, message: str, details: dict | None = None, request_id: str | None = None) -> dict:

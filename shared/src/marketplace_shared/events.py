@@ -1,8 +1,9 @@
 """The integration event envelope (CloudEvents 1.0, JSON) that every service publishes."""
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 
+from .clock import parse_iso, utc_now_iso
 from .logs import current_request_id
 
 
@@ -12,7 +13,7 @@ def new_event(event_type: str, source: str, data: dict, subject: str | None = No
         "id": f"evt_{uuid.uuid4().hex}",
         "source": source,
         "type": event_type,
-        "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "time": utc_now_iso(),
         "datacontenttype": "application/json",
         "data": data,
     }
@@ -39,3 +40,8 @@ def _match(pattern: list[str], words: list[str]) -> bool:
     if not words:
         return False
     return (head == "*" or head == words[0]) and _match(rest, words[1:])
+
+
+def event_time(event: dict) -> datetime | None:
+    """The envelope's `time` as a naive UTC datetime (how the services store times); None when unreadable."""
+    return parse_iso(event.get("time"))

@@ -3,23 +3,20 @@
 import contextlib
 import logging
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pika.exceptions
 import psycopg
 from sqlalchemy import JSON, DateTime, Integer, String, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from .clock import utcnow
 from .events import new_event
 
 log = logging.getLogger(__name__)
 # On PostgreSQL a transaction that writes an event also notifies this channel (when it commits), so that
 # an idle relay need not query its outbox every few milliseconds.
 NOTIFY_CHANNEL = "marketplace_outbox"
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class OutboxMixin:

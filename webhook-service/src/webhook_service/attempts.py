@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from marketplace_shared.outbox import utcnow
+from marketplace_shared.clock import utcnow
 
 from . import events
 from .models import FAILED, PENDING, SUCCEEDED, Delivery, DeliveryAttempt, Webhook

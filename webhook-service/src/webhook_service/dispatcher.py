@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select, update
 
-from marketplace_shared.outbox import utcnow
+from marketplace_shared.clock import utcnow
 
 from . import attempts, events, signing
 from .models import PENDING, Delivery, Webhook

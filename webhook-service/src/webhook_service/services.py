@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from marketplace_shared.clock import iso, utcnow
 from marketplace_shared.errors import ApiError, validation_error
 from marketplace_shared.identity import Identity
-from marketplace_shared.outbox import utcnow
 
 from . import events, signing
 from .errors import DELIVERY_NOT_FOUND, WEBHOOK_NOT_FOUND
@@ -273,7 +273,3 @@ def create_deliveries(session: Session, event: dict, lease_seconds: float | None
         session.add(delivery)
         created.append(delivery)
     return created
-
-
-def iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
