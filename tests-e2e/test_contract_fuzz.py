@@ -45,7 +45,9 @@ def schemathesis_run(stack, token: str, report_dir: Path) -> subprocess.Complete
     ]
     if SEED != "random":
         command += ["--seed", SEED]
-    env = {**os.environ, "NO_PROXY": "*", "no_proxy": "*"}
+    here = str(Path(__file__).resolve().parent)
+    env = {**os.environ, "NO_PROXY": "*", "no_proxy": "*", "SCHEMATHESIS_HOOKS": "fuzz_hooks",
+           "PYTHONPATH": os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")]))}
     env.pop("HTTP_PROXY", None)
     env.pop("HTTPS_PROXY", None)
     return subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT, env=env, check=False)
@@ -75,6 +77,7 @@ def test_schemathesis_finds_no_failure_as_a_publisher_and_as_an_admin(stack, adm
     for result in results.values():
         # Every phase ran and found nothing (not an empty or unreachable document).
         summary = result.stdout[result.stdout.rindex("SUMMARY"):]
-        for phase in ("Examples", "Coverage", "Fuzzing", "Stateful"):
+        # (the document has no examples, so that phase is skipped)
+        for phase in ("Coverage", "Fuzzing", "Stateful"):
             assert f"✅ {phase}" in summary, summary
         assert "No failures" in summary or " passed" in summary, summary

@@ -57,6 +57,8 @@ LINK_SOURCES = (
     ("post", f"{V1}/environments", "201", {"name": "$response.body#/data/name"}, f"{V1}/environments/{{name}}"),
 )
 HTTP_METHODS = ("get", "put", "post", "patch", "delete")
+# A new plugin can be reviewed and installed only once a version is published: not a link from its creation.
+NOT_LINKED = (f"{V1}/plugins/{{plugin_id}}/reviews", f"{V1}/plugins/{{plugin_id}}/install")
 RATE_LIMIT_HEADERS = {
     "X-RateLimit-Limit": {"description": "Requests allowed in the current window",
                           "schema": {"type": "integer"}},
@@ -108,7 +110,7 @@ def add_links(paths: dict) -> None:
             continue
         links = response.setdefault("links", {})
         for target, operations in paths.items():
-            if target != prefix and not target.startswith(prefix + "/"):
+            if target != prefix and not target.startswith(prefix + "/") or target in NOT_LINKED:
                 continue
             parameters = re.findall(r"{([^}]+)}", target)
             if not set(parameters) <= set(expressions):
