@@ -130,8 +130,10 @@ type PluginListDoc struct {
 
 // SearchCompatibility is the schema SearchCompatibility of the API document.
 type SearchCompatibility struct {
+	// A version or an npm semver range
 	Backstage string `json:"backstage,omitempty"`
-	Node      string `json:"node,omitempty"`
+	// A version or an npm semver range
+	Node string `json:"node,omitempty"`
 }
 
 // SearchFilters is the schema SearchFilters of the API document.
@@ -375,9 +377,11 @@ type Author struct {
 
 // Compatibility is the schema Compatibility of the API document.
 type Compatibility struct {
-	Backstage string   `json:"backstage,omitempty"`
-	Node      string   `json:"node,omitempty"`
-	Platform  []string `json:"platform,omitempty"`
+	// An npm semver range (node-semver's grammar)
+	Backstage string `json:"backstage,omitempty"`
+	// An npm semver range (node-semver's grammar)
+	Node     string   `json:"node,omitempty"`
+	Platform []string `json:"platform,omitempty"`
 }
 
 // PluginCreate is the schema PluginCreate of the API document.
@@ -483,6 +487,59 @@ type TelemetryAcceptedDataDoc struct {
 // TelemetryAcceptedDoc is the schema TelemetryAcceptedDoc of the API document.
 type TelemetryAcceptedDoc struct {
 	Data *TelemetryAcceptedDataDoc `json:"data,omitempty"`
+}
+
+// BlueMindVersionDoc is the schema BlueMindVersionDoc of the API document.
+type BlueMindVersionDoc struct {
+	Version          string `json:"version,omitempty"`
+	TargetBmVersions string `json:"target_bm_versions,omitempty"`
+	ReleaseNotes     string `json:"release_notes,omitempty"`
+	Date             string `json:"date,omitempty"`
+	Yanked           bool   `json:"yanked,omitempty"`
+	Package          string `json:"package,omitempty"`
+	Size             *int   `json:"size,omitempty"`
+	SHA256           string `json:"sha256,omitempty"`
+	Integrity        string `json:"integrity,omitempty"`
+}
+
+// BlueMindPluginDoc is the schema BlueMindPluginDoc of the API document.
+type BlueMindPluginDoc struct {
+	// The numeric id the BlueMind scripts use (`/addons/api/plugin/1/`)
+	ID                       int                  `json:"id,omitempty"`
+	PluginID                 string               `json:"plugin_id,omitempty"`
+	Name                     string               `json:"name,omitempty"`
+	Slug                     string               `json:"slug,omitempty"`
+	Shortdesc                string               `json:"shortdesc,omitempty"`
+	Description              string               `json:"description,omitempty"`
+	License                  string               `json:"license,omitempty"`
+	InstallationInstructions string               `json:"installation_instructions,omitempty"`
+	HomeURL                  string               `json:"home_url,omitempty"`
+	Status                   string               `json:"status,omitempty"`
+	CurrentVersion           string               `json:"current_version,omitempty"`
+	Compatibility            *CompatibilityDoc    `json:"compatibility,omitempty"`
+	Thumbnail                string               `json:"thumbnail,omitempty"`
+	Screenshots              []string             `json:"screenshots,omitempty"`
+	Versions                 []BlueMindVersionDoc `json:"versions,omitempty"`
+	Downloads                int                  `json:"downloads,omitempty"`
+	Verified                 bool                 `json:"verified,omitempty"`
+	Created                  string               `json:"created,omitempty"`
+	Updated                  string               `json:"updated,omitempty"`
+	URL                      string               `json:"url,omitempty"`
+}
+
+// BlueMindVersionCreatedDoc is the schema BlueMindVersionCreatedDoc of the API document.
+type BlueMindVersionCreatedDoc struct {
+	Version          string `json:"version,omitempty"`
+	TargetBmVersions string `json:"target_bm_versions,omitempty"`
+	ReleaseNotes     string `json:"release_notes,omitempty"`
+	Date             string `json:"date,omitempty"`
+	Yanked           bool   `json:"yanked,omitempty"`
+	Package          string `json:"package,omitempty"`
+	Size             *int   `json:"size,omitempty"`
+	SHA256           string `json:"sha256,omitempty"`
+	Integrity        string `json:"integrity,omitempty"`
+	PluginID         string `json:"plugin_id,omitempty"`
+	PluginName       string `json:"plugin_name,omitempty"`
 }
 
 // Install is the schema Install of the API document.
@@ -1073,6 +1130,9 @@ var generatedTypes = map[string]interface{}{
 	"Telemetry":                 Telemetry{},
 	"TelemetryAcceptedDataDoc":  TelemetryAcceptedDataDoc{},
 	"TelemetryAcceptedDoc":      TelemetryAcceptedDoc{},
+	"BlueMindVersionDoc":        BlueMindVersionDoc{},
+	"BlueMindPluginDoc":         BlueMindPluginDoc{},
+	"BlueMindVersionCreatedDoc": BlueMindVersionCreatedDoc{},
 	"Install":                   Install{},
 	"AcceptedDetails":           AcceptedDetails{},
 	"Progress":                  Progress{},

@@ -25,6 +25,15 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BlueMindPluginDoc"];
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -53,8 +62,26 @@ export interface paths {
                 path?: never;
                 cookie?: never;
             };
-            requestBody?: never;
+            requestBody: {
+                content: {
+                    "multipart/form-data": {
+                        /** @description A JSON object (the document's fields; `api_key` may be one of them) */
+                        json: string;
+                        /** Format: binary */
+                        package: string;
+                    };
+                };
+            };
             responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BlueMindVersionCreatedDoc"];
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -81,6 +108,15 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BlueMindPluginDoc"][];
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -93,8 +129,35 @@ export interface paths {
                 path?: never;
                 cookie?: never;
             };
-            requestBody?: never;
+            requestBody: {
+                content: {
+                    "multipart/form-data": {
+                        /** @description A JSON object (the document's fields; `api_key` may be one of them) */
+                        json: string;
+                        /**
+                         * Format: binary
+                         * @description The logo
+                         */
+                        thumbnail?: string;
+                    } & {
+                        [key: string]: string;
+                    };
+                    "application/x-www-form-urlencoded": {
+                        /** @description A JSON object (the document's fields; `api_key` may be one of them) */
+                        json: string;
+                    };
+                };
+            };
             responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BlueMindPluginDoc"];
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -921,6 +984,7 @@ export interface paths {
                     verified?: boolean;
                     featured?: boolean;
                     minRating?: number;
+                    /** @description A version or an npm semver range */
                     compatibility?: string;
                     /** @description Add `facets` to the response: exact counts of the matching public plugins per category, tag (the 30 most frequent), verified and featured. Each facet applies every other active filter but not its own (a category's count is what choosing it instead would give); tags apply the chosen tags too (a tag's count is what adding it would give). */
                     facets?: boolean;
@@ -1161,6 +1225,7 @@ export interface paths {
                     "multipart/form-data": {
                         /** Format: binary */
                         icon?: string;
+                        /** @description At most MAX_SCREENSHOTS (20) per plugin */
                         screenshots?: string[];
                     };
                 };
@@ -1505,7 +1570,7 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            requestBody: {
+            requestBody?: {
                 content: {
                     "application/json": components["schemas"]["Telemetry"];
                 };
@@ -2638,7 +2703,9 @@ export interface components {
             facets?: components["schemas"]["FacetsDoc"];
         };
         SearchCompatibility: {
+            /** @description A version or an npm semver range */
             backstage?: string;
+            /** @description A version or an npm semver range */
             node?: string;
         };
         SearchFilters: {
@@ -2857,13 +2924,26 @@ export interface components {
             model: "free" | "paid" | "freemium";
             price?: number;
             currency?: string | null;
+        } | {
+            /** @enum {unknown} */
+            model?: "freemium";
+        } | {
+            /** @enum {unknown} */
+            model?: "free";
+            price?: unknown;
+        } | {
+            /** @enum {unknown} */
+            model?: "paid";
+            price: unknown;
         };
         Author: {
             /** Format: uri */
             url?: string | null;
         };
         Compatibility: {
+            /** @description An npm semver range (node-semver's grammar) */
             backstage?: string | null;
+            /** @description An npm semver range (node-semver's grammar) */
             node?: string | null;
             platform?: string[];
         };
@@ -2966,6 +3046,58 @@ export interface components {
         };
         TelemetryAcceptedDoc: {
             data: components["schemas"]["TelemetryAcceptedDataDoc"];
+        };
+        BlueMindVersionDoc: {
+            version: string;
+            target_bm_versions: string;
+            release_notes: string | null;
+            /** Format: date-time */
+            date: string | null;
+            yanked: boolean;
+            package: string;
+            size: number | null;
+            sha256: string | null;
+            integrity: string | null;
+        };
+        BlueMindPluginDoc: {
+            /** @description The numeric id the BlueMind scripts use (`/addons/api/plugin/1/`) */
+            id: number;
+            plugin_id: string;
+            name: string;
+            slug: string;
+            shortdesc: string;
+            description: string | null;
+            license: string | null;
+            installation_instructions: string | null;
+            home_url: string | null;
+            /** @enum {string} */
+            status: "published" | "unpublished";
+            current_version: string | null;
+            compatibility: components["schemas"]["CompatibilityDoc"];
+            thumbnail: string | null;
+            screenshots: string[];
+            versions: components["schemas"]["BlueMindVersionDoc"][];
+            downloads: number;
+            verified: boolean;
+            /** Format: date-time */
+            created: string | null;
+            /** Format: date-time */
+            updated: string | null;
+            url: string;
+        };
+        BlueMindVersionCreatedDoc: {
+            version: string;
+            target_bm_versions: string;
+            release_notes: string | null;
+            /** Format: date-time */
+            date: string | null;
+            yanked: boolean;
+            package: string;
+            size: number | null;
+            sha256: string | null;
+            integrity: string | null;
+            plugin_id: string;
+            plugin_name: string;
         };
         Install: {
             /** @description A version or an npm range; default: the latest */
@@ -3529,13 +3661,14 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description Default error response */
+        /** @description The error envelope; a request line or headers larger than the HTTP server accepts (414, 431, 400) get the server's own HTML page */
         DEFAULT_ERROR: {
             headers: {
                 [name: string]: unknown;
             };
             content: {
                 "application/json": components["schemas"]["Error"];
+                "text/html": string;
             };
         };
     };
