@@ -15,7 +15,6 @@ from marketplace_shared.errors import PAYLOAD_TOO_LARGE, ApiError, validation_er
 
 IMAGE_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "gif": "image/gif", "webp": "image/webp"}
 IMAGE_EXTENSIONS = {"png": "png", "jpeg": "jpg", "gif": "gif", "webp": "webp"}
-PACKAGE_TYPES = {"tgz": "application/gzip", "zip": "application/zip", "jar": "application/java-archive"}
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 

@@ -77,15 +77,6 @@ def refresh_installation_counts(session: Session, plugin_id: str) -> None:
     plugin.popularity = plugin.installations + plugin.downloads_total
 
 
-def health_counts(session: Session, plugin_id: str) -> dict:
-    rows = session.execute(select(Installation.health, func.count()).where(
-        Installation.plugin_id == plugin_id, Installation.active.is_(True)).group_by(Installation.health)).all()
-    counts = {"healthy": 0, "degraded": 0, "unhealthy": 0, "unknown": 0}
-    for health, count in rows:
-        counts[health if health in counts else "unknown"] += count
-    return counts
-
-
 def record_telemetry(session: Session, plugin: Plugin, identity: Identity, report: dict) -> TelemetryReport:
     reporter = report.get("installationId") or identity.id
     row = TelemetryReport(plugin_id=plugin.id, reporter=reporter, account_id=identity.id,

@@ -92,10 +92,3 @@ def requires(role: str = "user"):
             return view(*args, **kwargs)
         return checked
     return decorate
-
-
-def require_owner_or_admin(owner_id: str | None) -> Identity:
-    identity = require_identity()
-    if not identity.is_admin and identity.id != owner_id:
-        raise forbidden("Only the owner or an administrator may do this")
-    return identity
