@@ -245,16 +245,23 @@ class SearchPaginationSchema(StrictSchema):
     limit = JsonInteger(load_default=20, validate=validate.Range(min=1, max=100))
 
 
+# Facets: asked for with `facets=true` (list) or `"facets": true` (search).
+FACETS_DESCRIPTION = ("Add `facets` to the response: exact counts of the matching public plugins per category, "
+                      "tag (the 30 most frequent), verified and featured. Each facet applies every other active "
+                      "filter but not its own (a category's count is what choosing it instead would give); tags "
+                      "apply the chosen tags too (a tag's count is what adding it would give).")
+
+
+class ListWithFacetsArgsSchema(ListArgsSchema):
+    facets = fields.Boolean(load_default=False, metadata={"description": FACETS_DESCRIPTION})
+
+
 class SearchSchema(StrictSchema):
     query = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
     filters = fields.Nested(SearchFiltersSchema, load_default=dict)
     sort = fields.Nested(SearchSortSchema, load_default=lambda: {"field": "relevance", "order": "desc"})
     pagination = fields.Nested(SearchPaginationSchema, load_default=lambda: {"page": 1, "limit": 20})
-
-
-class PageArgsSchema(ma.Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
-    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    facets = JsonBoolean(load_default=False, metadata={"description": FACETS_DESCRIPTION})
 
 
 class TelemetrySchema(StrictSchema):
@@ -373,11 +380,26 @@ class MetadataDoc(_Doc):
     responseTime = _i()
 
 
+class FacetValueDoc(ma.Schema):
+    value = fields.String(required=True)
+    count = fields.Integer(required=True)
+
+
+class FacetsDoc(ma.Schema):
+    category = fields.List(fields.Nested(FacetValueDoc), required=True)
+    tags = fields.List(fields.Nested(FacetValueDoc), required=True)
+    verified = fields.List(fields.Nested(FacetValueDoc), required=True,
+                           metadata={"description": "Values `true` and `false`"})
+    featured = fields.List(fields.Nested(FacetValueDoc), required=True,
+                           metadata={"description": "Values `true` and `false`"})
+
+
 class PluginListDoc(_Doc):
     data = fields.List(fields.Nested(PluginSummaryDoc), required=True)
     pagination = _n(PaginationDoc)
     links = _n(LinksDoc)
     metadata = _n(MetadataDoc)
+    facets = fields.Nested(FacetsDoc, metadata={"description": "Only when asked for: " + FACETS_DESCRIPTION})
 
 
 class PackageDoc(_Doc):

@@ -7,11 +7,11 @@ import marshmallow as ma
 from flask import Response, current_app, request, stream_with_context
 from sqlalchemy.exc import IntegrityError
 
-from marketplace_shared.api import API_PREFIX, Blueprint, JsonBoolean, response_metadata
+from marketplace_shared.api import API_PREFIX, Blueprint, response_metadata
 from marketplace_shared.db import read_session, request_session
 from marketplace_shared.errors import ApiError, not_found, validation_error
 from marketplace_shared.identity import current_identity, require_identity, requires
-from marketplace_shared.pagination import links_block, pagination_block
+from marketplace_shared.pagination import PageArgsSchema, links_block, pagination_block
 
 from . import search, services, stats
 from .blobs import blob_store_from_config, iter_blob
@@ -25,8 +25,7 @@ from .schemas import (
     CountListDoc,
     DeprecateSchema,
     ImagesDoc,
-    ListArgsSchema,
-    PageArgsSchema,
+    ListWithFacetsArgsSchema,
     PluginCreateSchema,
     PluginDetailDoc,
     PluginListDoc,
@@ -97,41 +96,6 @@ def load_json_part(name: str, schema: ma.Schema, required_message: str | None = 
 
 
 # --- discovery -----------------------------------------------------------------------------------
-
-# Facets: asked for with `facets=true` (list) or `"facets": true` (search).
-_FACETS_DESCRIPTION = ("Add `facets` to the response: exact counts of the matching public plugins per category, "
-                       "tag (the 30 most frequent), verified and featured. Each facet applies every other active "
-                       "filter but not its own (a category's count is what choosing it instead would give); tags "
-                       "apply the chosen tags too (a tag's count is what adding it would give).")
-
-
-class FacetValueDoc(ma.Schema):
-    value = ma.fields.String(required=True)
-    count = ma.fields.Integer(required=True)
-
-
-class FacetsDoc(ma.Schema):
-    category = ma.fields.List(ma.fields.Nested(FacetValueDoc), required=True)
-    tags = ma.fields.List(ma.fields.Nested(FacetValueDoc), required=True)
-    verified = ma.fields.List(ma.fields.Nested(FacetValueDoc), required=True,
-                              metadata={"description": "Values `true` and `false`"})
-    featured = ma.fields.List(ma.fields.Nested(FacetValueDoc), required=True,
-                              metadata={"description": "Values `true` and `false`"})
-
-
-# The list document and the search body gain `facets` under the names they had (the SDKs' generated types use
-# them): subclasses of the same name, kept here while schemas.py is being reworked; they belong there.
-class PluginListDoc(PluginListDoc):  # noqa: F811
-    facets = ma.fields.Nested(FacetsDoc, metadata={"description": "Only when asked for: " + _FACETS_DESCRIPTION})
-
-
-class ListWithFacetsArgsSchema(ListArgsSchema):
-    facets = ma.fields.Boolean(load_default=False, metadata={"description": _FACETS_DESCRIPTION})
-
-
-class SearchSchema(SearchSchema):  # noqa: F811
-    facets = JsonBoolean(load_default=False, metadata={"description": _FACETS_DESCRIPTION})
-
 
 @blp.route("/plugins", methods=["GET"])
 @blp.alt_response(200, schema=PluginListDoc, success=True)
