@@ -11,13 +11,13 @@ from werkzeug.exceptions import HTTPException
 from marketplace_shared.api import _SAFE_REQUEST_ID, LATENCY, REQUEST_ID_HEADER, REQUESTS, new_request_id
 from marketplace_shared.logs import configure_logging, current_request_id
 
-from . import rendering, security
+from . import oidc, rendering, security
 from .api import Clients, MarketplaceError
 from .assets import Assets
 from .config import Config
 from .sessions import Session, store_from
 from .views import BLUEPRINTS
-from .views.common import pop_notices
+from .views.common import flash, pop_notices
 
 log = logging.getLogger("access")
 PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -34,6 +34,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.extensions["web_config"] = config
     app.extensions["web_clients"] = Clients(config)
     app.extensions["web_sessions"] = store_from(config)
+    app.extensions["web_oidc"] = oidc.provider_from(config)
     assets = app.extensions["web_assets"] = Assets()
     configure_logging(config.SERVICE_NAME, config.LOG_LEVEL)
     app.jinja_env.autoescape = True
@@ -67,6 +68,8 @@ def _install_hooks(app: Flask, config: Config) -> None:
         if request.path in PROBES:
             return
         g.web_session = Session(store, request.cookies.get(config.SESSION_COOKIE_NAME))
+        if not request.path.startswith("/static/") and not oidc.keep_fresh(g.web_session, app.extensions["web_oidc"]):
+            flash("Your sign-in with the identity provider has expired: sign in again.", "error")
         g.account = g.web_session.get("account")
         security.check_csrf()
 
@@ -126,6 +129,7 @@ def _install_errors(app: Flask) -> None:
             # The key was revoked or expired while the session lived: forget it.
             g.web_session.pop("api_key")
             g.web_session.pop("account")
+            g.web_session.pop("oidc")
             g.account = None
         message = error.message if error.status else "The marketplace API cannot be reached right now."
         return error_page(status, message, error.request_id, error.code)

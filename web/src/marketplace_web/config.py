@@ -26,6 +26,14 @@ class Config:
         self.SESSION_COOKIE_SECURE = None if secure is None else env_bool("WEB_SESSION_COOKIE_SECURE", False)
         self.MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 50 * 1024 * 1024)
         self.PAGE_SIZE = env_int("WEB_PAGE_SIZE", 12)
+        # Signing in with the identity provider (OpenID Connect, authorization code + PKCE): on when both are set.
+        self.OIDC_ISSUER = env("OIDC_ISSUER")
+        self.OIDC_CLIENT_ID = env("OIDC_CLIENT_ID")
+        self.OIDC_CLIENT_SECRET = env("OIDC_CLIENT_SECRET")  # none for a public client
+        self.OIDC_SCOPES = env("OIDC_SCOPES", "openid profile email")
+        self.OIDC_PROVIDER_NAME = env("OIDC_PROVIDER_NAME", "your identity provider")
+        # The callback URL registered at the provider; default: <the portal's public URL>/sign-in/oidc/callback.
+        self.OIDC_REDIRECT_URI = env("OIDC_REDIRECT_URI")
         self.SESSION_STORE = None  # a store object, given by tests
         for key, value in overrides.items():
             setattr(self, key, value)
