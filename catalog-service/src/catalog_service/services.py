@@ -11,11 +11,20 @@ from sqlalchemy.orm import Session
 
 from marketplace_shared.api import API_PREFIX
 from marketplace_shared.clock import iso, utcnow
-from marketplace_shared.errors import PLUGIN_NOT_FOUND, ApiError, conflict, forbidden, not_found, validation_error
+from marketplace_shared.errors import (
+    NOT_FOUND,
+    PLUGIN_NOT_FOUND,
+    ApiError,
+    conflict,
+    forbidden,
+    not_found,
+    validation_error,
+)
 from marketplace_shared.identity import Identity
 
 from . import events, search
 from .blobs import BlobStore
+from .errors import VERSION_NOT_FOUND
 from .events import integrity  # noqa: F401 - services.integrity, as views and representations use it
 from .files import (
     IMAGE_EXTENSIONS,
@@ -277,7 +286,7 @@ def add_version(session: Session, store: BlobStore, plugin: Plugin, metadata: di
 def yank_version(session: Session, plugin: Plugin, text: str, reason: str) -> PluginVersion:
     version = find_version(plugin, text)
     if version is None:
-        raise not_found("VERSION_NOT_FOUND", f"Version '{text}' of plugin '{plugin.name}' not found")
+        raise not_found(VERSION_NOT_FOUND, f"Version '{text}' of plugin '{plugin.name}' not found")
     if version.yanked:
         return version
     version.yanked = True
@@ -349,7 +358,7 @@ def add_images(session: Session, store: BlobStore, plugin: Plugin, icon, screens
 def delete_image(session: Session, plugin: Plugin, name: str) -> None:
     image = session.scalar(select(PluginImage).where(PluginImage.plugin_id == plugin.id, PluginImage.name == name))
     if image is None:
-        raise not_found("NOT_FOUND", f"Image '{name}' not found")
+        raise not_found(NOT_FOUND, f"Image '{name}' not found")
     url = image_url(plugin, name)
     if plugin.icon == url:
         plugin.icon = None

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, joinedload
 from marketplace_shared.clock import utcnow
 from marketplace_shared.errors import ApiError, conflict, forbidden, not_found, validation_error
 
+from .errors import ACCOUNT_NOT_FOUND, API_KEY_NOT_FOUND
 from .models import Account, ApiKey
 
 KEY_PREFIX = "mkp_"
@@ -22,8 +23,6 @@ _SECRET_LENGTH = 32  # base62: about 190 bits
 _CHECKSUM_LENGTH = 6  # base62 of a CRC32
 KEY_LENGTH = len(KEY_PREFIX) + _SECRET_LENGTH + _CHECKSUM_LENGTH
 DISPLAY_PREFIX_LENGTH = len(KEY_PREFIX) + 8
-ACCOUNT_NOT_FOUND = "ACCOUNT_NOT_FOUND"
-API_KEY_NOT_FOUND = "API_KEY_NOT_FOUND"
 ADMIN_ACCOUNT_ID = "acct_admin"
 ADMIN_KEY_ID = "key_admin"
 

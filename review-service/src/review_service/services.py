@@ -15,11 +15,11 @@ from marketplace_shared.errors import FORBIDDEN, PLUGIN_NOT_FOUND, ApiError, con
 from marketplace_shared.identity import Identity
 
 from . import events
+from .errors import ALREADY_REPORTED, ALREADY_VOTED, OWN_REVIEW, REVIEW_EXISTS, REVIEW_NOT_FOUND
 from .models import HelpfulVote, Installation, Plugin, Review, ReviewReport
 
 log = logging.getLogger(__name__)
 
-REVIEW_NOT_FOUND = "REVIEW_NOT_FOUND"
 TOP_REVIEWS = 3
 RATINGS = (5, 4, 3, 2, 1)
 GRAVATAR_URL = "https://www.gravatar.com/avatar/{hash}?d=identicon"
@@ -140,7 +140,7 @@ def create_review(session: Session, author: Identity, plugin_ref: str, data: dic
                                                       Review.account_id == author.id))
     if existing is not None:
         raise conflict("You have already reviewed this plugin; edit your review with PATCH",
-                       reason="REVIEW_EXISTS", reviewId=existing)
+                       reason=REVIEW_EXISTS, reviewId=existing)
     now = utcnow()
     review = Review(
         id=f"review_{uuid.uuid4().hex[:20]}", plugin_id=plugin.id, account_id=author.id,
@@ -153,7 +153,7 @@ def create_review(session: Session, author: Identity, plugin_ref: str, data: dic
     try:
         session.flush()
     except IntegrityError as exc:  # a concurrent create on a database without row locks
-        raise conflict("You have already reviewed this plugin", reason="REVIEW_EXISTS") from exc
+        raise conflict("You have already reviewed this plugin", reason=REVIEW_EXISTS) from exc
     publish_rating_if_changed(session, plugin)
     return review
 
@@ -217,15 +217,15 @@ def vote_helpful(session: Session, voter: Identity, review_id: str) -> Review:
     """One helpful vote per account, never on one's own review."""
     review, plugin = _load_review_locked(session, review_id, voter)
     if review.account_id == voter.id:
-        raise ApiError(403, FORBIDDEN, "You cannot vote for your own review", {"reason": "OWN_REVIEW"})
+        raise ApiError(403, FORBIDDEN, "You cannot vote for your own review", {"reason": OWN_REVIEW})
     if session.get(HelpfulVote, (review.id, voter.id)) is not None:
-        raise conflict("You have already marked this review as helpful", reason="ALREADY_VOTED")
+        raise conflict("You have already marked this review as helpful", reason=ALREADY_VOTED)
     session.add(HelpfulVote(review_id=review.id, account_id=voter.id, created_at=utcnow()))
     review.helpful_count += 1
     try:
         session.flush()
     except IntegrityError as exc:
-        raise conflict("You have already marked this review as helpful", reason="ALREADY_VOTED") from exc
+        raise conflict("You have already marked this review as helpful", reason=ALREADY_VOTED) from exc
     publish_rating_if_changed(session, plugin)
     return review
 
@@ -234,16 +234,16 @@ def report_review(session: Session, reporter: Identity, review_id: str, reason: 
     """One report per account; moderators see the count."""
     review, _plugin = _load_review_locked(session, review_id, reporter)
     if review.account_id == reporter.id:
-        raise ApiError(403, FORBIDDEN, "You cannot report your own review", {"reason": "OWN_REVIEW"})
+        raise ApiError(403, FORBIDDEN, "You cannot report your own review", {"reason": OWN_REVIEW})
     if session.get(ReviewReport, (review.id, reporter.id)) is not None:
-        raise conflict("You have already reported this review", reason="ALREADY_REPORTED")
+        raise conflict("You have already reported this review", reason=ALREADY_REPORTED)
     report = ReviewReport(review_id=review.id, account_id=reporter.id, reason=reason, created_at=utcnow())
     session.add(report)
     review.report_count += 1
     try:
         session.flush()
     except IntegrityError as exc:
-        raise conflict("You have already reported this review", reason="ALREADY_REPORTED") from exc
+        raise conflict("You have already reported this review", reason=ALREADY_REPORTED) from exc
     return report
 
 

@@ -1,0 +1,3 @@
+"""The catalog's own error codes (beyond the shared ones in marketplace_shared.errors)."""
+
+VERSION_NOT_FOUND = "VERSION_NOT_FOUND"
