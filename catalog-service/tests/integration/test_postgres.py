@@ -15,13 +15,10 @@ from marketplace_shared.contracts import contract_event, violations
 from marketplace_shared.testing import (
     AMQP_URL,
     delete_broker_objects,
-    postgres_available,
     temporary_postgres_database,
     unique_name,
     wait_for,
 )
-
-pytestmark = pytest.mark.skipif(not postgres_available(), reason="PostgreSQL is not running")
 
 
 @pytest.fixture(scope="module")

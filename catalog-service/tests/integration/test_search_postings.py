@@ -11,9 +11,7 @@ from catalog_service import search as catalog_search
 from catalog_service.app import create_app
 from catalog_service.config import Config
 from catalog_service.migrate import migrate
-from marketplace_shared.testing import postgres_available, temporary_postgres_database
-
-pytestmark = pytest.mark.skipif(not postgres_available(), reason="PostgreSQL is not running")
+from marketplace_shared.testing import temporary_postgres_database
 
 
 @pytest.fixture(scope="module")

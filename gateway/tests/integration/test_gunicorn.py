@@ -14,7 +14,7 @@ import urllib3
 
 from gateway.config import Config
 from gateway.migrate import migrate
-from marketplace_shared.testing import free_port, postgres_available, temporary_postgres_database, unique_name, wait_for
+from marketplace_shared.testing import free_port, temporary_postgres_database, unique_name, wait_for
 
 from ..conftest import FakeUpstream
 
@@ -24,14 +24,7 @@ ADMIN_KEY = "integration-admin-key-0123456789"
 LIMIT = 30
 
 
-def _redis_available() -> bool:
-    try:
-        return redis.Redis.from_url("redis://127.0.0.1:6379/0", socket_timeout=1).ping()
-    except redis.RedisError:
-        return False
-
-
-pytestmark = pytest.mark.skipif(not postgres_available(), reason="PostgreSQL is not running")
+REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +36,9 @@ def catalog():
 
 @pytest.fixture(scope="module", params=["sqlite", "redis"])
 def gateway(request, tmp_path_factory, catalog):
-    if request.param == "redis" and not _redis_available():
-        pytest.skip("Redis is not running")
+    if request.param == "redis":
+        # Redis must be running: this case fails, never skips, without it.
+        redis.Redis.from_url(REDIS_URL, socket_timeout=1).ping()
     stopped = FakeUpstream("stopped")
     stopped.stop()
     tmp_path = tmp_path_factory.mktemp(request.param)
@@ -58,7 +52,7 @@ def gateway(request, tmp_path_factory, catalog):
                "LOG_LEVEL": os.environ.get("GATEWAY_TEST_LOG_LEVEL", "WARNING")}
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         if request.param == "redis":
-            env["REDIS_URL"] = "redis://127.0.0.1:6379/0"
+            env["REDIS_URL"] = REDIS_URL
         else:
             env.pop("REDIS_URL", None)
         migrate(Config(DATABASE_URL=database_url))
