@@ -6,7 +6,7 @@ from marketplace_shared.api import create_service_app
 from marketplace_shared.db import Database
 from marketplace_shared.errors import SERVICE_UNAVAILABLE, VALIDATION_ERROR, error_response
 
-from .blobs import BlobError, InvalidBlobKey
+from .blobs import BlobError, BlobStore, InvalidBlobKey, blob_store_from_config
 from .bluemind import blp as addons_blp
 from .config import Config
 from .jsonprovider import OrjsonProvider
@@ -15,10 +15,12 @@ from .views import blp
 log = logging.getLogger(__name__)
 
 
-def create_app(config: Config | None = None):
+def create_app(config: Config | None = None, blob_store: BlobStore | None = None):
+    """The catalog app; `blob_store` defaults to the one the config names (a local folder or S3)."""
     config = config or Config()
     database = Database(config.DATABASE_URL)
     app, _api = create_service_app(config, database, "Plugin Marketplace catalog", [blp, addons_blp])
+    app.extensions["blob_store"] = blob_store or blob_store_from_config(config)
     app.json = OrjsonProvider(app)  # the list and search pages are the largest bodies served
     app.register_error_handler(BlobError, _blob_error)
     app.register_error_handler(InvalidBlobKey, _invalid_blob_key)
