@@ -10,7 +10,6 @@ from flask import Flask, current_app, g, request
 from marketplace_shared.api import API_PREFIX, create_service_app
 from marketplace_shared.db import Database
 
-from . import services
 from .admission import admit, apply_to_response, response_headers
 from .auth import Authenticator
 from .config import Config
@@ -59,8 +58,6 @@ def create_app(config: Config | None = None) -> Flask:
     app.extensions["gateway"] = gateway
     app.add_url_rule(f"{API_PREFIX}/openapi.json", "merged_openapi", openapi_view)
     app.add_url_rule(f"{API_PREFIX}/docs", "docs", docs_view)
-    if config.MARKETPLACE_ADMIN_API_KEY:
-        services.bootstrap_admin(database, config.MARKETPLACE_ADMIN_API_KEY, config.ADMIN_EMAIL)
     _install_hooks(app, gateway)
     app.wsgi_app = FastProxy(app.wsgi_app, gateway)
     return app

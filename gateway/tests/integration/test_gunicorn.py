@@ -55,7 +55,7 @@ def gateway(request, tmp_path_factory, catalog):
             env["REDIS_URL"] = REDIS_URL
         else:
             env.pop("REDIS_URL", None)
-        migrate(Config(DATABASE_URL=database_url))
+        migrate(Config(DATABASE_URL=database_url, MARKETPLACE_ADMIN_API_KEY=ADMIN_KEY))
         process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"], cwd=GATEWAY_DIR,
                                    env=env, start_new_session=True, stdout=open(tmp_path / "gateway.log", "wb"),  # noqa: SIM115
                                    stderr=subprocess.PIPE)

@@ -139,9 +139,9 @@ def test_last_use_is_recorded(client, config):
 def test_the_admin_key_bootstrap_is_idempotent(config):
     from gateway.migrate import migrate
 
-    migrate(config)
-    for _ in range(2):
-        create_app(config)
+    for _ in range(2):  # each boot migrates and writes the admin account; gunicorn's workers do not
+        migrate(config)
+    create_app(config)
     database = Database(config.DATABASE_URL)
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(Account).where(Account.role == "admin")) == 1
@@ -150,7 +150,25 @@ def test_the_admin_key_bootstrap_is_idempotent(config):
     assert client.get(f"{API}/me", headers={"api-key": ADMIN_KEY}).get_json()["data"]["role"] == "admin"
     # A new key replaces the old one.
     config.MARKETPLACE_ADMIN_API_KEY = "another-admin-key-987654"
+    migrate(config)
     client = create_app(config).test_client()
     assert client.get(f"{API}/me", headers={"X-API-Key": "another-admin-key-987654"}).status_code == 200
     assert client.get(f"{API}/me", headers={"X-API-Key": ADMIN_KEY}).status_code == 401
+    database.dispose()
+
+
+def test_the_app_itself_writes_no_admin_account(config):
+    from gateway.migrate import migrate
+
+    key = config.MARKETPLACE_ADMIN_API_KEY
+    config.MARKETPLACE_ADMIN_API_KEY = None
+    migrate(config)
+    config.MARKETPLACE_ADMIN_API_KEY = key
+    create_app(config)  # what every gunicorn worker runs
+    database = Database(config.DATABASE_URL)
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Account)) == 0
+    migrate(config)  # the boot step
+    with database.session() as session:
+        assert session.get(Account, services.ADMIN_ACCOUNT_ID).role == "admin"
     database.dispose()
