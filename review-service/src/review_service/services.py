@@ -10,13 +10,14 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from marketplace_shared.clock import iso, utcnow
+from marketplace_shared.clock import utcnow
 from marketplace_shared.errors import FORBIDDEN, PLUGIN_NOT_FOUND, ApiError, conflict, forbidden, not_found
 from marketplace_shared.identity import Identity
 
 from . import events
 from .errors import ALREADY_REPORTED, ALREADY_VOTED, OWN_REVIEW, REVIEW_EXISTS, REVIEW_NOT_FOUND
 from .models import HelpfulVote, Installation, Plugin, Review, ReviewReport
+from .representations import public_review
 
 log = logging.getLogger(__name__)
 
@@ -34,38 +35,11 @@ def review_not_found(review_id: str) -> ApiError:
     return not_found(REVIEW_NOT_FOUND, f"Review with ID '{review_id}' not found")
 
 
-# -- presentation -----------------------------------------------------------
+# -- authors ----------------------------------------------------------------
 def avatar_url(email: str, account_id: str) -> str:
     """A Gravatar identicon from the SHA-256 of the lower-cased email (the account id when there is none)."""
     key = (email or "").strip().lower() or account_id
     return GRAVATAR_URL.format(hash=hashlib.sha256(key.encode()).hexdigest())
-
-
-def public_review(review: Review) -> dict:
-    """The spec's review shape (Get Plugin Details `rating.reviews`), as carried in topReviews."""
-    return {
-        "id": review.id,
-        "rating": review.rating,
-        "title": review.title,
-        "review": review.text,
-        "user": {"id": review.account_id, "name": review.user_name, "avatar": review.user_avatar},
-        "createdAt": iso(review.created_at),
-        "helpful": review.helpful_count,
-    }
-
-
-def review_view(review: Review, viewer: Identity | None) -> dict:
-    """What the API returns: the spec's shape plus the plugin, edit time, verified install and state."""
-    view = public_review(review) | {
-        "pluginId": review.plugin_id,
-        "updatedAt": iso(review.updated_at),
-        "verifiedInstall": review.verified_install,
-        "hidden": review.hidden,
-    }
-    if viewer is not None and viewer.is_admin:
-        view["moderation"] = {"reports": review.report_count, "hiddenReason": review.hidden_reason,
-                              "hiddenBy": review.hidden_by, "hiddenAt": iso(review.hidden_at)}
-    return view
 
 
 # -- plugins ----------------------------------------------------------------

@@ -1,11 +1,11 @@
 """Reviews routes: thin views over the use cases in services.py."""
 
-from marketplace_shared.api import API_PREFIX, Blueprint, response_metadata
+from marketplace_shared.api import API_PREFIX, Blueprint
 from marketplace_shared.db import request_session
 from marketplace_shared.identity import current_identity, require_identity, requires
-from marketplace_shared.pagination import links_block, pagination_block
 
 from . import services
+from .representations import report_body, review_body, review_page
 from .schemas import (
     ModerationSchema,
     ReportResponseSchema,
@@ -20,10 +20,6 @@ from .schemas import (
 blp = Blueprint("reviews", __name__, url_prefix=API_PREFIX, description="Ratings and reviews of plugins")
 
 
-def _one(review, viewer) -> dict:
-    return {"data": services.review_view(review, viewer)}
-
-
 @blp.route("/plugins/<path:plugin_id>/reviews", methods=["GET"])
 @blp.arguments(ReviewQueryArgsSchema(), location="query")
 @blp.response(200, ReviewListResponseSchema)
@@ -33,12 +29,7 @@ def list_reviews(args, plugin_id):
     page, limit = args["page"], args["limit"]
     items, total = services.list_reviews(request_session(), plugin_id, viewer, sort=args["sort"],
                                          order=args["order"], rating=args.get("rating"), page=page, limit=limit)
-    return {
-        "data": [services.review_view(review, viewer) for review in items],
-        "pagination": pagination_block(page, limit, total),
-        "links": links_block(page, limit, total),
-        "metadata": response_metadata(),
-    }
+    return review_page(items, viewer, page, limit, total)
 
 
 @blp.route("/plugins/<path:plugin_id>/reviews", methods=["POST"])
@@ -51,7 +42,7 @@ def create_review(data, plugin_id):
     session = request_session()
     review = services.create_review(session, author, plugin_id, data)
     session.commit()
-    return _one(review, author)
+    return review_body(review, author)
 
 
 @blp.route("/reviews/<review_id>", methods=["GET"])
@@ -59,7 +50,7 @@ def create_review(data, plugin_id):
 def get_review(review_id):
     """Get a review"""
     viewer = current_identity()
-    return _one(services.get_review(request_session(), review_id, viewer), viewer)
+    return review_body(services.get_review(request_session(), review_id, viewer), viewer)
 
 
 @blp.route("/reviews/<review_id>", methods=["PATCH"])
@@ -72,7 +63,7 @@ def update_review(changes, review_id):
     session = request_session()
     review = services.update_review(session, author, review_id, changes)
     session.commit()
-    return _one(review, author)
+    return review_body(review, author)
 
 
 @blp.route("/reviews/<review_id>", methods=["DELETE"])
@@ -93,7 +84,7 @@ def vote_helpful(review_id):
     session = request_session()
     review = services.vote_helpful(session, voter, review_id)
     session.commit()
-    return _one(review, voter)
+    return review_body(review, voter)
 
 
 @blp.route("/reviews/<review_id>/report", methods=["POST"])
@@ -106,8 +97,7 @@ def report_review(data, review_id):
     session = request_session()
     report = services.report_review(session, reporter, review_id, data["reason"])
     session.commit()
-    return {"data": {"reviewId": report.review_id, "reason": report.reason,
-                     "createdAt": services.iso(report.created_at)}}
+    return report_body(report)
 
 
 @blp.route("/reviews/<review_id>/hide", methods=["POST"])
@@ -120,7 +110,7 @@ def hide_review(data, review_id):
     session = request_session()
     review = services.hide_review(session, admin, review_id, data.get("reason"))
     session.commit()
-    return _one(review, admin)
+    return review_body(review, admin)
 
 
 @blp.route("/reviews/<review_id>/restore", methods=["POST"])
@@ -132,4 +122,4 @@ def restore_review(review_id):
     session = request_session()
     review = services.restore_review(session, admin, review_id)
     session.commit()
-    return _one(review, admin)
+    return review_body(review, admin)
