@@ -7,14 +7,14 @@ token, so here the key is only a field to ignore.
 import marshmallow as ma
 from flask import request
 from marshmallow import fields, validate
-from sqlalchemy import or_, select
 
 from marketplace_shared.api import API_PREFIX, Blueprint
 from marketplace_shared.db import request_session
 from marketplace_shared.errors import conflict, forbidden, validation_error
 from marketplace_shared.identity import require_identity
 
-from . import services
+from . import images, services
+from .context import blob_store, committed_with_blobs, config, load_json_part, require_multipart
 from .models import Plugin
 from .representations import sorted_versions
 from .schemas import (
@@ -25,7 +25,6 @@ from .schemas import (
     BlueMindVersionCreatedDoc,
 )
 from .services import integrity, iso, package_path
-from .views import blob_store, committed_with_blobs, config, load_json_part, require_multipart
 
 blp = Blueprint("addons", __name__, url_prefix="/addons/api", description="BlueMind-compatible publisher API")
 
@@ -114,9 +113,7 @@ def my_plugins():
     """BlueMind: the caller's plugins, with status and current version"""
     identity = require_identity("publisher")
     session = request_session()
-    plugins = session.scalars(select(Plugin).where(Plugin.owner_id == identity.id)
-                              .order_by(Plugin.created_at, Plugin.id)).all()
-    return [bluemind_plugin(p) for p in plugins]
+    return [bluemind_plugin(p) for p in services.owned_plugins(session, identity.id)]
 
 
 @blp.route("/plugin/<plugin_id>/", methods=["GET"], strict_slashes=False)
@@ -125,7 +122,7 @@ def one_plugin(plugin_id):
     """BlueMind: one plugin (owner or admin, else 403)"""
     identity = require_identity("publisher")
     session = request_session()
-    plugin = _plugin_by_ref(session, plugin_id)
+    plugin = services.plugin_by_number_or_ref(session, plugin_id)
     if plugin is None:
         raise services.plugin_not_found(plugin_id)
     if not services.can_manage(plugin, identity):
@@ -144,7 +141,7 @@ def create_plugin():
     if not slug or not SLUG.match(slug):
         raise validation_error("The plugin name needs letters or digits", {"fields": {"name": ["Invalid name."]}})
     session = request_session()
-    if session.scalar(select(Plugin.id).where(Plugin.name == slug)):
+    if services.name_taken(session, slug):
         raise conflict(f"A plugin named '{data['name']}' already exists", field="name")
     files = [(key, file) for key, file in request.files.items(multi=True) if key != "json"]
     thumbnails = [file for key, file in files if key == "thumbnail"]
@@ -160,7 +157,7 @@ def create_plugin():
             "installationInstructions": data["installation_instructions"], "category": BLUEMIND_CATEGORY,
             "homepage": data.get("home_url"), "repository": data.get("home_url")})
         if thumbnails or screenshots:
-            services.add_images(session, store, plugin, thumbnails[0] if thumbnails else None, screenshots, config(),
+            images.add_images(session, store, plugin, thumbnails[0] if thumbnails else None, screenshots, config(),
                                 icon_field="thumbnail", screenshot_fields=screenshot_fields)
     return bluemind_plugin(plugin), 201
 
@@ -189,18 +186,9 @@ def create_version():
     return {"plugin_id": plugin.id, "plugin_name": plugin.display_name, **bluemind_version(plugin, version)}, 201
 
 
-def _plugin_by_ref(session, ref: str) -> Plugin | None:
-    """The plugin a GET names: its numeric id (`/addons/api/plugin/1/`), its `plugin_…` id or its name."""
-    if ref.isascii() and ref.isdigit():
-        return session.scalar(select(Plugin).where(Plugin.number == int(ref))) if int(ref) < 2**31 else None
-    return services.find_plugin(session, ref)
-
-
 def _plugin_named(session, name: str, identity) -> Plugin:
     """The plugin a BlueMind script names (display name, slug or id); the caller's own first."""
-    slug = services.slugify(name)
-    candidates = session.scalars(select(Plugin).where(or_(
-        Plugin.display_name == name, Plugin.name == name, Plugin.name == slug, Plugin.id == name))).all()
+    candidates = services.plugins_named(session, name)
     if not candidates:
         raise services.plugin_not_found(name)
     for plugin in candidates:

@@ -1,18 +1,16 @@
 """Catalog use cases: plain functions taking a session; views and event handlers call them."""
 
-import hashlib
 import re
 import secrets
 from datetime import timedelta
 
 import jsonschema
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from marketplace_shared.api import API_PREFIX
 from marketplace_shared.clock import iso, utcnow
 from marketplace_shared.errors import (
-    NOT_FOUND,
     PLUGIN_NOT_FOUND,
     ApiError,
     conflict,
@@ -27,15 +25,11 @@ from .blobs import BlobStore
 from .errors import VERSION_NOT_FOUND
 from .events import integrity  # noqa: F401 - services.integrity, as views and representations use it
 from .files import (
-    IMAGE_EXTENSIONS,
-    IMAGE_TYPES,
-    check_image,
     check_package,
-    read_limited,
     safe_filename,
     spool_limited,
 )
-from .models import Download, Plugin, PluginImage, PluginTag, PluginVersion
+from .models import Download, Plugin, PluginTag, PluginVersion
 from .semver import normalize_version, version_key
 
 NEW_BLOBS = "new_blobs"
@@ -52,6 +46,28 @@ def find_plugin(session: Session, ref: str) -> Plugin | None:
     """A plugin by its id or its name."""
     plugin = session.get(Plugin, ref) if ref.startswith("plugin_") else None
     return plugin or session.scalar(select(Plugin).where(Plugin.name == ref))
+
+
+def plugin_by_number_or_ref(session: Session, ref: str) -> Plugin | None:
+    """A plugin by its numeric id (the BlueMind door's `/plugin/1/`), its `plugin_…` id or its name."""
+    if ref.isascii() and ref.isdigit():
+        return session.scalar(select(Plugin).where(Plugin.number == int(ref))) if int(ref) < 2**31 else None
+    return find_plugin(session, ref)
+
+
+def plugins_named(session: Session, name: str) -> list[Plugin]:
+    """Plugins whose display name, name, slug of `name` or id is `name`."""
+    return list(session.scalars(select(Plugin).where(or_(
+        Plugin.display_name == name, Plugin.name == name, Plugin.name == slugify(name), Plugin.id == name))))
+
+
+def owned_plugins(session: Session, owner_id: str) -> list[Plugin]:
+    return list(session.scalars(select(Plugin).where(Plugin.owner_id == owner_id)
+                                .order_by(Plugin.created_at, Plugin.id)))
+
+
+def name_taken(session: Session, name: str) -> bool:
+    return session.scalar(select(Plugin.id).where(Plugin.name == name)) is not None
 
 
 def can_manage(plugin: Plugin, identity: Identity | None) -> bool:
@@ -307,65 +323,7 @@ def record_download(session: Session, plugin: Plugin, version: PluginVersion, ac
                   plugin.id)
 
 
-# --- images --------------------------------------------------------------------------------------
-
-def image_url(plugin: Plugin, name: str) -> str:
-    return f"{API_PREFIX}/plugins/{plugin.id}/images/{name}"
-
-
-def _store_image(session: Session, store: BlobStore, plugin: Plugin, file, kind: str, field: str,
-                 max_bytes: int) -> PluginImage:
-    data = read_limited(file, max_bytes, field)
-    image_type = check_image(data, field)
-    name = f"{kind}-{secrets.token_hex(8)}.{IMAGE_EXTENSIONS[image_type]}"
-    key = f"images/{plugin.id}/{name}"
-    store.put(key, data)
-    session.info.setdefault(NEW_BLOBS, []).append(key)
-    image = PluginImage(plugin_id=plugin.id, name=name, kind=kind, content_type=IMAGE_TYPES[image_type],
-                        size=len(data), sha256=hashlib.sha256(data).hexdigest(), blob_key=key)
-    session.add(image)
-    return image
-
-
-def add_images(session: Session, store: BlobStore, plugin: Plugin, icon, screenshots: list, config,
-               icon_field: str = "icon", screenshot_fields: list[str] | None = None) -> dict:
-    """Store an icon (replacing the old one) and screenshots (appended); all or nothing."""
-    if icon is None and not screenshots:
-        raise validation_error("Send an 'icon' file and/or 'screenshots' files",
-                               {"fields": {"icon": ["Missing file."], "screenshots": ["Missing files."]}})
-    if len(plugin.screenshots or []) + len(screenshots) > config.MAX_SCREENSHOTS:
-        raise validation_error(f"At most {config.MAX_SCREENSHOTS} screenshots per plugin",
-                               {"fields": {"screenshots": [f"At most {config.MAX_SCREENSHOTS}."]}})
-    if icon is not None:
-        image = _store_image(session, store, plugin, icon, "icon", icon_field, config.MAX_IMAGE_BYTES)
-        old = session.scalars(select(PluginImage).where(PluginImage.plugin_id == plugin.id,
-                                                        PluginImage.kind == "icon")).all()
-        for previous in old:
-            if previous is not image:
-                session.info.setdefault(OLD_BLOBS, []).append(previous.blob_key)
-                session.delete(previous)
-        plugin.icon = image_url(plugin, image.name)
-    added = []
-    for index, file in enumerate(screenshots):
-        field = screenshot_fields[index] if screenshot_fields else f"screenshots[{index}]"
-        image = _store_image(session, store, plugin, file, "screenshot", field, config.MAX_IMAGE_BYTES)
-        added.append(image_url(plugin, image.name))
-    plugin.screenshots = list(plugin.screenshots or []) + added
-    plugin.updated_at = utcnow()
-    return {"icon": plugin.icon, "screenshots": plugin.screenshots}
-
-
-def delete_image(session: Session, plugin: Plugin, name: str) -> None:
-    image = session.scalar(select(PluginImage).where(PluginImage.plugin_id == plugin.id, PluginImage.name == name))
-    if image is None:
-        raise not_found(NOT_FOUND, f"Image '{name}' not found")
-    url = image_url(plugin, name)
-    if plugin.icon == url:
-        plugin.icon = None
-    plugin.screenshots = [s for s in plugin.screenshots or [] if s != url]
-    session.info.setdefault(OLD_BLOBS, []).append(image.blob_key)
-    session.delete(image)
-
+# --- blobs written by a change --------------------------------------------------------------------
 
 def commit_with_blobs(session: Session, store: BlobStore) -> None:
     """Commit; on failure delete the blobs this transaction wrote, on success the ones it replaced."""

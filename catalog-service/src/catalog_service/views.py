@@ -1,11 +1,6 @@
 """Catalog routes under API_PREFIX: thin views over the use cases in services.py."""
 
-import json
-from contextlib import contextmanager
-
-import marshmallow as ma
-from flask import Response, current_app, request, stream_with_context
-from sqlalchemy.exc import IntegrityError
+from flask import Response, request, stream_with_context
 
 from marketplace_shared.api import API_PREFIX, Blueprint, response_metadata
 from marketplace_shared.db import read_session, request_session
@@ -13,9 +8,9 @@ from marketplace_shared.errors import ApiError, not_found, validation_error
 from marketplace_shared.identity import current_identity, require_identity, requires
 from marketplace_shared.pagination import PageArgsSchema, links_block, pagination_block
 
-from . import search, services, stats
-from .blobs import blob_store_from_config, iter_blob
-from .models import PluginImage
+from . import images, search, services, stats
+from .blobs import iter_blob
+from .context import blob_store, committed_with_blobs, config, load_json_part, require_multipart
 from .representations import plugin_detail, plugin_links, plugin_summary, sorted_versions, version_dict
 from .schemas import (
     IMAGE_CONTENT,
@@ -44,17 +39,6 @@ from .schemas import (
 blp = Blueprint("plugins", __name__, url_prefix=API_PREFIX, description="Discover and publish plugins")
 
 
-def config():
-    return current_app.extensions["service_config"]
-
-
-def blob_store():
-    store = current_app.extensions.get("blob_store")
-    if store is None:
-        store = current_app.extensions["blob_store"] = blob_store_from_config(config())
-    return store
-
-
 def _list_response(plugins, page, limit, total, path=None, query=None):
     return {
         "data": [plugin_summary(p) for p in plugins],
@@ -66,33 +50,6 @@ def _list_response(plugins, page, limit, total, path=None, query=None):
 
 def _detail(session, plugin, status=200):
     return {"data": plugin_detail(session, plugin), "links": plugin_links(plugin)}, status
-
-
-def require_multipart():
-    if not (request.mimetype or "").startswith("multipart/form-data"):
-        raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "Send multipart/form-data")
-
-
-def load_json_part(name: str, schema: ma.Schema, required_message: str | None = None) -> dict:
-    """A JSON document sent as a form field or a file part, validated by the schema."""
-    raw = request.form.get(name)
-    if raw is None and name in request.files:
-        raw = request.files[name].read(1024 * 1024).decode("utf-8", errors="replace")
-    if raw is None:
-        raise validation_error(required_message or f"The '{name}' part is required",
-                               {"fields": {name: ["Missing data for required field."]}})
-    try:
-        document = json.loads(raw)
-    except ValueError as exc:
-        raise validation_error(f"The '{name}' part is not valid JSON", {"fields": {name: ["Not valid JSON."]}}) from exc
-    if not isinstance(document, dict):
-        raise validation_error(f"The '{name}' part must be a JSON object", {"fields": {name: ["Not an object."]}})
-    try:
-        return schema.load(document)
-    except ma.ValidationError as exc:
-        messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
-        raise validation_error(f"Invalid request parameters: {', '.join(sorted(messages))}",
-                               {"fields": messages}) from exc
 
 
 # --- discovery -----------------------------------------------------------------------------------
@@ -226,11 +183,7 @@ def get_image(plugin_id, name):
     """An uploaded icon or screenshot"""
     session = request_session()
     plugin = services.visible_plugin(session, plugin_id, current_identity())
-    from sqlalchemy import select
-
-    image = session.scalar(select(PluginImage).where(PluginImage.plugin_id == plugin.id, PluginImage.name == name))
-    if image is None:
-        raise not_found("NOT_FOUND", f"Image '{name}' not found")
+    image = images.plugin_image(session, plugin, name)
     headers = {"ETag": f'"{image.sha256}"', "Cache-Control": "public, max-age=86400",
                "X-Content-Type-Options": "nosniff", "Content-Length": str(image.size)}
     if request.if_none_match.contains(image.sha256):
@@ -295,22 +248,6 @@ def publish_version(plugin_id):
     return {"data": version_dict(plugin, version), "links": plugin_links(plugin)}, 201
 
 
-@contextmanager
-def committed_with_blobs(session, store):
-    """Around a change that writes blobs: when it fails, roll back and delete the blobs it wrote; when it
-    succeeds, commit (a conflict with a concurrent change is 409) and delete the blobs it replaced."""
-    try:
-        yield
-    except Exception:
-        session.rollback()
-        services.discard_new_blobs(session, store)
-        raise
-    try:
-        services.commit_with_blobs(session, store)
-    except IntegrityError as exc:
-        raise ApiError(409, "CONFLICT", "The change conflicts with another one; try again") from exc
-
-
 @blp.route("/plugins/<plugin_id>/images", methods=["POST"])
 @requires("publisher")
 @blp.alt_response(201, schema=ImagesDoc, success=True)
@@ -328,7 +265,7 @@ def upload_images(plugin_id):
     screenshots = request.files.getlist("screenshots") + request.files.getlist("screenshot")
     store = blob_store()
     with committed_with_blobs(session, store):
-        result = services.add_images(session, store, plugin, request.files.get("icon"), screenshots, config())
+        result = images.add_images(session, store, plugin, request.files.get("icon"), screenshots, config())
     return {"data": result}, 201
 
 
@@ -340,7 +277,7 @@ def delete_image(plugin_id, name):
     identity = require_identity("user")
     session = request_session()
     plugin = services.managed_plugin(session, plugin_id, identity)
-    services.delete_image(session, plugin, name)
+    images.delete_image(session, plugin, name)
     services.commit_with_blobs(session, blob_store())
     return "", 204
 
