@@ -1,30 +1,12 @@
 """Request and response schemas of the gateway's own routes (camelCase on the wire)."""
 
-from datetime import UTC, datetime
-
 import marshmallow as ma
 
 from marketplace_shared.api import JsonInteger
+from marketplace_shared.clock import UtcDateTime
 from marketplace_shared.pagination import PageArgsSchema
 
 from .models import ACCOUNT_TIERS, ROLES
-
-
-class UtcDateTime(ma.fields.DateTime):
-    """Naive UTC in the database, ISO 8601 with a `Z` on the wire; offsets are converted on input."""
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        if value is None:
-            return None
-        if value.tzinfo is not None:
-            value = value.astimezone(UTC).replace(tzinfo=None)
-        return value.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        parsed: datetime = super()._deserialize(value, attr, data, **kwargs)
-        if parsed.tzinfo is not None:
-            parsed = parsed.astimezone(UTC).replace(tzinfo=None)
-        return parsed
 
 
 class AccountSchema(ma.Schema):

@@ -2,6 +2,8 @@
 
 from datetime import UTC, datetime
 
+import marshmallow as ma
+
 
 def utcnow() -> datetime:
     """Naive UTC, the way every table of the marketplace stores times."""
@@ -38,3 +40,16 @@ def parse_iso(value) -> datetime | None:
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment
+
+
+class UtcDateTime(ma.fields.DateTime):
+    """A marshmallow field: naive UTC in the database, iso() on the wire; offsets are converted on input."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return iso(value)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment: datetime = super()._deserialize(value, attr, data, **kwargs)
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(UTC).replace(tzinfo=None)
+        return moment

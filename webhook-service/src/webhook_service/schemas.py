@@ -4,26 +4,10 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from marketplace_shared.api import JsonBoolean, JsonInteger
+from marketplace_shared.clock import UtcDateTime
 from marketplace_shared.pagination import PageArgsSchema
 
 from . import events
-
-
-class UtcDateTime(fields.DateTime):
-    """Naive UTC datetimes in, `…Z` strings out."""
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        if value is None:
-            return None
-        return value.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        from datetime import UTC
-
-        moment = super()._deserialize(value, attr, data, **kwargs)
-        if moment.tzinfo is not None:
-            moment = moment.astimezone(UTC).replace(tzinfo=None)
-        return moment
 
 
 def _check_events(values: list[str]) -> None:
