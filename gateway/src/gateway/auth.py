@@ -113,9 +113,20 @@ class JwtVerifier:
             return jwt.decode(token, self.secret, algorithms=["HS256", "HS384", "HS512"], **kwargs)
         if self.jwks is None:
             raise jwt.InvalidTokenError("no JWKS configured")
-        signing_key = self.jwks.get_signing_key_from_jwt(token)
+        signing_key = self._signing_key(header)
         return jwt.decode(token, signing_key.key, algorithms=["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"],
                           **kwargs)
+
+
+    def _signing_key(self, header: dict):
+        """The JWKS key the token names; a token without `kid` is accepted when the JWKS has one signing key
+        (OIDC Core 10.1: `kid` may be left out then; oidc-provider-mock's ID tokens do)."""
+        if header.get("kid") is not None:
+            return self.jwks.get_signing_key(header["kid"])
+        keys = self.jwks.get_signing_keys()
+        if len(keys) != 1:
+            raise jwt.InvalidTokenError("the token names no key and the JWKS has several")
+        return keys[0]
 
 
 class Authenticator:

@@ -148,6 +148,13 @@ def test_oidc_jwks_tokens_map_to_an_account_by_subject(config):
         assert me.status_code == 200 and me.get_json()["data"]["id"] == account["id"]
         other_audience = _token(private, "RS256", sub="idp|42", iss=config.JWT_ISSUER, aud="elsewhere")
         assert client.get(f"{API}/me", headers={"Authorization": f"Bearer {other_audience}"}).status_code == 401
+        # No `kid` (oidc-provider-mock's ID tokens): the JWKS's only key checks it.
+        claims = {"sub": "idp|42", "iss": config.JWT_ISSUER, "aud": "marketplace", "exp": int(time.time()) + 300}
+        no_kid = jwt.encode(claims, private, algorithm="RS256")
+        assert client.get(f"{API}/me", headers={"Authorization": f"Bearer {no_kid}"}).status_code == 200
+        stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        forged = jwt.encode({**claims, "exp": claims["exp"] + 1}, stranger, algorithm="RS256")
+        assert client.get(f"{API}/me", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
         hmac_attempt = _token("x" * 32, "HS256", sub="idp|42", iss=config.JWT_ISSUER, aud="marketplace")
         assert client.get(f"{API}/me", headers={"Authorization": f"Bearer {hmac_attempt}"}).status_code == 401
     finally:
