@@ -41,7 +41,7 @@ import psycopg
 import urllib3
 from sqlalchemy.orm import Session
 
-from catalog_service.search import rebuild_counts
+from catalog_service.counts import rebuild_counts
 from marketplace_shared.db import make_engine
 from marketplace_shared.testing import (
     delete_broker_objects,

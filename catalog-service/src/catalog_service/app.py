@@ -10,6 +10,7 @@ from .blobs import BlobError, BlobStore, InvalidBlobKey, blob_store_from_config
 from .bluemind import blp as addons_blp
 from .config import Config
 from .jsonprovider import OrjsonProvider
+from .textsearch import text_search_for
 from .views import blp
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,7 @@ def create_app(config: Config | None = None, blob_store: BlobStore | None = None
     database = Database(config.DATABASE_URL)
     app, _api = create_service_app(config, database, "Plugin Marketplace catalog", [blp, addons_blp])
     app.extensions["blob_store"] = blob_store or blob_store_from_config(config)
+    app.extensions["text_search"] = text_search_for(database.engine)  # FTS5 or PostgreSQL, chosen once
     app.json = OrjsonProvider(app)  # the list and search pages are the largest bodies served
     app.register_error_handler(BlobError, _blob_error)
     app.register_error_handler(InvalidBlobKey, _invalid_blob_key)

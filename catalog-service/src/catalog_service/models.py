@@ -155,7 +155,7 @@ class PluginTag(Base):
 
 class CatalogCount(Base):
     """Exact counts of public plugins, kept in step with plugins.is_public, the compatibility ranges and the
-    tags in the same transaction (search.adjust_counts): `all`/``, `category`/<category>, `backstage`/<range>,
+    tags in the same transaction (counts.adjust_counts): `all`/``, `category`/<category>, `backstage`/<range>,
     `node`/<range>, `tag`/<tag>."""
 
     __tablename__ = "catalog_counts"

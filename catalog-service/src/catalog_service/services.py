@@ -20,7 +20,7 @@ from marketplace_shared.errors import (
 )
 from marketplace_shared.identity import Identity
 
-from . import events, search
+from . import counts, events, textsearch
 from .blobs import BlobStore
 from .errors import VERSION_NOT_FOUND
 from .events import integrity  # noqa: F401 - services.integrity, as views and representations use it
@@ -109,7 +109,7 @@ def _apply_fields(session: Session, plugin: Plugin, data: dict, identity: Identi
     admin_only = sorted(key for key in ("verified", "featured") if key in data)
     if admin_only and not identity.is_admin:
         raise forbidden(f"Only an administrator may set {', '.join(admin_only)}")
-    before = search.counted(plugin)
+    before = counts.counted(plugin)
     for key, attribute in _FIELD_MAP.items():
         if key in data:
             setattr(plugin, attribute, data[key] if data[key] is not None or attribute in _NULLABLE else "")
@@ -121,7 +121,7 @@ def _apply_fields(session: Session, plugin: Plugin, data: dict, identity: Identi
         existing = {row.tag: row for row in plugin.plugin_tags}
         plugin.plugin_tags = [existing.get(tag) or PluginTag(tag=tag, public=bool(plugin.is_public),
                                                              popularity=plugin.popularity or 0) for tag in tags]
-    search.adjust_counts(session, before, search.counted(plugin))  # category and tags
+    counts.adjust_counts(session, before, counts.counted(plugin))  # category and tags
     if "support" in data:
         plugin.support = {k: v for k, v in data["support"].items() if v is not None}
     if "stats" in data:
@@ -141,9 +141,9 @@ def _apply_fields(session: Session, plugin: Plugin, data: dict, identity: Identi
         default = {**(plugin.default_compatibility or {}), **data["compatibility"]}
         inherited = [plugin.effective_compatibility(version) for version in plugin.versions]
         plugin.default_compatibility = {k: v for k, v in default.items() if v not in (None, [])}
-        before = search.counted(plugin)
+        before = counts.counted(plugin)
         _set_listed_compatibility(plugin, _latest(plugin))
-        search.adjust_counts(session, before, search.counted(plugin))  # the compatibility ranges
+        counts.adjust_counts(session, before, counts.counted(plugin))  # the compatibility ranges
         if inherited != [plugin.effective_compatibility(version) for version in plugin.versions]:
             # Versions that inherit the default now admit other portals: the install service must know.
             events.record(session, events.PLUGIN_COMPATIBILITY_CHANGED, events.compatibility_changed(plugin),
@@ -179,7 +179,7 @@ def create_plugin(session: Session, identity: Identity, data: dict) -> Plugin:
     _apply_fields(session, plugin, {k: v for k, v in data.items() if k not in ("name",)}, identity)
     session.add(plugin)
     session.flush()
-    search.reindex(session, plugin)
+    textsearch.reindex(session, plugin)
     return plugin
 
 
@@ -187,7 +187,7 @@ def update_plugin(session: Session, identity: Identity, plugin: Plugin, data: di
     _apply_fields(session, plugin, data, identity)
     plugin.updated_at = utcnow()
     session.flush()
-    search.reindex(session, plugin)
+    textsearch.reindex(session, plugin)
     return plugin
 
 
@@ -218,12 +218,12 @@ def deprecate(session: Session, plugin: Plugin, reason: str, replacement: str | 
 def refresh_latest(session: Session, plugin: Plugin) -> None:
     """Recompute the latest installable version and public visibility; emit the transitions."""
     was_public = bool(plugin.is_public)
-    before = search.counted(plugin)
+    before = counts.counted(plugin)
     latest = _latest(plugin)
     plugin.latest_version = latest.version if latest else None
     _set_listed_compatibility(plugin, latest)
     plugin.is_public = latest is not None and not plugin.unpublished
-    search.adjust_counts(session, before, search.counted(plugin))
+    counts.adjust_counts(session, before, counts.counted(plugin))
     if plugin.is_public != was_public:
         for row in plugin.plugin_tags:
             row.public = plugin.is_public

@@ -8,7 +8,7 @@ from marketplace_shared.errors import ApiError, not_found, validation_error
 from marketplace_shared.identity import current_identity, require_identity, requires
 from marketplace_shared.pagination import PageArgsSchema, links_block, pagination_block
 
-from . import images, search, services, stats
+from . import facets, images, listing, services, stats
 from .blobs import iter_blob
 from .context import blob_store, committed_with_blobs, config, load_json_part, require_multipart
 from .representations import plugin_detail, plugin_links, plugin_summary, sorted_versions, version_dict
@@ -63,11 +63,11 @@ def list_plugins(args):
                "tags": args.get("tags"), "verified": args.get("verified"), "featured": args.get("featured"),
                "min_rating": args.get("minRating"), "backstage": args.get("compatibility")}
     session = read_session()
-    plugins, total = search.query_plugins(session, **filters, sort=args["sort"], order=args["order"],
+    plugins, total = listing.query_plugins(session, **filters, sort=args["sort"], order=args["order"],
                                           page=args["page"], limit=args["limit"])
     body = _list_response(plugins, args["page"], args["limit"], total)
     if args.get("facets"):
-        body["facets"] = search.facet_counts(session, **filters)
+        body["facets"] = facets.facet_counts(session, **filters)
     return body
 
 
@@ -87,11 +87,11 @@ def search_plugins(body):
               "min_rating": filters.get("minRating"), "max_price": filters.get("maxPrice"),
               "backstage": compatibility.get("backstage"), "node": compatibility.get("node")}
     session = read_session()
-    plugins, total = search.query_plugins(session, **chosen, sort=field, order=sort["order"], page=paging["page"],
+    plugins, total = listing.query_plugins(session, **chosen, sort=field, order=sort["order"], page=paging["page"],
                                           limit=paging["limit"])
     response = _list_response(plugins, paging["page"], paging["limit"], total, path=request.path, query={})
     if body.get("facets"):
-        response["facets"] = search.facet_counts(session, **chosen)
+        response["facets"] = facets.facet_counts(session, **chosen)
     return response
 
 
@@ -99,14 +99,14 @@ def search_plugins(body):
 @blp.alt_response(200, schema=CountListDoc, success=True)
 def list_categories():
     """Categories of the public catalog, with plugin counts"""
-    return {"data": search.categories(read_session()), "metadata": response_metadata()}
+    return {"data": listing.categories(read_session()), "metadata": response_metadata()}
 
 
 @blp.route("/tags", methods=["GET"])
 @blp.alt_response(200, schema=CountListDoc, success=True)
 def list_tags():
     """Tags of the public catalog, with plugin counts"""
-    return {"data": search.tag_counts(read_session()), "metadata": response_metadata()}
+    return {"data": listing.tag_counts(read_session()), "metadata": response_metadata()}
 
 
 @blp.route("/plugins/<plugin_id>", methods=["GET"])

@@ -7,7 +7,7 @@ import pytest
 from catalog_testkit import API, anonymous_headers, headers_for, published_plugin
 from sqlalchemy import text
 
-from catalog_service import search as catalog_search
+from catalog_service import fts_postgres
 from catalog_service.app import create_app
 from catalog_service.config import Config
 from catalog_service.migrate import migrate
@@ -49,8 +49,8 @@ def tsvector_path(app, query):
     with app.app_context():
         session = app.extensions["database"].read_session()
         try:
-            tsquery, _ = catalog_search._postgres_tsquery(session, query, fuzzy=False)
-            rows, total = catalog_search._narrow_relevance_page(session, query, None, tsquery, 1, 100)
+            tsquery, _ = fts_postgres._postgres_tsquery(session, query, fuzzy=False)
+            rows, total = fts_postgres._narrow_relevance_page(session, query, None, tsquery, 1, 100)
             return {row.name for row in rows}, total
         finally:
             session.close()

@@ -3,7 +3,7 @@
 from catalog_testkit import API, create_plugin, published_plugin, upload_version
 from sqlalchemy import func, select
 
-from catalog_service import search
+from catalog_service import counts
 from catalog_service.models import CatalogCount, Plugin, PluginTag
 
 
@@ -70,7 +70,7 @@ def test_counts_follow_publish_yank_unpublish_and_tag_edits(app, client, publish
     # rebuild_counts (after bulk loads) gives the same rows as the running counts.
     with app.extensions["database"].session() as session:
         running = {(c.dimension, c.value): c.count for c in session.scalars(select(CatalogCount)) if c.count}
-        search.rebuild_counts(session)
+        counts.rebuild_counts(session)
         rebuilt = {(c.dimension, c.value): c.count for c in session.scalars(select(CatalogCount)) if c.count}
         session.rollback()
     assert running == rebuilt

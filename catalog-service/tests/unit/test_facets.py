@@ -3,7 +3,7 @@
 import pytest
 from catalog_testkit import API, create_plugin, published_plugin
 
-from catalog_service import search
+from catalog_service import facets as catalog_facets
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def counts(facet):
 def facets(app, catalog):
     def compute(**filters):
         with app.extensions["database"].session() as session:
-            return search.facet_counts(session, **filters)
+            return catalog_facets.facet_counts(session, **filters)
     return compute
 
 

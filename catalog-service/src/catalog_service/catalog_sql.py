@@ -1,0 +1,106 @@
+"""The parts of the catalog's read statements that listing, facets and both text-search backends share: the tables
+as Core, the summary columns, the list orderings, the filters of a listing's shape, and what a query's words are."""
+
+import functools
+import re
+from typing import NamedTuple
+
+from sqlalchemy import Integer, and_, bindparam, case, func, or_, select, true
+
+from .models import CatalogCount, Plugin, PluginTag, SearchTerm
+
+MAX_TERMS = 8
+
+# Reads build Core statements on the tables (not the ORM classes): their plain rows skip the ORM's loading
+# machinery, and plugin_summary reads them like plugins.
+PLUGINS, PLUGIN_TAGS, CATALOG_COUNTS, SEARCH_TERMS = (model.__table__ for model in (Plugin, PluginTag, CatalogCount,
+                                                                                   SearchTerm))
+
+
+def terms(query: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", query.lower())[:MAX_TERMS]
+
+
+def exact_names(query: str, corrected: str | None) -> list[str]:
+    """What a name or a lowercased display name equals when it is the query: the query as typed, as a slug, and
+    its corrected form."""
+    texts = {query.strip().lower()} | ({corrected} if corrected else set())
+    return sorted(texts | {re.sub(r"[^a-z0-9]+", "-", lowered).strip("-") for lowered in texts})
+
+
+def exact_rank(name, display_name, query: str, corrected: str | None):
+    """1 when the name or display name is the query (or its corrected form), else 0."""
+    names = exact_names(query, corrected)
+    return case((or_(name.in_(names), func.lower(display_name).in_(names)), 1), else_=0)
+
+
+def has_tag(tag: str):
+    # The public rows of a tag come from the partial index (tag, plugin_id) alone.
+    tagged = PLUGIN_TAGS.c
+    return PLUGINS.c.id.in_(select(tagged.plugin_id).where(tagged.tag == tag, tagged.public == true()))
+
+
+SUMMARY_COLUMNS = tuple(PLUGINS.c[name] for name in (
+    "id", "name", "display_name", "description", "latest_version", "author_name", "author_email", "author_url",
+    "category", "tags", "icon", "verified", "featured", "rating_average", "rating_count", "downloads_total",
+    "compat_backstage", "compat_node", "compat_platform", "pricing_model", "price", "currency", "deprecated",
+    "updated_at"))
+
+# Built once: each request adds its filters and order to a copy.
+SUMMARY = select(*SUMMARY_COLUMNS)
+
+
+SORTS = {  # the sort keys of each sort, before the id that breaks ties
+    "name": ["name"],
+    "popularity": ["popularity"],
+    "updated": ["updated_at"],
+    "rating": ["rating_average", "rating_count"],
+}
+
+
+class Shape(NamedTuple):
+    """Which filters a listing has, not their values: the statements of a shape are built once (and compiled
+    once by SQLAlchemy's cache); each request binds its own values."""
+
+    categories: bool
+    tags: int
+    verified: bool
+    featured: bool
+    min_rating: bool
+    max_price: bool
+    backstage: bool
+    node: bool
+
+    def kinds(self) -> set[str]:
+        return {name for name, present in self._asdict().items() if present}
+
+
+@functools.lru_cache(maxsize=256)
+def shape_conditions(shape: Shape, first_tag_joined: bool = False):
+    """The filters on plugins; `first_tag_joined`: the first tag is the plugin_tags row the statement joins."""
+    conditions = [PLUGINS.c.is_public == true()]
+    if shape.categories:
+        conditions.append(PLUGINS.c.category.in_(bindparam("categories", expanding=True)))
+    conditions += [has_tag(bindparam(f"tag_{index}")) for index in range(1 if first_tag_joined else 0, shape.tags)]
+    if shape.verified:
+        conditions.append(PLUGINS.c.verified == bindparam("verified"))
+    if shape.featured:
+        conditions.append(PLUGINS.c.featured == bindparam("featured"))
+    if shape.min_rating:
+        conditions.append(PLUGINS.c.rating_average >= bindparam("min_rating"))
+    if shape.max_price:
+        conditions.append(PLUGINS.c.price <= bindparam("max_price"))
+    if shape.backstage:  # the declared ranges that admit the wanted version (none: IN () is false)
+        conditions.append(PLUGINS.c.compat_backstage.in_(bindparam("backstage", expanding=True)))
+    if shape.node:
+        conditions.append(PLUGINS.c.compat_node.in_(bindparam("node", expanding=True)))
+    return and_(*conditions)
+
+
+def sort_keys(sort: str, order: str, columns=PLUGINS.c) -> list:
+    """ORDER BY of a list sort, on the plugins table or a subquery with the same column names."""
+    keys = [columns[name] for name in SORTS.get(sort, SORTS["popularity"])]
+    return [key.asc() if order == "asc" else key.desc() for key in keys] + [columns.id.asc()]
+
+
+OFFSET, LIMIT = bindparam("offset", type_=Integer), bindparam("limit", type_=Integer)

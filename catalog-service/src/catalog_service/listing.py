@@ -1,0 +1,126 @@
+"""Listing public plugins: filters, sorts, pages and exact totals (words go to the database's TextSearch), and the
+category and tag lists."""
+
+import functools
+import re
+
+from sqlalchemy import BigInteger, and_, bindparam, cast, func, select, text, true
+from sqlalchemy.orm import Session
+
+from .catalog_sql import (
+    CATALOG_COUNTS,
+    LIMIT,
+    OFFSET,
+    PLUGIN_TAGS,
+    PLUGINS,
+    SUMMARY,
+    Shape,
+    shape_conditions,
+    sort_keys,
+)
+from .semver import intersects, normalize_version, satisfies
+from .textsearch import text_search_for
+
+_DECLARED_RANGES = text("SELECT value FROM catalog_counts WHERE dimension = :dimension AND count > 0")
+
+
+def matching_ranges(session: Session, dimension: str, wanted: str) -> list[str]:
+    """The ranges public plugins declare (`backstage` or `node`, few: catalog_counts holds each with its count)
+    that admit `wanted` (a version) or overlap it (a range)."""
+    ranges = session.scalars(_DECLARED_RANGES, {"dimension": dimension}).all()
+    version = normalize_version(wanted)
+    if version is not None and re.match(r"^v?\d+\.\d+\.\d+", wanted.strip()):
+        return [r for r in ranges if satisfies(version, r)]
+    return [r for r in ranges if intersects(r, wanted)]
+
+
+@functools.lru_cache(maxsize=256)
+def _count(shape: Shape):
+    """The exact total: from catalog_counts or the tag index when the filters allow it (without visiting the
+    matching plugins), else by counting them."""
+    kinds = shape.kinds()
+    kept = cast(func.coalesce(func.sum(CATALOG_COUNTS.c.count), 0), BigInteger)  # sum() is numeric on PostgreSQL
+    if not kinds:
+        return select(kept).where(CATALOG_COUNTS.c.dimension == "all")
+    if kinds in ({"categories"}, {"backstage"}, {"node"}):
+        (kind,) = kinds
+        dimension = "category" if kind == "categories" else kind
+        return select(kept).where(CATALOG_COUNTS.c.dimension == dimension,
+                                  CATALOG_COUNTS.c.value.in_(bindparam(kind, expanding=True)))
+    if kinds == {"tags"} and shape.tags == 1:
+        return select(kept).where(CATALOG_COUNTS.c.dimension == "tag", CATALOG_COUNTS.c.value == bindparam("tag_0"))
+    if kinds == {"tags"}:
+        # Plugins holding every tag: each tag's public rows, joined on plugin_id (merge joins of rows the index
+        # gives in plugin_id order; grouping them all took twice as long).
+        rows = [PLUGIN_TAGS.alias(f"tagged_{index}") for index in range(shape.tags)]
+        joined = rows[0]
+        for row in rows[1:]:
+            joined = joined.join(row, row.c.plugin_id == rows[0].c.plugin_id)
+        return select(func.count()).select_from(joined).where(
+            *[and_(row.c.tag == bindparam(f"tag_{index}"), row.c.public == true()) for index, row in enumerate(rows)])
+    return select(func.count()).select_from(PLUGINS).where(shape_conditions(shape))
+
+
+@functools.lru_cache(maxsize=256)
+def _page(shape: Shape, sort: str, order: str, with_total: bool):
+    """A page of summaries: only the columns plugin_summary shows (not the long texts and JSON of details), as
+    plain rows; a first page brings its total along (one round trip)."""
+    if shape.tags and sort == "popularity":
+        # Walk the first tag's rows in popularity order (plugin_tags.popularity is plugins.popularity) and stop
+        # after the page, rather than the whole catalog's popularity order looking for a rare tag.
+        tagged = PLUGIN_TAGS.c
+        statement = (SUMMARY.select_from(PLUGIN_TAGS.join(PLUGINS, PLUGINS.c.id == tagged.plugin_id))
+                     .where(tagged.tag == bindparam("tag_0"), tagged.public == true(),
+                            shape_conditions(shape, first_tag_joined=True)))
+        direction = "asc" if order == "asc" else "desc"
+        ordering = [getattr(tagged.popularity, direction)(), tagged.plugin_id.asc()]
+    else:
+        statement = SUMMARY.where(shape_conditions(shape))
+        ordering = sort_keys(sort, order)
+    if with_total:
+        statement = statement.add_columns(_count(shape).scalar_subquery().label("total_count"))
+    return statement.order_by(*ordering).offset(OFFSET).limit(LIMIT)
+
+
+def query_plugins(session: Session, *, query: str | None = None, categories: list[str] | None = None,
+                  tags: list[str] | None = None, verified: bool | None = None, featured: bool | None = None,
+                  min_rating: float | None = None, max_price: float | None = None,
+                  backstage: str | None = None, node: str | None = None, sort: str = "popularity",
+                  order: str = "desc", page: int = 1, limit: int = 20) -> tuple[list, int]:
+    """One page of public plugins matching the filters (rows of the summary columns, which plugin_summary
+    reads like plugins), and the exact total."""
+    tags = list(dict.fromkeys(tags or []))
+    shape = Shape(categories=bool(categories), tags=len(tags), verified=verified is not None,
+                   featured=featured is not None, min_rating=min_rating is not None, max_price=max_price is not None,
+                   backstage=bool(backstage), node=bool(node))
+    params = {"categories": categories, "verified": verified, "featured": featured,
+              "min_rating": min_rating, "max_price": max_price, "offset": (page - 1) * limit, "limit": limit,
+              **{f"tag_{index}": tag for index, tag in enumerate(tags)}}
+    if backstage:
+        params["backstage"] = matching_ranges(session, "backstage", backstage)
+    if node:
+        params["node"] = matching_ranges(session, "node", node)
+    if query and query.strip():
+        return text_search_for(session).page(session, query, shape, params, sort, order, page, limit)
+    if page > 1:
+        total = session.scalar(_count(shape), params) or 0
+        if params["offset"] >= total:
+            return [], total  # past the end: no need to skip over every match
+        return list(session.execute(_page(shape, sort, order, False), params)), total
+    rows = session.execute(_page(shape, sort, order, True), params).all()
+    total = rows[0].total_count if rows else session.scalar(_count(shape), params)  # an empty page counts alone
+    return rows, int(total or 0)
+
+
+def categories(session: Session) -> list[dict]:
+    rows = session.execute(select(PLUGINS.c.category, func.count()).where(PLUGINS.c.is_public == true())
+                           .group_by(PLUGINS.c.category).order_by(func.count().desc(), PLUGINS.c.category)).all()
+    return [{"name": name, "count": count} for name, count in rows]
+
+
+def tag_counts(session: Session) -> list[dict]:
+    tagged = PLUGIN_TAGS.c
+    rows = session.execute(select(tagged.tag, func.count()).join(PLUGINS, PLUGINS.c.id == tagged.plugin_id)
+                           .where(PLUGINS.c.is_public == true()).group_by(tagged.tag)
+                           .order_by(func.count().desc(), tagged.tag)).all()
+    return [{"name": name, "count": count} for name, count in rows]
