@@ -58,6 +58,7 @@ def _is_https() -> bool:
 
 def _install_hooks(app: Flask, config: Config) -> None:
     store = app.extensions["web_sessions"]
+    provider = app.extensions["web_oidc"]
 
     @app.before_request
     def _start():
@@ -91,6 +92,10 @@ def _install_hooks(app: Flask, config: Config) -> None:
                 response.headers.setdefault("Cache-Control", "private, no-store")
         if request.path not in PROBES:
             response.headers.setdefault("Content-Security-Policy", security.CONTENT_SECURITY_POLICY)
+            if provider is not None:
+                # Signing out posts a form that ends at the identity provider's end-session endpoint.
+                response.headers["Content-Security-Policy"] = response.headers["Content-Security-Policy"].replace(
+                    "form-action 'self'", f"form-action 'self' {provider.origin}", 1)
             for key, value in security.HEADERS.items():
                 response.headers.setdefault(key, value)
         response.headers[REQUEST_ID_HEADER] = g.get("request_id", "")

@@ -13,7 +13,7 @@ import hashlib
 import secrets
 import threading
 import time
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import jwt
 import requests
@@ -45,6 +45,9 @@ def pkce_pair() -> tuple[str, str]:
 class Provider:
     def __init__(self, config, http: requests.Session | None = None):
         self.issuer = config.OIDC_ISSUER.rstrip("/")
+        parts = urlsplit(self.issuer)
+        # The pages' CSP lets forms end here (sign-out); an end-session endpoint elsewhere is not used.
+        self.origin = f"{parts.scheme}://{parts.netloc}"
         self.client_id = config.OIDC_CLIENT_ID
         self.client_secret = config.OIDC_CLIENT_SECRET
         self.scopes = config.OIDC_SCOPES
@@ -194,6 +197,9 @@ class Provider:
         except OidcError:
             return None
         if not isinstance(endpoint, str):
+            return None
+        parts = urlsplit(endpoint)
+        if f"{parts.scheme}://{parts.netloc}" != self.origin:
             return None
         query = {"client_id": self.client_id, "post_logout_redirect_uri": after}
         if id_token:

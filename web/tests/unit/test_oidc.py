@@ -254,6 +254,8 @@ def test_sign_out_ends_the_session_at_the_provider_too(client, provider, app):
     query = parse_qs(urlparse(response.location).query)
     assert query["post_logout_redirect_uri"] == ["http://localhost/"] and query["id_token_hint"][0].startswith("eyJ")
     assert app.extensions["web_sessions"].load(sid) is None
+    # The pages' CSP lets that form's redirect reach the provider, and nothing else.
+    assert f"form-action 'self' {ISSUER};" in client.get("/").headers["Content-Security-Policy"]
 
 
 def test_unconfigured_portal_offers_no_provider():
