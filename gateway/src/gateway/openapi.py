@@ -11,7 +11,7 @@ from flask import Response, current_app, jsonify
 
 from marketplace_shared.api import API_PREFIX, API_VERSION
 
-from .proxy import PUBLISHER_PREFIX
+from .routing import PUBLISHER_PREFIX
 
 log = logging.getLogger(__name__)
 COMPONENT_KINDS = ("schemas", "responses", "parameters", "examples", "requestBodies", "headers")

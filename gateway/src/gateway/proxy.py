@@ -20,7 +20,7 @@ from marketplace_shared.errors import GATEWAY_TIMEOUT, PAYLOAD_TOO_LARGE, SERVIC
 from marketplace_shared.identity import HEADER as IDENTITY_HEADER
 
 from . import routing
-from .routing import PUBLISHER_PREFIX, WEB, ClientAddresses  # noqa: F401 - openapi.py imports PUBLISHER_PREFIX here
+from .routing import WEB, ClientAddresses
 
 log = logging.getLogger(__name__)
 
