@@ -17,8 +17,8 @@ from webargs.flaskparser import FlaskParser
 
 from . import errors
 from .broker import connect
+from .clock import utc_now_iso
 from .db import Database
-from .errors import utc_now_iso
 from .identity import gateway_identity
 from .logs import configure_logging, current_request_id
 
