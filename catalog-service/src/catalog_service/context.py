@@ -8,7 +8,7 @@ import marshmallow as ma
 from flask import current_app, request
 from sqlalchemy.exc import IntegrityError
 
-from marketplace_shared.errors import ApiError, validation_error
+from marketplace_shared.errors import CONFLICT, UNSUPPORTED_MEDIA_TYPE, ApiError, validation_error
 
 from . import services
 
@@ -24,7 +24,7 @@ def blob_store():
 
 def require_multipart():
     if not (request.mimetype or "").startswith("multipart/form-data"):
-        raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "Send multipart/form-data")
+        raise ApiError(415, UNSUPPORTED_MEDIA_TYPE, "Send multipart/form-data")
 
 
 def load_json_part(name: str, schema: ma.Schema, required_message: str | None = None) -> dict:
@@ -62,4 +62,4 @@ def committed_with_blobs(session, store):
     try:
         services.commit_with_blobs(session, store)
     except IntegrityError as exc:
-        raise ApiError(409, "CONFLICT", "The change conflicts with another one; try again") from exc
+        raise ApiError(409, CONFLICT, "The change conflicts with another one; try again") from exc
