@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlparse
 
 import jwt
 import pytest
+import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask, jsonify, request
 from marketplace_web.app import create_app
@@ -36,6 +37,7 @@ class FakeProvider:
         self.keys = keys  # the fake gateway's key -> account table: an issued ID token is added to it
         self.codes: dict[str, dict] = {}
         self.token_requests: list[dict] = []
+        self.token_authorizations: list[str | None] = []
         self.overrides: dict = {}
         self.sign_with = self.key
         self.refresh_gives_id_token = True
@@ -69,6 +71,7 @@ class FakeProvider:
         def token():
             form = request.form.to_dict()
             self.token_requests.append(form)
+            self.token_authorizations.append(request.headers.get("Authorization"))
             if form.get("grant_type") == "refresh_token":
                 answer = {"access_token": "opaque-2", "token_type": "Bearer", "expires_in": 3600}
                 if self.refresh_gives_id_token:
@@ -158,6 +161,16 @@ def test_good_sign_in_keeps_tokens_server_side_and_calls_the_api_with_the_id_tok
     assert bearer["headers"]["Authorization"].startswith("Bearer eyJ")
     stored = app.extensions["web_sessions"].load(cookie.value)
     assert stored["oidc"]["refresh_token"] == "refresh-1" and stored["api_key"] == stored["oidc"]["id_token"]
+
+
+def test_public_client_sends_no_secret_and_a_confidential_one_uses_basic_auth(client, provider, app):
+    callback(client, start(client, provider))
+    assert provider.token_authorizations == [None] and "client_secret" not in provider.token_requests[0]
+    app.extensions["web_oidc"].client_secret = "s3cret"
+    other = app.test_client()
+    callback(other, start(other, provider, "/"))
+    expected = "Basic " + base64.b64encode(f"{CLIENT_ID}:s3cret".encode()).decode()
+    assert provider.token_authorizations[-1] == expected
 
 
 def test_state_mismatch_is_refused(client, provider):
@@ -256,6 +269,20 @@ def test_sign_out_ends_the_session_at_the_provider_too(client, provider, app):
     assert app.extensions["web_sessions"].load(sid) is None
     # The pages' CSP lets that form's redirect reach the provider, and nothing else.
     assert f"form-action 'self' {ISSUER};" in client.get("/").headers["Content-Security-Policy"]
+
+
+class _Unreachable(requests.adapters.BaseAdapter):
+    def send(self, request, **kwargs):
+        raise requests.ConnectionError("connection refused")
+
+    def close(self):
+        pass
+
+
+def test_unreachable_provider_is_a_readable_error(client, app):
+    app.extensions["web_oidc"].http.mount(ISSUER, _Unreachable())
+    response = client.get("/sign-in/oidc")
+    assert response.status_code == 502 and "identity provider cannot be reached right now" in page(response)
 
 
 def test_unconfigured_portal_offers_no_provider():
