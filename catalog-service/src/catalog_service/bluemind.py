@@ -15,15 +15,10 @@ from marketplace_shared.identity import require_identity
 
 from . import images, services
 from .context import blob_store, committed_with_blobs, config, load_json_part, require_multipart
+from .documents import BLUEMIND_PLUGIN_UPLOAD, BLUEMIND_VERSION_UPLOAD, BlueMindPluginDoc, BlueMindVersionCreatedDoc
 from .models import Plugin
 from .representations import sorted_versions
-from .schemas import (
-    BLUEMIND_PLUGIN_UPLOAD,
-    BLUEMIND_VERSION_UPLOAD,
-    SLUG,
-    BlueMindPluginDoc,
-    BlueMindVersionCreatedDoc,
-)
+from .schemas import SLUG
 from .services import integrity, iso, package_path
 
 blp = Blueprint("addons", __name__, url_prefix="/addons/api", description="BlueMind-compatible publisher API")

@@ -11,29 +11,31 @@ from marketplace_shared.pagination import PageArgsSchema, links_block, paginatio
 from . import facets, images, listing, services, stats
 from .blobs import iter_blob
 from .context import blob_store, committed_with_blobs, config, load_json_part, require_multipart
-from .representations import plugin_detail, plugin_links, plugin_summary, sorted_versions, version_dict
-from .schemas import (
+from .documents import (
     IMAGE_CONTENT,
     IMAGES_UPLOAD,
     PACKAGE_CONTENT,
     VERSION_UPLOAD,
     CountListDoc,
-    DeprecateSchema,
     ImagesDoc,
-    ListWithFacetsArgsSchema,
-    PluginCreateSchema,
     PluginDetailDoc,
     PluginListDoc,
+    StatsDoc,
+    TelemetryAcceptedDoc,
+    VersionCreatedDoc,
+    VersionListDoc,
+    VersionOneDoc,
+)
+from .representations import plugin_detail, plugin_links, plugin_summary, sorted_versions, version_dict
+from .schemas import (
+    DeprecateSchema,
+    ListWithFacetsArgsSchema,
+    PluginCreateSchema,
     PluginUpdateSchema,
     ReasonSchema,
     SearchSchema,
-    StatsDoc,
-    TelemetryAcceptedDoc,
     TelemetrySchema,
-    VersionCreatedDoc,
-    VersionListDoc,
     VersionMetadataSchema,
-    VersionOneDoc,
 )
 
 blp = Blueprint("plugins", __name__, url_prefix=API_PREFIX, description="Discover and publish plugins")
