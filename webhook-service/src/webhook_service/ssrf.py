@@ -96,9 +96,11 @@ def check_address(address: str, allowed_networks) -> None:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if any(ip.version == network.version and ip in network for network in allowed_networks):
         return
-    if getattr(allowed_networks, "only", False):
-        raise UnsafeUrl(f"the URL's host resolves to {ip}, outside the allowed networks")
     reason = forbidden_reason(ip)
+    if getattr(allowed_networks, "only", False):
+        # Say what the address is too: "outside the allowed networks" alone hides a metadata address.
+        what = f"{reason}, " if reason else ""
+        raise UnsafeUrl(f"the URL's host resolves to {ip}, {what}outside the allowed networks")
     if reason:
         raise UnsafeUrl(f"the URL's host resolves to {ip}, {reason}")
 
