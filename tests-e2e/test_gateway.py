@@ -395,11 +395,14 @@ def test_the_served_document_is_the_committed_one(anonymous):
 
 
 def test_docs_page_is_html_pointing_at_the_document(anonymous):
+    """The portal serves the reference (a page: it spends no API budget) with its own pinned assets."""
     response = anonymous.get(f"{PREFIX}/docs")
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/html")
     assert "<html" in response.text.lower() and f"{PREFIX}/openapi.json" in response.text
-    assert_rate_headers(response, "anonymous")
+    assert "X-RateLimit-Limit" not in response.headers
+    scripts = re.findall(r'<script[^>]*src="([^"]+)"', response.text)
+    assert scripts and all(src.startswith("/static/") for src in scripts), scripts
 
 
 def test_cors_preflight_and_exposed_headers(stack, anonymous, world):

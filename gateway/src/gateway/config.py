@@ -51,7 +51,6 @@ class Config(BaseConfig):
         self.JWT_AUDIENCE = env("JWT_AUDIENCE") or env("OIDC_AUDIENCE")
         self.JWT_SHARED_SECRET = env("JWT_SHARED_SECRET")
         self.OPENAPI_CACHE_SECONDS = env_float("OPENAPI_CACHE_SECONDS", 30.0)
-        self.DOCS_SCRIPT_URL = env("DOCS_SCRIPT_URL", "https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js")
         super().__init__(**overrides)
         if self.RATE_LIMIT_SQLITE_PATH is None:
             self.RATE_LIMIT_SQLITE_PATH = str(Path(self.VAR_DIR) / "gateway-ratelimit.db")

@@ -75,13 +75,15 @@ enterprise accounts their own limit. Every response carries `X-RateLimit-Limit`,
 answer also has `Retry-After`. Errors use one envelope: `{"error": {"code", "message", "details"},
 "timestamp", "requestId"}`. Text may not contain U+0000 (400 VALIDATION_ERROR)."""
 
+# Without the web portal (WEB_URL unset) the gateway answers /docs itself: a page with no script, so it
+# works air-gapped; the interactive reference (Swagger UI from a pinned package) is the portal's /docs.
 DOCS_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Plugin Marketplace API</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body><noscript>The interactive documentation needs JavaScript; the document itself is at
-<a href="{spec}">{spec}</a>.</noscript>
-<redoc spec-url="{spec}"></redoc>
-<script src="{script}"></script></body></html>
+<body><main><h1>Plugin Marketplace API</h1>
+<p>The OpenAPI 3 document of the whole public API is at <a href="{spec}">{spec}</a>.</p>
+<p>The interactive reference is part of the web portal: run the portal and set the gateway's
+<code>WEB_URL</code>, then open <code>/docs</code>.</p></main></body></html>
 """
 
 
@@ -222,13 +224,8 @@ def openapi_view():
 
 
 def docs_view():
-    """Interactive documentation (ReDoc) over the merged document."""
-    config = current_app.extensions["gateway"].config
-    html = DOCS_PAGE.format(spec=f"{API_PREFIX}/openapi.json", script=config.DOCS_SCRIPT_URL)
+    """Where the API reference is (the portal serves the interactive one)."""
+    html = DOCS_PAGE.format(spec=f"{API_PREFIX}/openapi.json")
     response = Response(html, content_type="text/html; charset=utf-8")
-    script_origin = "/".join(config.DOCS_SCRIPT_URL.split("/")[:3])
-    response.headers["Content-Security-Policy"] = (
-        f"default-src 'none'; script-src {script_origin}; style-src 'unsafe-inline' https://fonts.googleapis.com; "
-        "font-src https://fonts.gstatic.com; img-src 'self' data: https:; connect-src 'self'; worker-src blob:; "
-        "frame-ancestors 'none'")
+    response.headers["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'none'"
     return response

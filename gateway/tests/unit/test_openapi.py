@@ -77,9 +77,10 @@ def test_a_service_that_is_down_leaves_the_rest_of_the_document(config):
     assert f"{API}/me" in document["paths"]
 
 
-def test_docs_page_loads_the_document(client):
+def test_docs_page_without_the_portal_points_at_the_document_and_loads_nothing(client):
     response = client.get(f"{API}/docs")
     assert response.status_code == 200 and response.content_type.startswith("text/html")
     page = response.get_data(as_text=True)
-    assert f'spec-url="{API}/openapi.json"' in page
-    assert "script-src https://cdn.jsdelivr.net" in response.headers["Content-Security-Policy"]
+    assert f'href="{API}/openapi.json"' in page and "WEB_URL" in page
+    assert "<script" not in page and "http" not in page  # nothing from a CDN: it works air-gapped
+    assert response.headers["Content-Security-Policy"].startswith("default-src 'none'")
