@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 
 import pytest
 
+from marketplace_shared.contracts import exchange_checked
 from marketplace_shared.testing import (
     AMQP_URL,
     delete_broker_objects,
@@ -84,6 +85,13 @@ def stack(tmp_path_factory, broker_proxy):
                     print(f"--- {name} ---\n{log.read_text()[-3000:]}")
             raise
         yield running
+
+
+@pytest.fixture(scope="session", autouse=True)
+def events_follow_the_contract(stack):
+    """Every event that crosses the run's exchange is checked against docs/asyncapi.yaml at the end."""
+    with exchange_checked(AMQP_URL, stack.env["EVENT_PREFIX"] + "marketplace.events") as seen:
+        yield seen
 
 
 @pytest.fixture(scope="session")
