@@ -770,6 +770,40 @@ type ReviewListResponse struct {
 	Metadata   map[string]interface{} `json:"metadata,omitempty"`
 }
 
+// ReviewPlugin is the schema ReviewPlugin of the API document.
+type ReviewPlugin struct {
+	ID          string `json:"id,omitempty"`
+	Name        string `json:"name,omitempty"`
+	DisplayName string `json:"displayName,omitempty"`
+}
+
+// ModerationReview is the schema ModerationReview of the API document.
+type ModerationReview struct {
+	ID              string      `json:"id,omitempty"`
+	PluginID        string      `json:"pluginId,omitempty"`
+	Rating          int         `json:"rating,omitempty"`
+	Title           string      `json:"title,omitempty"`
+	Review          string      `json:"review,omitempty"`
+	User            *ReviewUser `json:"user,omitempty"`
+	CreatedAt       string      `json:"createdAt,omitempty"`
+	UpdatedAt       string      `json:"updatedAt,omitempty"`
+	Helpful         int         `json:"helpful,omitempty"`
+	VerifiedInstall bool        `json:"verifiedInstall,omitempty"`
+	Hidden          bool        `json:"hidden,omitempty"`
+	// Administrators only: reports and hiding
+	Moderation map[string]interface{} `json:"moderation,omitempty"`
+	// The reviewed plugin, to link to it
+	Plugin *ReviewPlugin `json:"plugin,omitempty"`
+}
+
+// ModerationListResponse is the schema ModerationListResponse of the API document.
+type ModerationListResponse struct {
+	Data       []ModerationReview     `json:"data,omitempty"`
+	Pagination map[string]interface{} `json:"pagination,omitempty"`
+	Links      map[string]interface{} `json:"links,omitempty"`
+	Metadata   map[string]interface{} `json:"metadata,omitempty"`
+}
+
 // ReviewCreate is the schema ReviewCreate of the API document.
 type ReviewCreate struct {
 	Rating int    `json:"rating"`
@@ -1157,6 +1191,9 @@ var generatedTypes = map[string]interface{}{
 	"ReviewUser":                ReviewUser{},
 	"Review":                    ReviewData{},
 	"ReviewListResponse":        ReviewListResponse{},
+	"ReviewPlugin":              ReviewPlugin{},
+	"ModerationReview":          ModerationReview{},
+	"ModerationListResponse":    ModerationListResponse{},
 	"ReviewCreate":              ReviewCreate{},
 	"ReviewResponse":            ReviewResponse{},
 	"ReviewUpdate":              ReviewUpdate{},

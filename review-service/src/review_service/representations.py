@@ -5,7 +5,7 @@ from marketplace_shared.clock import iso
 from marketplace_shared.identity import Identity
 from marketplace_shared.pagination import links_block, pagination_block
 
-from .models import Review, ReviewReport
+from .models import Plugin, Review, ReviewReport
 
 
 def public_review(review: Review) -> dict:
@@ -44,6 +44,18 @@ def review_page(reviews, viewer: Identity | None, page: int, limit: int, total: 
     """One page of a plugin's reviews, with the spec's pagination, links and metadata."""
     return {
         "data": [review_view(review, viewer) for review in reviews],
+        "pagination": pagination_block(page, limit, total),
+        "links": links_block(page, limit, total),
+        "metadata": response_metadata(),
+    }
+
+
+def moderation_page(rows: list[tuple[Review, Plugin]], admin: Identity, page: int, limit: int, total: int) -> dict:
+    """One page of the administrators' queue: each review with its plugin's id, name and display name."""
+    return {
+        "data": [review_view(review, admin) | {"plugin": {"id": plugin.id, "name": plugin.name,
+                                                          "displayName": plugin.display_name}}
+                 for review, plugin in rows],
         "pagination": pagination_block(page, limit, total),
         "links": links_block(page, limit, total),
         "metadata": response_metadata(),

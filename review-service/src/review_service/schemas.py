@@ -10,6 +10,9 @@ TITLE_MAX_LENGTH = 120
 TEXT_MAX_LENGTH = 5000
 REASON_MAX_LENGTH = 1000
 SORTS = ("recent", "helpful", "rating")
+MODERATION_SORTS = ("reports", *SORTS)
+# reported: visible and reported at least once (waiting for a moderator); hidden; visible (reported or not).
+STATUSES = ("reported", "hidden", "visible")
 
 
 def _rating(**kwargs):
@@ -59,6 +62,24 @@ class ReviewQueryArgsSchema(PageArgsSchema):
     sort = ma.fields.String(load_default="recent", validate=validate.OneOf(SORTS))
     order = ma.fields.String(load_default="desc", validate=validate.OneOf(("asc", "desc")))
     rating = ma.fields.Integer(validate=validate.Range(min=1, max=5), metadata={"description": "Only this rating"})
+    mine = ma.fields.Boolean(load_default=False, metadata={
+        "description": "Only the caller's own review of the plugin (hidden or not); needs sign-in (401 otherwise)"})
+
+
+class ModerationQueryArgsSchema(PageArgsSchema):
+    status = ma.fields.String(validate=validate.OneOf(STATUSES), metadata={
+        "description": "reported: visible reviews reported at least once; hidden; visible. Every review when left out"})
+    pluginId = ma.fields.String(validate=validate.Length(min=1, max=214),
+                                metadata={"description": "Only this plugin's reviews (its id or name)"})
+    sort = ma.fields.String(load_default="reports", validate=validate.OneOf(MODERATION_SORTS),
+                            metadata={"description": "reports: most reported first"})
+    order = ma.fields.String(load_default="desc", validate=validate.OneOf(("asc", "desc")))
+
+
+class ReviewPluginSchema(ma.Schema):
+    id = ma.fields.String()
+    name = ma.fields.String(allow_none=True)
+    displayName = ma.fields.String(allow_none=True)
 
 
 class ReviewUserSchema(ma.Schema):
@@ -82,12 +103,23 @@ class ReviewSchema(ma.Schema):
     moderation = ma.fields.Dict(metadata={"description": "Administrators only: reports and hiding"})
 
 
+class ModerationReviewSchema(ReviewSchema):
+    plugin = ma.fields.Nested(ReviewPluginSchema, metadata={"description": "The reviewed plugin, to link to it"})
+
+
 class ReviewResponseSchema(ma.Schema):
     data = ma.fields.Nested(ReviewSchema)
 
 
 class ReviewListResponseSchema(ma.Schema):
     data = ma.fields.List(ma.fields.Nested(ReviewSchema))
+    pagination = ma.fields.Dict()
+    links = ma.fields.Dict()
+    metadata = ma.fields.Dict()
+
+
+class ModerationListResponseSchema(ma.Schema):
+    data = ma.fields.List(ma.fields.Nested(ModerationReviewSchema))
     pagination = ma.fields.Dict()
     links = ma.fields.Dict()
     metadata = ma.fields.Dict()

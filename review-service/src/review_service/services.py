@@ -6,12 +6,20 @@ import uuid
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, join, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from marketplace_shared.clock import utcnow
-from marketplace_shared.errors import FORBIDDEN, PLUGIN_NOT_FOUND, ApiError, conflict, forbidden, not_found
+from marketplace_shared.errors import (
+    FORBIDDEN,
+    PLUGIN_NOT_FOUND,
+    ApiError,
+    conflict,
+    forbidden,
+    not_found,
+    unauthorized,
+)
 from marketplace_shared.identity import Identity
 
 from . import events
@@ -139,25 +147,62 @@ def get_review(session: Session, review_id: str, viewer: Identity | None) -> Rev
     return review
 
 
-def list_reviews(session: Session, plugin_ref: str, viewer: Identity | None, *, sort: str = "recent",
-                 order: str = "desc", rating: int | None = None, page: int = 1,
-                 limit: int = 20) -> tuple[list[Review], int]:
-    """A page of the plugin's reviews; hidden ones only for administrators."""
-    plugin = find_plugin(session, plugin_ref)
-    conditions = [Review.plugin_id == plugin.id]
-    if viewer is None or not viewer.is_admin:
-        conditions.append(Review.hidden.is_(False))
-    if rating is not None:
-        conditions.append(Review.rating == rating)
-    primary = {"recent": Review.created_at, "helpful": Review.helpful_count, "rating": Review.rating}[sort]
+_SORT_COLUMNS = {"recent": Review.created_at, "helpful": Review.helpful_count, "rating": Review.rating,
+                 "reports": Review.report_count}
+
+
+def _ordering(sort: str, order: str) -> list:
+    primary = _SORT_COLUMNS[sort]
     ordering = [primary.asc() if order == "asc" else primary.desc()]
     if sort != "recent":
         ordering.append(Review.created_at.desc())
     ordering.append(Review.id)
-    total = session.scalar(select(func.count()).select_from(Review).where(*conditions))
-    items = session.scalars(select(Review).where(*conditions).order_by(*ordering)
+    return ordering
+
+
+def _page(session: Session, query, source, conditions: list, ordering: list, page: int,
+          limit: int) -> tuple[list, int]:
+    total = session.scalar(select(func.count()).select_from(source).where(*conditions))
+    items = session.execute(query.where(*conditions).order_by(*ordering)
                             .offset((page - 1) * limit).limit(limit)).all()
     return list(items), int(total or 0)
+
+
+def list_reviews(session: Session, plugin_ref: str, viewer: Identity | None, *, sort: str = "recent",
+                 order: str = "desc", rating: int | None = None, mine: bool = False, page: int = 1,
+                 limit: int = 20) -> tuple[list[Review], int]:
+    """A page of the plugin's reviews; hidden ones only for administrators, and for `mine` (the caller's own)."""
+    if mine and viewer is None:
+        raise unauthorized("Sign in to find your own review")
+    plugin = find_plugin(session, plugin_ref)
+    conditions = [Review.plugin_id == plugin.id]
+    if mine:
+        conditions.append(Review.account_id == viewer.id)
+    elif viewer is None or not viewer.is_admin:
+        conditions.append(Review.hidden.is_(False))
+    if rating is not None:
+        conditions.append(Review.rating == rating)
+    rows, total = _page(session, select(Review), Review, conditions, _ordering(sort, order), page, limit)
+    return [review for (review,) in rows], total
+
+
+def moderation_queue(session: Session, *, status: str | None = None, plugin_ref: str | None = None,
+                     sort: str = "reports", order: str = "desc", page: int = 1,
+                     limit: int = 20) -> tuple[list[tuple[Review, Plugin]], int]:
+    """Reviews across every plugin for the administrators, each with its plugin (published or not)."""
+    conditions = []
+    if status == "reported":
+        conditions += [Review.hidden.is_(False), Review.report_count > 0]
+    elif status == "hidden":
+        conditions.append(Review.hidden.is_(True))
+    elif status == "visible":
+        conditions.append(Review.hidden.is_(False))
+    if plugin_ref is not None:
+        conditions.append(or_(Review.plugin_id == plugin_ref, Plugin.name == plugin_ref))
+    source = join(Review, Plugin, Plugin.id == Review.plugin_id)
+    rows, total = _page(session, select(Review, Plugin).select_from(source), source, conditions,
+                        _ordering(sort, order), page, limit)
+    return [(review, plugin) for review, plugin in rows], total
 
 
 def update_review(session: Session, author: Identity, review_id: str, changes: dict) -> Review:

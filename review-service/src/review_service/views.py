@@ -5,8 +5,10 @@ from marketplace_shared.db import request_session
 from marketplace_shared.identity import current_identity, require_identity, requires
 
 from . import services
-from .representations import report_body, review_body, review_page
+from .representations import moderation_page, report_body, review_body, review_page
 from .schemas import (
+    ModerationListResponseSchema,
+    ModerationQueryArgsSchema,
     ModerationSchema,
     ReportResponseSchema,
     ReportSchema,
@@ -28,8 +30,23 @@ def list_reviews(args, plugin_id):
     viewer = current_identity()
     page, limit = args["page"], args["limit"]
     items, total = services.list_reviews(request_session(), plugin_id, viewer, sort=args["sort"],
-                                         order=args["order"], rating=args.get("rating"), page=page, limit=limit)
+                                         order=args["order"], rating=args.get("rating"), mine=args["mine"],
+                                         page=page, limit=limit)
     return review_page(items, viewer, page, limit, total)
+
+
+@blp.route("/reviews", methods=["GET"])
+@requires("admin")
+@blp.arguments(ModerationQueryArgsSchema(), location="query")
+@blp.response(200, ModerationListResponseSchema)
+def moderation_queue(args):
+    """List reviews across every plugin, most reported first (administrators: the moderation queue)"""
+    admin = require_identity("admin")
+    page, limit = args["page"], args["limit"]
+    rows, total = services.moderation_queue(request_session(), status=args.get("status"),
+                                            plugin_ref=args.get("pluginId"), sort=args["sort"],
+                                            order=args["order"], page=page, limit=limit)
+    return moderation_page(rows, admin, page, limit, total)
 
 
 @blp.route("/plugins/<path:plugin_id>/reviews", methods=["POST"])

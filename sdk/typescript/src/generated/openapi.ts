@@ -1450,6 +1450,8 @@ export interface paths {
                     order?: "asc" | "desc";
                     /** @description Only this rating */
                     rating?: number;
+                    /** @description Only the caller's own review of the plugin (hidden or not); needs sign-in (401 otherwise) */
+                    mine?: boolean;
                 };
                 header?: never;
                 path: {
@@ -1853,6 +1855,54 @@ export interface paths {
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/marketplace/v1/reviews": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List reviews across every plugin, most reported first (administrators: the moderation queue) */
+        get: {
+            parameters: {
+                query?: {
+                    page?: number;
+                    limit?: number;
+                    /** @description reported: visible reviews reported at least once; hidden; visible. Every review when left out */
+                    status?: "reported" | "hidden" | "visible";
+                    /** @description Only this plugin's reviews (its id or name) */
+                    pluginId?: string;
+                    /** @description reports: most reported first */
+                    sort?: "reports" | "recent" | "helpful" | "rating";
+                    order?: "asc" | "desc";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ModerationListResponse"];
+                    };
+                };
+                400: components["responses"]["BAD_REQUEST"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -3309,6 +3359,42 @@ export interface components {
         };
         ReviewListResponse: {
             data?: components["schemas"]["Review"][];
+            pagination?: {
+                [key: string]: unknown;
+            };
+            links?: {
+                [key: string]: unknown;
+            };
+            metadata?: {
+                [key: string]: unknown;
+            };
+        };
+        ReviewPlugin: {
+            id?: string;
+            name?: string | null;
+            displayName?: string | null;
+        };
+        ModerationReview: {
+            id?: string;
+            pluginId?: string;
+            rating?: number;
+            title?: string;
+            review?: string;
+            user?: components["schemas"]["ReviewUser"];
+            createdAt?: string;
+            updatedAt?: string;
+            helpful?: number;
+            verifiedInstall?: boolean;
+            hidden?: boolean;
+            /** @description Administrators only: reports and hiding */
+            moderation?: {
+                [key: string]: unknown;
+            };
+            /** @description The reviewed plugin, to link to it */
+            plugin?: components["schemas"]["ReviewPlugin"];
+        };
+        ModerationListResponse: {
+            data?: components["schemas"]["ModerationReview"][];
             pagination?: {
                 [key: string]: unknown;
             };
