@@ -205,3 +205,23 @@ def test_reviews_and_webhooks_paths(api, client):
     assert client.webhooks.recover("wh_1", "2024-08-07T10:00:00Z") == {"recovered": 2}
     client.webhooks.rotate_secret("wh_1", grace_period_seconds=60)
     assert api.received[-1].json() == {"gracePeriodSeconds": 60}
+
+
+def test_own_review_and_the_moderation_queue(api, client):
+    mine = {"id": "review_7", "user": {"id": "acct_me"}}
+    api.route("GET", "/plugins/p/reviews",
+              lambda r: Reply(200, paged([mine] if r.query.get("mine") == "true" else [], 1, 1)))
+    assert client.reviews.mine("p") == mine
+    assert (api.received[-1].query["mine"], api.received[-1].query["limit"]) == ("true", "1")
+    api.route("GET", "/plugins/q/reviews", Reply(200, paged([], 1, 1)))
+    assert client.reviews.mine("q") is None
+
+    queue = [{"id": f"review_{n}", "plugin": {"id": "plugin_1", "name": "p1"}} for n in range(5)]
+    api.route("GET", "/reviews", lambda r: Reply(200, paged(queue, int(r.query.get("page", 1)),
+                                                            int(r.query.get("limit", 20)))))
+    page = client.reviews.moderation(status="reported", plugin_id="p1", sort="reports", limit=2)
+    assert [item["id"] for item in page] == ["review_0", "review_1"] and page.total == 5
+    assert api.received[-1].query == {"status": "reported", "pluginId": "p1", "sort": "reports", "limit": "2"}
+    every = list(client.reviews.iter_moderation(status="hidden", limit=2))
+    assert [item["plugin"]["name"] for item in every] == ["p1"] * 5
+    assert [r.query.get("page") for r in api.requests_to("GET", "/reviews")][-3:] == [None, "2", "3"]

@@ -14,10 +14,30 @@ class ReviewsResource(Resource):
     """Read, write and moderate reviews."""
 
     def list(self, plugin_id: str, *, sort: str | None = None, order: str | None = None, rating: int | None = None,
-             page: int | None = None, limit: int | None = None, **extra: Any) -> Page:
-        """``GET /plugins/{pluginId}/reviews``: sort ``recent`` | ``helpful`` | ``rating``, filter by ``rating``."""
-        params = camel_keys({"sort": sort, "order": order, "rating": rating, "page": page, "limit": limit, **extra})
+             mine: bool | None = None, page: int | None = None, limit: int | None = None, **extra: Any) -> Page:
+        """``GET /plugins/{pluginId}/reviews``: sort ``recent`` | ``helpful`` | ``rating``, filter by ``rating``;
+        ``mine=True`` keeps the caller's own review only."""
+        params = camel_keys({"sort": sort, "order": order, "rating": rating, "mine": mine, "page": page,
+                             "limit": limit, **extra})
         return self._page(f"/plugins/{seg(plugin_id)}/reviews", params)
+
+    def mine(self, plugin_id: str) -> Item | None:
+        """The caller's own review of a plugin (hidden or not), or None: ``GET .../reviews?mine=true``."""
+        page = self.list(plugin_id, mine=True, limit=1)
+        return page[0] if len(page) else None
+
+    def moderation(self, *, status: str | None = None, plugin_id: str | None = None, sort: str | None = None,
+                   order: str | None = None, page: int | None = None, limit: int | None = None,
+                   **extra: Any) -> Page:
+        """``GET /reviews`` (admin): reviews across plugins, each with its ``plugin``; status ``reported`` |
+        ``hidden`` | ``visible``, sort ``reports`` (the default) | ``recent`` | ``helpful`` | ``rating``."""
+        params = camel_keys({"status": status, "plugin_id": plugin_id, "sort": sort, "order": order, "page": page,
+                             "limit": limit, **extra})
+        return self._page("/reviews", params)
+
+    def iter_moderation(self, *, limit: int = 100, **filters: Any) -> Iterator[Item]:
+        """Every review of the moderation queue, page after page."""
+        return self.moderation(limit=limit, **filters).iter_all()
 
     def iter_all(self, plugin_id: str, *, limit: int = 100, **filters: Any) -> Iterator[Item]:
         """Every review of a plugin, page after page."""
