@@ -106,3 +106,9 @@ def test_a_broken_payload_schema_and_a_missing_info_are_caught(validator):
     found = problems(validator, document)
     assert "$: 'info' is a required property" in found, found
     assert any(line.startswith(f"$.components.schemas.{name}") for line in found), found
+
+
+def test_a_missing_npm_fails_rather_than_skips(monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(pytest.fail.Exception, match="npm is not installed"):
+        _ensure_tools()
