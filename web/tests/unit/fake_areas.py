@@ -52,12 +52,46 @@ def extend(fake) -> None:
     def list_reviews(plugin_id):
         found = plugin_of(plugin_id)
         admin = (_who() or {}).get("role") == "admin"
-        items = [r for r in fake.reviews.values() if found and r["pluginId"] == found["id"]
-                 and (admin or not r["hidden"])]
+        if request.args.get("mine") == "true":
+            if _who() is None:
+                return error(401, "UNAUTHORIZED", "Sign in to find your own review")
+            items = [r for r in fake.reviews.values() if found and r["pluginId"] == found["id"]
+                     and r["user"]["id"] == _who()["id"]]
+        else:
+            items = [r for r in fake.reviews.values() if found and r["pluginId"] == found["id"]
+                     and (admin or not r["hidden"])]
         return {"data": [review_view(r) for r in items],
                 "pagination": {"page": 1, "limit": 10, "total": len(items), "totalPages": 1}}
 
     app.view_functions["reviews"] = list_reviews
+
+    @app.get(f"{PREFIX}/reviews")
+    def moderation_queue():
+        """GET /reviews (admin): status, pluginId (id or name), sort reports|recent, order, page, limit."""
+        refused = needs("admin")
+        if refused:
+            return refused
+        args = request.args
+        status, ref = args.get("status"), args.get("pluginId")
+        keep = {"reported": lambda r: not r["hidden"] and r["reports"] > 0, "hidden": lambda r: r["hidden"],
+                "visible": lambda r: not r["hidden"], None: lambda r: True}[status]
+        found = plugin_of(ref) if ref else None
+        items = [r for r in fake.reviews.values()
+                 if keep(r) and (ref is None or (found and r["pluginId"] == found["id"]))]
+        key = {"reports": lambda r: r["reports"], "recent": lambda r: r["createdAt"]}[args.get("sort", "reports")]
+        items.sort(key=key, reverse=args.get("order", "desc") == "desc")
+        page, limit = int(args.get("page", 1)), int(args.get("limit", 20))
+        shown = items[(page - 1) * limit: page * limit]
+        pages = (len(items) + limit - 1) // limit
+
+        def with_plugin(review):
+            reviewed = plugin_of(review["pluginId"]) or {}
+            return review_view(review) | {"plugin": {"id": review["pluginId"], "name": reviewed.get("name"),
+                                                     "displayName": reviewed.get("displayName")}}
+
+        return {"data": [with_plugin(r) for r in shown],
+                "pagination": {"page": page, "limit": limit, "total": len(items), "totalPages": pages,
+                               "hasNextPage": page < pages, "hasPrevPage": page > 1}}
 
     @app.post(f"{PREFIX}/plugins/<plugin_id>/reviews")
     def create_review(plugin_id):

@@ -110,28 +110,76 @@ def test_change_role_and_revoke_a_key(admin_client, fake):
     assert "The key is revoked" in text(admin_client.get("/admin/accounts/acct_user"))
 
 
-def test_moderation_queue_puts_reported_reviews_first_and_hides_and_restores(admin_client, fake):
+def queue_of_three(fake):
+    """metrics-board: review_1 twice reported, review_2 calm; old-thing: review_3 once reported; review_4 hidden."""
+    fake.reviews["review_1"]["reports"] = 2
     fake.reviews["review_2"] = dict(fake.reviews["review_1"], id="review_2", title="Calm", reports=0)
+    fake.reviews["review_3"] = dict(fake.reviews["review_1"], id="review_3", title="Elsewhere", reports=1,
+                                    pluginId="plugin_old-thing")
+    fake.reviews["review_4"] = dict(fake.reviews["review_1"], id="review_4", title="Gone", reports=0, hidden=True,
+                                    hiddenReason="rude", pluginId="plugin_old-thing")
+
+
+def test_the_queue_lists_reported_reviews_across_plugins_then_hidden_ones(admin_client, fake):
+    queue_of_three(fake)
+    page = text(admin_client.get("/admin/reviews"))
+    order = [page.index(f'id="review-{ident}"') for ident in ("review_1", "review_3", "review_4")]
+    assert order == sorted(order)  # most reported first, then the hidden one
+    assert page.index('id="reported"') < order[0] and page.index('id="hidden"') < order[2]
+    assert 'id="review-review_2"' not in page  # nobody reported it
+    assert "2 reports" in page and "1 report<" in page and "Hidden</span> (rude)" in page
+    assert 'href="/plugins/old-thing#reviews">Old-Thing</a>' in page and XSS not in page
+    sent = [r["args"] for r in fake.requests if r["path"] == "/api/marketplace/v1/reviews"]
+    assert sent == [{"status": "reported", "sort": "reports", "page": "1", "limit": "25"},
+                    {"status": "hidden", "sort": "recent", "page": "1", "limit": "25"}]
+
+
+def test_the_queue_narrowed_to_one_plugin_also_lists_its_unreported_reviews(admin_client, fake):
+    queue_of_three(fake)
+    page = text(admin_client.get("/admin/reviews?plugin=metrics-board"))
+    assert 'id="review-review_1"' in page and 'id="review-review_3"' not in page and 'id="review-review_4"' not in page
+    assert page.index('id="review-review_1"') < page.index('id="unreported"') < page.index('id="review-review_2"')
+    assert page.count('id="review-review_1"') == 1  # reported: not listed again among the others
+    assert '<option value="metrics-board" selected>' in page
+    sent = [r["args"] for r in fake.requests if r["path"] == "/api/marketplace/v1/reviews"]
+    assert {args["pluginId"] for args in sent} == {"metrics-board"}
+    assert [args["status"] for args in sent] == ["reported", "hidden", "visible"]
+
+
+def test_the_queue_pages_each_section(admin_client, fake):
+    for number in range(30):
+        fake.reviews[f"review_r{number}"] = dict(fake.reviews["review_1"], id=f"review_r{number}", reports=1)
+    page = text(admin_client.get("/admin/reviews"))
+    assert "Reported: 30 reviews" in page and "Page 1 of 2" in page
+    assert 'href="/admin/reviews?page=2"' in page
+    second = text(admin_client.get("/admin/reviews?page=2"))
+    assert second.count('class="review" id=') == 5
+
+
+def test_moderation_hides_and_restores(admin_client, fake):
     fake.reviews["review_1"]["reports"] = 2
     page = text(admin_client.get("/admin/reviews?plugin=metrics-board"))
-    assert page.index('id="review-review_1"') < page.index('id="review-review_2"')
-    assert "2 reports" in page and XSS not in page
     token = csrf_from(page)
     response = admin_client.post("/admin/reviews/review_1/hide", data={"csrf_token": token, "reason": "spam",
                                                                       "plugin": "metrics-board"})
     assert response.status_code == 303 and response.headers["Location"] == "/admin/reviews?plugin=metrics-board"
     assert fake.reviews["review_1"]["hidden"] is True
     page = text(admin_client.get("/admin/reviews?plugin=metrics-board"))
+    assert page.index('id="hidden"') < page.index('id="review-review_1"')
     assert "Hidden</span> (spam)" in page and "Restore<span" in page
-    admin_client.post("/admin/reviews/review_1/restore", data={"csrf_token": token, "plugin": "metrics-board"})
+    response = admin_client.post("/admin/reviews/review_1/restore", data={"csrf_token": token, "plugin": ""})
+    assert response.status_code == 303 and response.headers["Location"] == "/admin/reviews"
     assert fake.reviews["review_1"]["hidden"] is False
     assert admin_client.post("/admin/reviews/review_1/explode", data={"csrf_token": token}).status_code == 404
 
 
 def test_the_moderation_queue_takes_a_few_api_calls(admin_client, fake):
-    fake.requests.clear()
-    admin_client.get("/admin/reviews?plugin=metrics-board")
-    assert len([r for r in fake.requests if r["path"].startswith("/api/")]) == 3
+    for number in range(40):
+        fake.reviews[f"review_r{number}"] = dict(fake.reviews["review_1"], id=f"review_r{number}", reports=1)
+    for path, calls in (("/admin/reviews", 3), ("/admin/reviews?plugin=metrics-board", 4)):
+        fake.requests.clear()
+        admin_client.get(path)
+        assert len([r for r in fake.requests if r["path"].startswith("/api/")]) == calls, path
 
 
 def test_every_admin_form_needs_its_csrf_token(admin_client, fake):

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from flask import request
 
 from ..conftest import csrf_from, sign_in
 from ..fake_gateway import XSS, FakeGateway
@@ -152,3 +153,42 @@ def test_the_write_form_has_labels_for_every_field(user_client):
     for name in ("review-title", "review-text"):
         assert re.search(rf'<label for="{name}">', form)
     assert "<legend>Rating" in form
+
+
+def test_ones_own_review_is_found_with_one_call_wherever_it_ranks(user_client, fake):
+    # The page lists a plugin's first ten reviews; the fake lists every review but the person's own.
+    fake.reviews["review_9"] = dict(fake.reviews["review_1"], id="review_9", title="Mine, far down", reports=0,
+                                    hidden=True, user={"id": "acct_user", "name": "Me"})
+    original = fake.app.view_functions["reviews"]
+
+    def without_mine(plugin_id):
+        body = original(plugin_id)
+        if request.args.get("mine") != "true":
+            body["data"] = [r for r in body["data"] if r["id"] != "review_9"]
+        return body
+
+    fake.app.view_functions["reviews"] = without_mine
+    fake.requests.clear()
+    page = text(user_client.get(PAGE))
+    mine_calls = [r for r in fake.requests if r["path"].endswith("/reviews") and r["args"].get("mine") == "true"]
+    assert len(mine_calls) == 1 and mine_calls[0]["args"]["limit"] == "1"
+    assert mine_calls[0]["path"] == "/api/marketplace/v1/plugins/plugin_metrics-board/reviews"
+    yours = page.split('id="your-review"')[1].split("</ul>")[0]
+    assert 'id="review-review_9"' in yours and "Mine, far down" in yours and "Hidden</span>" in yours
+    assert "Edit your review" in yours and "Delete your review" in yours
+    assert page.count('id="review-review_9"') == 1 and 'id="review-review_1"' in page
+    assert "Write a review" not in page
+
+
+def test_nobody_signed_out_asks_for_their_own_review(client, fake):
+    fake.requests.clear()
+    assert "Your review" not in text(client.get(PAGE))
+    assert not [r for r in fake.requests if r["args"].get("mine")]
+
+
+def test_ones_own_review_is_not_listed_twice(user_client, fake):
+    post_from(user_client, PAGE, f"{PAGE}/reviews", {"rating": "5", "title": "Top"})
+    mine = next(r for r in fake.reviews.values() if r["user"]["id"] == "acct_user")
+    page = text(user_client.get(PAGE))
+    assert page.count(f'id="review-{mine["id"]}"') == 1
+    assert page.index('id="your-review"') < page.index(f'id="review-{mine["id"]}"') < page.index('id="review-review_1"')

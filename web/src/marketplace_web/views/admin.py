@@ -25,9 +25,9 @@ def admin_required(view):
     return wrapper
 
 
-def _page_number() -> int:
+def _page_number(name: str = "page") -> int:
     try:
-        return max(1, min(int(request.args.get("page", "1")), 100000))
+        return max(1, min(int(request.args.get(name, "1")), 100000))
     except ValueError:
         return 1
 
@@ -147,24 +147,32 @@ def revoke_key(account_id: str, key_id: str):
 
 
 # -- review moderation ----------------------------------------------------------------------------------
+QUEUE_LIMIT = 25
+
+
 @bp.get("/reviews")
 @admin_required
 def moderation():
-    """The moderation queue of one plugin: its reviews, reported and hidden ones first, with hide and restore.
+    """The moderation queue across every plugin: reported reviews (most reported first), then hidden ones.
 
-    The review API lists reviews per plugin (an administrator also sees hidden ones and the report counts),
-    so the queue is a plugin at a time: two API calls, whatever the catalog's size.
+    `?plugin=` narrows it to one plugin, which also lists that plugin's reviews nobody reported (to hide one of
+    them). A call per section (GET /reviews), and one for the plugin menu, whatever the catalog's size.
     """
     api = client()
     choices = api.plugins.list(sort="updated", limit=100)
     chosen = request.args.get("plugin", "").strip() or None
-    reviews = []
-    plugin = None
+    reported = api.reviews.moderation(status="reported", plugin_id=chosen, sort="reports",
+                                      page=_page_number("page"), limit=QUEUE_LIMIT)
+    hidden = api.reviews.moderation(status="hidden", plugin_id=chosen, sort="recent",
+                                    page=_page_number("hidden_page"), limit=QUEUE_LIMIT)
+    quiet = None
     if chosen:
-        plugin = api.plugins.get(chosen)
-        reviews = list(api.reviews.list(plugin["id"], sort="recent", limit=100))
-        reviews.sort(key=lambda r: (-((r.get("moderation") or {}).get("reports") or 0), not r.get("hidden")))
-    return render_template("admin/reviews.html", choices=choices, chosen=chosen, plugin=plugin, reviews=reviews)
+        # Unreported first; a reported one on this page is already in the first section.
+        quiet = api.reviews.moderation(status="visible", plugin_id=chosen, sort="reports", order="asc",
+                                       page=_page_number("quiet_page"), limit=QUEUE_LIMIT)
+    plugin = next((item for item in choices if chosen in (item.get("name"), item.get("id"))), None) if chosen else None
+    return render_template("admin/reviews.html", choices=choices, chosen=chosen, plugin=plugin, reported=reported,
+                           hidden=hidden, quiet=quiet)
 
 
 @bp.post("/reviews/<review_id>/<action>")

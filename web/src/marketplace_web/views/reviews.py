@@ -13,6 +13,21 @@ bp = Blueprint("reviews", __name__)
 REPORT_REASONS = ("spam", "offensive", "off-topic", "misleading", "other")
 
 
+@bp.app_template_global()
+def own_review(plugin: dict) -> dict | None:
+    """The signed-in person's review of the plugin (hidden or not), found with one call (`?mine=true`), so it
+    shows with its edit and delete buttons wherever it ranks among the plugin's reviews."""
+    if not g.get("account") or not plugin.get("id"):
+        return None
+    cache = g.setdefault("own_reviews", {})
+    if plugin["id"] not in cache:
+        try:
+            cache[plugin["id"]] = client().reviews.mine(plugin["id"])
+        except MarketplaceError:
+            cache[plugin["id"]] = None  # the page still shows; the review service is out of reach
+    return cache[plugin["id"]]
+
+
 def _back(plugin: str | None, review_id: str | None = None):
     target = url_for("plugins.plugin_detail", name=plugin) if plugin else url_for("plugins.home")
     return redirect(target + (f"#review-{review_id}" if review_id else "#reviews"), 303)
