@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from marketplace_shared.contracts import contract_event, outbox_checked
 from marketplace_shared.db import Database
-from marketplace_shared.identity import Identity, issue_token
+from marketplace_shared.testing import identity_headers
 from review_service.app import create_app
 from review_service.config import Config
 from review_service.migrate import migrate
@@ -73,8 +73,7 @@ def auth(config):
     """Headers the gateway would send for this caller."""
     def auth(account_id: str = "acct_ann", role: str = "user", name: str = "Ann",
              email: str = "ann@example.com") -> dict:
-        identity = Identity(id=account_id, role=role, name=name, email=email)
-        return {"X-Marketplace-Identity": issue_token(config.INTERNAL_TOKEN_SECRET, identity)}
+        return identity_headers(config.INTERNAL_TOKEN_SECRET, account_id, role, name, email)
     return auth
 
 

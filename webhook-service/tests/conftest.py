@@ -6,7 +6,7 @@ import pytest
 
 from marketplace_shared.contracts import outbox_checked
 from marketplace_shared.db import Database
-from marketplace_shared.identity import Identity, issue_token
+from marketplace_shared.testing import identity_headers
 from webhook_service.app import create_app
 from webhook_service.config import Config
 from webhook_service.migrate import migrate
@@ -67,7 +67,6 @@ def auth(config):
     """auth(account_id, role) -> the headers the gateway would send for that caller."""
 
     def headers(account_id: str = "acct_ann", role: str = "user") -> dict:
-        identity = Identity(id=account_id, role=role, name=account_id, email=f"{account_id}@example.com")
-        return {"X-Marketplace-Identity": issue_token(config.INTERNAL_TOKEN_SECRET, identity)}
+        return identity_headers(config.INTERNAL_TOKEN_SECRET, account_id, role)
 
     return headers

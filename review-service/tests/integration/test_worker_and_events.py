@@ -1,7 +1,6 @@
 """The review service on real PostgreSQL and RabbitMQ: catalog events in, review.rating_changed out."""
 
 import json
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pika
@@ -10,10 +9,11 @@ from sqlalchemy import select
 
 from marketplace_shared.broker import EventPublisher, declare_exchange
 from marketplace_shared.contracts import contract_event
-from marketplace_shared.identity import Identity, issue_token
 from marketplace_shared.testing import (
     AMQP_URL,
     delete_broker_objects,
+    identity_headers,
+    running_worker,
     temporary_postgres_database,
     unique_name,
     wait_for,
@@ -42,15 +42,11 @@ def stack():
         channel.queue_declare(catalog_queue, durable=False, auto_delete=False)
         channel.queue_bind(catalog_queue, config.EVENT_EXCHANGE, routing_key="review.rating_changed")
         worker = build_worker(config)
-        thread = threading.Thread(target=worker.run, daemon=True)
-        thread.start()
-        wait_for(lambda: worker.ready, message="worker connected")
         app = create_app(config)
         try:
-            yield config, app, EventPublisher(connection, config.EVENT_EXCHANGE), channel, catalog_queue
+            with running_worker(worker):
+                yield config, app, EventPublisher(connection, config.EVENT_EXCHANGE), channel, catalog_queue
         finally:
-            worker.stopping = True
-            thread.join(timeout=10)
             connection.close()
             worker.database.dispose()
             app.extensions["database"].dispose()
@@ -58,8 +54,7 @@ def stack():
 
 
 def headers(config: Config, account_id: str, role: str = "user") -> dict:
-    identity = Identity(id=account_id, role=role, name=account_id.title(), email=f"{account_id}@example.com")
-    return {"X-Marketplace-Identity": issue_token(config.INTERNAL_TOKEN_SECRET, identity)}
+    return identity_headers(config.INTERNAL_TOKEN_SECRET, account_id, role, name=account_id.title())
 
 
 def received(channel, queue: str) -> list[dict]:

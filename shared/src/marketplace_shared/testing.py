@@ -51,6 +51,22 @@ def wait_for(condition: Callable[[], object], timeout: float = 20.0, interval: f
     raise TimeoutError(f"timed out after {timeout}s waiting for {message}{suffix}")
 
 
+@contextmanager
+def running_worker(worker, timeout: float = 20.0) -> Iterator[object]:
+    """Run `worker` (a marketplace_shared.worker.Worker) on a daemon thread until it is connected; stop it
+    and wait for its thread when the block ends."""
+    import threading
+
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: worker.ready, timeout=timeout, message="worker connected")
+        yield worker
+    finally:
+        worker.stopping = True
+        thread.join(timeout=10)
+
+
 def python_loop_seconds(steps: int = 10_000_000) -> float:
     """How long a plain Python loop takes here now: benches print it beside their figures, because a shared
     machine's speed changes from one minute to the next (this one: 0.35-0.67 s)."""

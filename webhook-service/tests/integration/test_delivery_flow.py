@@ -17,10 +17,11 @@ from webhook_receiver import Receiver
 from marketplace_shared.broker import EventPublisher
 from marketplace_shared.contracts import contract_event
 from marketplace_shared.db import Database
-from marketplace_shared.identity import Identity, issue_token
 from marketplace_shared.testing import (
     AMQP_URL,
     delete_broker_objects,
+    identity_headers,
+    running_worker,
     temporary_postgres_database,
     unique_name,
     wait_for,
@@ -53,8 +54,7 @@ class Stack:
             self.dispatcher = None
 
     def headers(self, account_id="acct_ann", role="user"):
-        identity = Identity(id=account_id, role=role, name=account_id, email=f"{account_id}@example.com")
-        return {"X-Marketplace-Identity": issue_token(self.config.INTERNAL_TOKEN_SECRET, identity)}
+        return identity_headers(self.config.INTERNAL_TOKEN_SECRET, account_id, role)
 
     def subscribe(self, url, account_id="acct_ann", role="user", **body):
         response = self.client.post(f"{PREFIX}/webhooks", headers=self.headers(account_id, role),
@@ -89,16 +89,14 @@ def stack():
         running = Stack(config, create_app(config))
         dispatcher = build_dispatcher(config, running.database)
         worker = build_worker(config, dispatcher=dispatcher)
-        thread = threading.Thread(target=worker.run, daemon=True)
-        thread.start()
-        wait_for(lambda: worker.ready, message="worker connected")
-        running.start_dispatcher(dispatcher)
         try:
-            yield running
+            with running_worker(worker):
+                running.start_dispatcher(dispatcher)
+                try:
+                    yield running
+                finally:
+                    running.stop_dispatcher()
         finally:
-            running.stop_dispatcher()
-            worker.stopping = True
-            thread.join(timeout=10)
             running.connection.close()
             worker.database.dispose()
             running.database.dispose()
