@@ -1,7 +1,5 @@
 """The outbox relay and the consumer loop against the real PostgreSQL and RabbitMQ."""
 
-import threading
-
 import pika
 import pytest
 from sqlalchemy import Integer, String, select
@@ -15,6 +13,7 @@ from marketplace_shared.outbox import OutboxMixin, OutboxRelay, ProcessedEventMi
 from marketplace_shared.testing import (
     AMQP_URL,
     delete_broker_objects,
+    running_worker,
     temporary_postgres_database,
     unique_name,
     wait_for,
@@ -61,12 +60,8 @@ def stack():
         Base.metadata.create_all(database.engine)
         worker = Worker(config, database, Outbox, Processed,
                         {"thing.happened": [bump], "thing.broken": [explode]})
-        thread = threading.Thread(target=worker.run, daemon=True)
-        thread.start()
-        wait_for(lambda: worker.ready, message="worker connected")
-        yield config, database, worker
-        worker.stopping = True
-        thread.join(timeout=10)
+        with running_worker(worker):
+            yield config, database, worker
         database.dispose()
         delete_broker_objects(prefix, [config.queue_name], config.EVENT_EXCHANGE)
 
