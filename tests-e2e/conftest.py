@@ -22,6 +22,8 @@ from marketplace_shared.testing import (
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from portal_browser import browser, page  # noqa: E402, F401 - the portal tests' fixtures, defined once
+
 from api_client import ApiClient  # noqa: E402
 from factories import new_account  # noqa: E402
 from stack import ALL, SERVICES, Stack  # noqa: E402

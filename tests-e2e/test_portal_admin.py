@@ -3,38 +3,12 @@ an account and give it a key (shown once, and it works), moderate a reported rev
 
 import re
 
-import pytest
 from playwright.sync_api import expect as see
-from playwright.sync_api import sync_playwright
-from portal_browser import check_accessible, launch, screenshot
+from portal_browser import check_accessible, screenshot, sign_in
 
 from api_client import ApiClient, expect
 from factories import new_account, publish_plugin, wait_until_reviewable
 from marketplace_shared.testing import unique_name, wait_for
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser, stack):
-    context = browser.new_context(base_url=stack.gateway_url, viewport={"width": 1280, "height": 860})
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    yield page
-    context.close()
-
-
-def sign_in(page, key: str) -> None:
-    page.goto("/sign-in")
-    page.get_by_label("API key").fill(key)
-    page.get_by_role("button", name="Sign in").click()
-    see(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
 def test_administrators_verify_feature_manage_accounts_and_moderate(page, stack, admin, anonymous):
@@ -94,12 +68,20 @@ def test_administrators_verify_feature_manage_accounts_and_moderate(page, stack,
     wait_for(lambda: ApiClient(stack.gateway_url, key).get("/me").status_code == 401, timeout=10,
              message="the revoked key to be refused")
 
-    # The moderation queue: the reported review first, hidden, restored.
-    page.goto(f"/admin/reviews?plugin={name}")
+    # The moderation queue across every plugin: the reported review, linking to its plugin.
+    page.goto("/admin/reviews")
     entry = page.locator(f"#review-{review['id']}")
     see(entry).to_contain_text("1 report")
+    see(entry.get_by_role("link", name=name.title())).to_have_attribute("href", f"/plugins/{name}#reviews")
     check_accessible(page, "moderation queue")
     screenshot(page, "moderation")
+    # Narrowed to the plugin: reported, hidden, restored.
+    page.locator("#moderation-plugin").select_option(name)
+    page.get_by_role("button", name="Show its reviews").click()
+    see(page.get_by_role("heading", name=re.compile("^Reported: 1 review "))).to_be_visible()
+    entry = page.locator(f"#review-{review['id']}")
+    see(entry).to_contain_text("1 report")
+    check_accessible(page, "moderation queue of one plugin")
     entry.get_by_label("Reason to hide").fill("Advertising")
     entry.get_by_role("button", name=re.compile("^Hide")).click()
     see(page.get_by_role("status").filter(has_text="hidden")).to_be_visible()

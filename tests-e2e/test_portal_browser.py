@@ -6,8 +6,7 @@ import re
 
 import pytest
 from playwright.sync_api import expect as see
-from playwright.sync_api import sync_playwright
-from portal_browser import check_accessible, launch, screenshot
+from portal_browser import check_accessible, screenshot
 
 from api_client import expect
 from factories import new_account, publish_plugin, upload_icon, wait_until_known
@@ -23,23 +22,6 @@ SCHEMA = {"type": "object", "additionalProperties": False, "properties": {
 LONG_DESCRIPTION = ("## What it does\n\nShows **live metrics** next to each component.\n\n"
                     "<script>window.__owned = true</script> [bad](javascript:window.__owned=true)\n\n"
                     "- dashboards\n- alerts\n")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser, stack):
-    context = browser.new_context(base_url=stack.gateway_url, viewport={"width": 1280, "height": 860})
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    yield page
-    context.close()
 
 
 @pytest.fixture

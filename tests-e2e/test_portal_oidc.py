@@ -12,8 +12,7 @@ import subprocess
 import pytest
 import requests
 from playwright.sync_api import expect as see
-from playwright.sync_api import sync_playwright
-from portal_browser import check_accessible, launch
+from portal_browser import VIEWPORT, check_accessible
 
 from factories import new_account, publish_plugin, wait_until_installable
 from marketplace_shared.testing import free_port, unique_name, wait_for
@@ -77,14 +76,6 @@ def oidc_system(stack, tmp_path_factory):
                 print(f"--- {name} ---\n{path.read_text(errors='replace')[-6000:]}")
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
-
-
 def test_sign_in_with_the_identity_provider_and_out(oidc_system, admin, browser):
     # A person with a marketplace account and one installation, known to the provider by the same email.
     person = new_account(admin, "user")
@@ -96,7 +87,7 @@ def test_sign_in_with_the_identity_provider_and_out(oidc_system, admin, browser)
                             json={"email": person.account["email"], "name": person.account["name"]})
     assert response.status_code == 204, response.text
 
-    context = browser.new_context(base_url=oidc_system["gateway_url"], viewport={"width": 1280, "height": 860})
+    context = browser.new_context(base_url=oidc_system["gateway_url"], viewport=VIEWPORT)
     page = context.new_page()
     page.set_default_timeout(20_000)
     try:

@@ -4,39 +4,13 @@ replacement, yank a version with a reason, unpublish and publish again. Each pag
 
 import re
 
-import pytest
 from playwright.sync_api import expect as see
-from playwright.sync_api import sync_playwright
-from portal_browser import check_accessible, launch, screenshot
+from portal_browser import check_accessible, screenshot, sign_in
 
 from api_client import expect
 from factories import new_account, publish_plugin
 from marketplace_shared.testing import unique_name
 from seed import npm_package, png_icon
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser, stack):
-    context = browser.new_context(base_url=stack.gateway_url, viewport={"width": 1280, "height": 860})
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    yield page
-    context.close()
-
-
-def sign_in(page, key: str) -> None:
-    page.goto("/sign-in")
-    page.get_by_label("API key").fill(key)
-    page.get_by_role("button", name="Sign in").click()
-    see(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
 def test_publish_a_plugin_with_an_icon_and_a_version(page, admin, anonymous):

@@ -3,37 +3,11 @@ change, edit it, vote someone else's helpful, report it; each page passes axe-co
 
 import re
 
-import pytest
 from playwright.sync_api import expect as see
-from playwright.sync_api import sync_playwright
-from portal_browser import check_accessible, launch, screenshot
+from portal_browser import check_accessible, screenshot, sign_in
 
 from factories import new_account, publish_plugin, wait_until_reviewable
 from marketplace_shared.testing import unique_name, wait_for
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser, stack):
-    context = browser.new_context(base_url=stack.gateway_url, viewport={"width": 1280, "height": 860})
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    yield page
-    context.close()
-
-
-def sign_in(page, key: str) -> None:
-    page.goto("/sign-in")
-    page.get_by_label("API key").fill(key)
-    page.get_by_role("button", name="Sign in").click()
-    see(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
 def shown_rating(page, plugin_name: str, expected: str) -> bool:
@@ -67,6 +41,8 @@ def test_write_a_review_and_see_the_rating_change(page, admin):
     page.get_by_role("button", name="Publish review").click()
     see(page.get_by_role("status").filter(has_text="your review is published")).to_be_visible()
     see(page.get_by_text("Crashed twice <script>window.__owned = true</script>")).to_be_visible()
+    # Found with its own call (?mine=true), first, under its own heading.
+    see(page.get_by_role("heading", name="Your review")).to_be_visible()
     assert page.evaluate("window.__owned === undefined")
 
     # The rating changes: (5 + 1) / 2.

@@ -9,42 +9,17 @@ import re
 
 import pytest
 from playwright.sync_api import expect as see
-from playwright.sync_api import sync_playwright
-from portal_browser import check_accessible, launch, screenshot
+from portal_browser import check_accessible, screenshot, sign_in
 from webhook_receiver import Receiver, always
 
 from factories import new_account
 from marketplace_shared.testing import wait_for
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser, stack):
-    context = browser.new_context(base_url=stack.gateway_url, viewport={"width": 1280, "height": 860})
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    yield page
-    context.close()
-
-
 @pytest.fixture
 def receiver():
     with Receiver(always(200, body=b"thanks")) as running:
         yield running
-
-
-def sign_in(page, key: str) -> None:
-    page.goto("/sign-in")
-    page.get_by_label("API key").fill(key)
-    page.get_by_role("button", name="Sign in").click()
-    see(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
 def standard_signature(secret: str, message_id: str, timestamp: str, body: bytes) -> str:
