@@ -227,3 +227,32 @@ describe('download and upload', () => {
     }
   });
 });
+
+describe('reviews', () => {
+  test('mine() asks for the caller\'s own review with one call; moderation() pages the admin queue', async () => {
+    const server = await serve((req) => {
+      const url = new URL(req.url, 'http://x');
+      if (url.pathname.endsWith('/plugins/p/reviews')) {
+        const data = url.searchParams.get('mine') === 'true' ? [{ id: 'review_7' }] : [];
+        return { json: { data, pagination: { page: 1, limit: 1, total: data.length, totalPages: data.length } } };
+      }
+      if (url.pathname.endsWith('/plugins/q/reviews')) return { json: { data: [], pagination: { page: 1, limit: 1, total: 0, totalPages: 0 } } };
+      return { json: pageOf(req.url) };
+    });
+    try {
+      const { client } = clientFor(server);
+      assert.deepEqual(await client.reviews.mine('p'), { id: 'review_7' });
+      assert.match(server.requests[0].url, /\/plugins\/p\/reviews\?(?=.*mine=true)(?=.*limit=1)/);
+      assert.equal(await client.reviews.mine('q'), null);
+      const ids = [];
+      for await (const review of client.reviews.moderation({ status: 'reported', pluginId: 'p1', limit: 2 })) ids.push(review.id);
+      assert.equal(ids.length, 5);
+      const queue = server.requests.filter((r) => new URL(r.url, 'http://x').pathname.endsWith('/v1/reviews'));
+      assert.equal(queue.length, 3);
+      assert.match(queue[0].url, /status=reported/);
+      assert.match(queue[0].url, /pluginId=p1/);
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -2,14 +2,27 @@
 
 import type { RequestOptions } from '../client.js';
 import type { PagePromise } from '../pagination.js';
-import type { DataOf, JsonObject, ListReviewsParams, Review, ReviewCreate, ReviewUpdate } from '../types.js';
+import type {
+  DataOf, JsonObject, ListReviewsParams, ModerationParams, ModerationReview, Review, ReviewCreate, ReviewUpdate,
+} from '../types.js';
 import { seg } from '../util.js';
 import { Resource } from './base.js';
 
 export class ReviewsResource extends Resource {
-  /** `GET /plugins/{pluginId}/reviews`: sort `recent` | `helpful` | `rating`, filter by `rating`. */
+  /** `GET /plugins/{pluginId}/reviews`: sort `recent` | `helpful` | `rating`, filter by `rating`; `mine: true` keeps the caller's own. */
   list(pluginId: string, params: ListReviewsParams = {}, options?: RequestOptions): PagePromise<Review> {
     return this._page<Review>(`/plugins/${seg(pluginId)}/reviews`, params as Record<string, unknown>, options);
+  }
+
+  /** The caller's own review of a plugin (hidden or not), or `null`: `GET /plugins/{pluginId}/reviews?mine=true`. */
+  async mine(pluginId: string, options?: RequestOptions): Promise<Review | null> {
+    const page = await this.list(pluginId, { mine: true, limit: 1 }, options);
+    return page.data[0] ?? null;
+  }
+
+  /** `GET /reviews` (admin): reviews across plugins, each with its `plugin`; `status` `reported` | `hidden` | `visible`, sort `reports` by default. */
+  moderation(params: ModerationParams = {}, options?: RequestOptions): PagePromise<ModerationReview> {
+    return this._page<ModerationReview>('/reviews', params as Record<string, unknown>, options);
   }
 
   /** `POST /plugins/{pluginId}/reviews`: one review per account and plugin (a second is a `ConflictError`). */
