@@ -81,6 +81,12 @@ type ReviewPage struct {
 	*Response `json:"-"`
 }
 
+// ModerationPage is one page of the administrators' review queue.
+type ModerationPage struct {
+	ModerationListResponse
+	*Response `json:"-"`
+}
+
 // ReportResult is the answer to a review report.
 type ReportResult struct {
 	ReportResponse

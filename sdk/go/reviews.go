@@ -15,6 +15,7 @@ type ReviewListOptions struct {
 	Sort   string // recent, helpful, rating
 	Order  string // asc, desc
 	Rating int    // only reviews with this rating
+	Mine   bool   // only the caller's own review (hidden or not); needs an API key
 }
 
 func (o *ReviewListOptions) values() url.Values {
@@ -25,6 +26,32 @@ func (o *ReviewListOptions) values() url.Values {
 		setString(v, "sort", o.Sort)
 		setString(v, "order", o.Order)
 		setInt(v, "rating", o.Rating)
+		if o.Mine {
+			v.Set("mine", "true")
+		}
+	}
+	return v
+}
+
+// ModerationListOptions filter and sort the administrators' queue (GET /reviews).
+type ModerationListOptions struct {
+	Page     int
+	Limit    int
+	Status   string // reported (visible and reported at least once), hidden, visible; every review when empty
+	PluginID string // only this plugin's reviews (its id or name)
+	Sort     string // reports (the default), recent, helpful, rating
+	Order    string // asc, desc
+}
+
+func (o *ModerationListOptions) values() url.Values {
+	v := url.Values{}
+	if o != nil {
+		setInt(v, "page", o.Page)
+		setInt(v, "limit", o.Limit)
+		setString(v, "status", o.Status)
+		setString(v, "pluginId", o.PluginID)
+		setString(v, "sort", o.Sort)
+		setString(v, "order", o.Order)
 	}
 	return v
 }
@@ -66,6 +93,53 @@ func (s *ReviewsService) ListPager(ctx context.Context, pluginID string, opts *R
 // ListAll calls fn with every review of a plugin.
 func (s *ReviewsService) ListAll(ctx context.Context, pluginID string, opts *ReviewListOptions, fn func(ReviewData) error) error {
 	return each(s.ListPager(ctx, pluginID, opts), fn)
+}
+
+// Mine is MineContext with context.Background().
+func (s *ReviewsService) Mine(pluginID string) (*Review, error) {
+	return s.MineContext(context.Background(), pluginID)
+}
+
+// MineContext returns the caller's own review of a plugin (hidden or not), or nil and no error when there is
+// none (GET /plugins/{pluginId}/reviews?mine=true).
+func (s *ReviewsService) MineContext(ctx context.Context, pluginID string) (*Review, error) {
+	page, err := s.ListContext(ctx, pluginID, &ReviewListOptions{Mine: true, Limit: 1})
+	if err != nil || len(page.Data) == 0 {
+		return nil, err
+	}
+	return &Review{ReviewData: page.Data[0], Response: page.Response}, nil
+}
+
+// Moderation is ModerationContext with context.Background().
+func (s *ReviewsService) Moderation(opts *ModerationListOptions) (*ModerationPage, error) {
+	return s.ModerationContext(context.Background(), opts)
+}
+
+// ModerationContext returns one page of reviews across every plugin, each with its plugin (GET /reviews, admin).
+func (s *ReviewsService) ModerationContext(ctx context.Context, opts *ModerationListOptions) (*ModerationPage, error) {
+	out := &ModerationPage{}
+	resp, err := s.client.do(ctx, &request{method: "GET", path: "/reviews", query: opts.values()}, out)
+	return finish(out, &out.Response, resp, err)
+}
+
+// ModerationPager walks every review of the moderation queue.
+func (s *ReviewsService) ModerationPager(ctx context.Context, opts *ModerationListOptions) *Pager[ModerationReview] {
+	base := ModerationListOptions{}
+	if opts != nil {
+		base = *opts
+	}
+	if base.Limit == 0 {
+		base.Limit = 100
+	}
+	return newPager(ctx, base.Page, func(ctx context.Context, page int) ([]ModerationReview, bool, *Response, error) {
+		o := base
+		o.Page = page
+		p, err := s.ModerationContext(ctx, &o)
+		if err != nil {
+			return nil, false, nil, err
+		}
+		return p.Data, mapHasNext(p.Pagination, p.Links), p.Response, nil
+	})
 }
 
 // Create is CreateContext with context.Background().
