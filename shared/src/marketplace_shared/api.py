@@ -167,13 +167,40 @@ def create_service_app(config, database: Database, title: str, blueprints=(),
     return app, api
 
 
+def start_request() -> None:
+    """Start the request's clock and bind its id: the caller's X-Request-ID when it is safe, else a new one."""
+    g.request_started = time.perf_counter()
+    incoming = request.headers.get(REQUEST_ID_HEADER, "")
+    g.request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else new_request_id()
+    g.request_id_token = current_request_id.set(g.request_id)
+
+
+def finish_request(response, service: str, unlogged_paths: frozenset[str]):
+    """Send the request id back, count and time the request (Prometheus), and log it unless its path is a probe."""
+    response.headers[REQUEST_ID_HEADER] = g.get("request_id", "")
+    duration = time.perf_counter() - g.get("request_started", time.perf_counter())
+    route = request.url_rule.rule if request.url_rule else "unmatched"
+    labels = (service, request.method, route, str(response.status_code))
+    REQUESTS.labels(*labels).inc()
+    LATENCY.labels(*labels).observe(duration)
+    if request.path not in unlogged_paths:
+        log.info("%s %s %s", request.method, request.path, response.status_code,
+                 extra={"method": request.method, "path": request.path, "status": response.status_code,
+                        "durationMs": round(duration * 1000, 2)})
+    return response
+
+
+def forget_request_id() -> None:
+    """Unbind the request id that start_request bound."""
+    token = g.pop("request_id_token", None)
+    if token is not None:
+        current_request_id.reset(token)
+
+
 def _install_request_hooks(app: Flask, service: str, guard_writes: bool) -> None:
     @app.before_request
     def _start_request():
-        g.request_started = time.perf_counter()
-        incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        g.request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else new_request_id()
-        g.request_id_token = current_request_id.set(g.request_id)
+        start_request()
         # Writes must come through the gateway, which always sends a signed identity token.
         guarded = guard_writes and request.method not in SAFE_METHODS and request.path not in UNGUARDED_PATHS
         if guarded and gateway_identity() is None:
@@ -181,23 +208,11 @@ def _install_request_hooks(app: Flask, service: str, guard_writes: bool) -> None
 
     @app.after_request
     def _finish_request(response):
-        response.headers[REQUEST_ID_HEADER] = g.get("request_id", "")
-        duration = time.perf_counter() - g.get("request_started", time.perf_counter())
-        route = request.url_rule.rule if request.url_rule else "unmatched"
-        labels = (service, request.method, route, str(response.status_code))
-        REQUESTS.labels(*labels).inc()
-        LATENCY.labels(*labels).observe(duration)
-        if request.path not in UNGUARDED_PATHS:
-            log.info("%s %s %s", request.method, request.path, response.status_code,
-                     extra={"method": request.method, "path": request.path, "status": response.status_code,
-                            "durationMs": round(duration * 1000, 2)})
-        return response
+        return finish_request(response, service, UNGUARDED_PATHS)
 
     @app.teardown_request
     def _forget_request_id(_exc):
-        token = g.pop("request_id_token", None)
-        if token is not None:
-            current_request_id.reset(token)
+        forget_request_id()
 
 
 def _install_health_routes(app: Flask, database: Database, broker_config, extra_checks: dict) -> None:

@@ -2,14 +2,13 @@
 
 import logging
 import os
-import time
 
 from flask import Flask, g, jsonify, render_template, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 from werkzeug.exceptions import HTTPException
 
-from marketplace_shared.api import _SAFE_REQUEST_ID, LATENCY, REQUEST_ID_HEADER, REQUESTS, new_request_id
-from marketplace_shared.logs import configure_logging, current_request_id
+from marketplace_shared.api import finish_request, forget_request_id, start_request
+from marketplace_shared.logs import configure_logging
 
 from . import oidc, rendering, security
 from .api import Clients, MarketplaceError
@@ -19,7 +18,6 @@ from .sessions import Session, store_from
 from .views import BLUEPRINTS
 from .views.common import flash, pop_notices
 
-log = logging.getLogger("access")
 PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
 # What an API error code means for the page that met it.
 _STATUS_TITLES = {400: "Bad request", 401: "Sign in required", 403: "Not allowed", 404: "Not found",
@@ -62,10 +60,7 @@ def _install_hooks(app: Flask, config: Config) -> None:
 
     @app.before_request
     def _start():
-        g.request_started = time.perf_counter()
-        incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        g.request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else new_request_id()
-        g.request_id_token = current_request_id.set(g.request_id)
+        start_request()
         if request.path in PROBES:
             return
         g.web_session = Session(store, request.cookies.get(config.SESSION_COOKIE_NAME))
@@ -98,26 +93,14 @@ def _install_hooks(app: Flask, config: Config) -> None:
                     "form-action 'self'", f"form-action 'self' {provider.origin}", 1)
             for key, value in security.HEADERS.items():
                 response.headers.setdefault(key, value)
-        response.headers[REQUEST_ID_HEADER] = g.get("request_id", "")
-        duration = time.perf_counter() - g.get("request_started", time.perf_counter())
-        route = request.url_rule.rule if request.url_rule else "unmatched"
-        labels = ("web", request.method, route, str(response.status_code))
-        REQUESTS.labels(*labels).inc()
-        LATENCY.labels(*labels).observe(duration)
-        if request.path not in PROBES:
-            log.info("%s %s %s", request.method, request.path, response.status_code,
-                     extra={"method": request.method, "path": request.path, "status": response.status_code,
-                            "durationMs": round(duration * 1000, 2)})
-        return response
+        return finish_request(response, "web", PROBES)
 
     @app.teardown_request
     def _forget(_exc):
         api_client = g.pop("api_client", None)
         if api_client is not None:
             api_client.session.close()
-        token = g.pop("request_id_token", None)
-        if token is not None:
-            current_request_id.reset(token)
+        forget_request_id()
 
 
 def error_page(status: int, message: str, request_id: str | None = None, code: str | None = None):
