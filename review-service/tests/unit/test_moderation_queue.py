@@ -18,7 +18,8 @@ def admin(auth):
 
 
 def review(client, auth, plugin, account, title):
-    response = client.post(f"{PREFIX}/plugins/{plugin}/reviews", headers=auth(account), json={"rating": 3, "title": title})
+    response = client.post(f"{PREFIX}/plugins/{plugin}/reviews", headers=auth(account),
+                           json={"rating": 3, "title": title})
     assert response.status_code == 201
     return response.get_json()["data"]["id"]
 
