@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from portal_browser import browser, page  # noqa: E402, F401 - the portal tests' fixtures, defined once
 
 from api_client import ApiClient  # noqa: E402
-from factories import new_account  # noqa: E402
+from factories import new_account, start_or_show_logs  # noqa: E402
 from stack import ALL, SERVICES, Stack  # noqa: E402
 from tcp_proxy import TcpProxy  # noqa: E402
 
@@ -78,14 +78,7 @@ def stack(tmp_path_factory, broker_proxy):
                          [prefix + s.name for s in SERVICES] + [prefix + "install-service.jobs"],
                          prefix + "marketplace.events")
         cleanup.callback(running.stop)
-        try:
-            running.start(timeout=90)
-        except Exception:
-            for name in running.processes:
-                log = running.log_path(name)
-                if log.exists():
-                    print(f"--- {name} ---\n{log.read_text()[-3000:]}")
-            raise
+        start_or_show_logs(running, timeout=90)
         yield running
 
 

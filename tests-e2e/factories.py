@@ -8,12 +8,40 @@ import json
 import tarfile
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from api_client import ApiClient, expect
-from marketplace_shared.testing import unique_name, wait_for
+from marketplace_shared.testing import free_port, unique_name, wait_for
 from seed import npm_package, png_icon
+from stack import GATEWAY, Stack
+
+
+@contextmanager
+def strict_gateway_beside(stack: Stack, var_dir):
+    """A second gateway on the stack's accounts with a window of 3 requests per 2 seconds, stopped afterwards."""
+    (var_dir / "log").mkdir()
+    env = {**stack.env, "RATE_LIMIT_AUTHENTICATED": "3/2 seconds", "RATE_LIMIT_ANONYMOUS": "3/2 seconds"}
+    second = Stack(var_dir=var_dir, env=env, ports={**stack.ports, "gateway": free_port()}, databases=stack.databases)
+    second.start_web(GATEWAY)
+    try:
+        wait_for(lambda: second.is_ready("gateway"), timeout=60, interval=0.2, message="second gateway ready")
+        yield second
+    finally:
+        second.stop()
+
+
+def start_or_show_logs(running: Stack, timeout: float) -> None:
+    """Start every process of `running`; when that fails, print the end of each process's log first."""
+    try:
+        running.start(timeout=timeout)
+    except Exception:
+        for name in running.processes:
+            log = running.log_path(name)
+            if log.exists():
+                print(f"--- {name} ---\n{log.read_text()[-3000:]}")
+        raise
 
 
 def new_account(admin: ApiClient, role: str, **fields) -> ApiClient:

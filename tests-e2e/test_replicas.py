@@ -28,7 +28,13 @@ import redis
 import requests
 
 from api_client import ApiClient, expect, expect_error
-from factories import new_account, publish_plugin, wait_for_installation, wait_until_installable
+from factories import (
+    new_account,
+    publish_plugin,
+    start_or_show_logs,
+    wait_for_installation,
+    wait_until_installable,
+)
 from marketplace_shared.testing import (
     AMQP_URL,
     delete_broker_objects,
@@ -95,14 +101,7 @@ def replicas(tmp_path_factory):
         tap = cleanup.enter_context(EventTap(prefix + "marketplace.events", prefix + "test-tap"))
         running.tap = tap
         cleanup.callback(running.stop)
-        try:
-            running.start(timeout=120)
-        except Exception:
-            for name in running.processes:
-                log = running.log_path(name)
-                if log.exists():
-                    print(f"--- {name} ---\n{log.read_text()[-3000:]}")
-            raise
+        start_or_show_logs(running, timeout=120)
         yield running
 
 

@@ -30,10 +30,9 @@ from backstage_marketplace import (
     ValidationError,
     verify_webhook,
 )
-from factories import WebhookReceiver
-from marketplace_shared.testing import free_port, unique_name, wait_for
+from factories import WebhookReceiver, strict_gateway_beside
+from marketplace_shared.testing import unique_name, wait_for
 from seed import npm_package, png_icon
-from stack import GATEWAY, Stack
 
 # The repository's copy of the user's API document (docs/spec/README.md says where it comes from).
 SPEC = Path(__file__).resolve().parents[1] / "docs" / "spec" / "marketplace-api.md"
@@ -260,16 +259,8 @@ def test_rate_limited_when_the_quota_is_used_up(world):
 @pytest.fixture
 def strict_gateway(stack, tmp_path):
     """A second gateway on the same accounts with a window of 3 requests per 2 seconds."""
-    env = {**stack.env, "RATE_LIMIT_AUTHENTICATED": "3/2 seconds", "RATE_LIMIT_ANONYMOUS": "3/2 seconds"}
-    (tmp_path / "log").mkdir()
-    second = Stack(var_dir=tmp_path, env=env, ports={**stack.ports, "gateway": free_port()},
-                   databases=stack.databases)
-    second.start_web(GATEWAY)
-    try:
-        wait_for(lambda: second.is_ready("gateway"), timeout=60, interval=0.2, message="second gateway ready")
+    with strict_gateway_beside(stack, tmp_path) as second:
         yield second
-    finally:
-        second.stop()
 
 
 def test_retry_on_429_honours_retry_after(world, strict_gateway):

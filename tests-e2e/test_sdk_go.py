@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from marketplace_shared.testing import free_port, wait_for
-from stack import GATEWAY, Stack
+from factories import strict_gateway_beside
 
 ROOT = Path(__file__).resolve().parents[1]
 PROGRAM = ROOT / "tests-e2e" / "go"
@@ -46,16 +45,8 @@ def go_build(directory: Path, output: Path, env: dict) -> Path:
 @pytest.fixture(scope="module")
 def strict_gateway(stack, tmp_path_factory):
     """A second gateway on the same accounts with a window of 3 requests per 2 seconds."""
-    var_dir = tmp_path_factory.mktemp("strict-gateway")
-    (var_dir / "log").mkdir()
-    env = {**stack.env, "RATE_LIMIT_AUTHENTICATED": "3/2 seconds", "RATE_LIMIT_ANONYMOUS": "3/2 seconds"}
-    second = Stack(var_dir=var_dir, env=env, ports={**stack.ports, "gateway": free_port()}, databases=stack.databases)
-    second.start_web(GATEWAY)
-    try:
-        wait_for(lambda: second.is_ready("gateway"), timeout=60, interval=0.2, message="second gateway ready")
+    with strict_gateway_beside(stack, tmp_path_factory.mktemp("strict-gateway")) as second:
         yield second
-    finally:
-        second.stop()
 
 
 @pytest.fixture(scope="module")

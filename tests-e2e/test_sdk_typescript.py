@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from marketplace_shared.testing import free_port, wait_for
+from factories import strict_gateway_beside
 from seed import npm_package, png_icon
-from stack import GATEWAY, Stack
 
 ROOT = Path(__file__).resolve().parents[1]
 SDK_DIR = ROOT / "sdk" / "typescript"
@@ -54,16 +53,8 @@ def sdk_project(tmp_path_factory) -> Path:
 @pytest.fixture
 def strict_gateway(stack, tmp_path):
     """A second gateway on the same accounts with a window of 3 requests per 2 seconds."""
-    env = {**stack.env, "RATE_LIMIT_AUTHENTICATED": "3/2 seconds", "RATE_LIMIT_ANONYMOUS": "3/2 seconds"}
-    (tmp_path / "log").mkdir()
-    second = Stack(var_dir=tmp_path, env=env, ports={**stack.ports, "gateway": free_port()},
-                   databases=stack.databases)
-    second.start_web(GATEWAY)
-    try:
-        wait_for(lambda: second.is_ready("gateway"), timeout=60, interval=0.2, message="second gateway ready")
+    with strict_gateway_beside(stack, tmp_path) as second:
         yield second
-    finally:
-        second.stop()
 
 
 def test_the_typescript_sdk_against_the_real_system(stack, strict_gateway, sdk_project, tmp_path):
