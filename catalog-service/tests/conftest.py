@@ -12,14 +12,9 @@ from catalog_service.app import create_app  # noqa: E402
 from catalog_service.config import Config  # noqa: E402
 from catalog_service.migrate import migrate  # noqa: E402
 from catalog_service.models import OutboxEvent  # noqa: E402
-from marketplace_shared.contracts import outbox_checked  # noqa: E402
+from marketplace_shared.testing import checked_events_fixture  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def checked_events():
-    """Every event a test makes the catalog write must match docs/asyncapi.yaml; yields the ones written."""
-    with outbox_checked(OutboxEvent) as written:
-        yield written
+checked_events = checked_events_fixture(OutboxEvent)
 
 
 @pytest.fixture

@@ -12,18 +12,14 @@ from install_service.handlers import HANDLERS
 from install_service.jobs import JobRunner
 from install_service.migrate import migrate
 from install_service.models import OutboxEvent
-from marketplace_shared.contracts import check_event, outbox_checked
+from marketplace_shared.contracts import check_event
 from marketplace_shared.db import Database
+from marketplace_shared.testing import checked_events_fixture
 
 sys.path.insert(0, str(Path(__file__).parent))  # install_testkit: the tests' factories
 import install_testkit as factories  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def checked_events():
-    """Every event a test makes the install service write must match docs/asyncapi.yaml."""
-    with outbox_checked(OutboxEvent) as written:
-        yield written
+checked_events = checked_events_fixture(OutboxEvent)
 
 
 @pytest.fixture

@@ -2,9 +2,9 @@
 import pytest
 from sqlalchemy import select
 
-from marketplace_shared.contracts import contract_event, outbox_checked
+from marketplace_shared.contracts import contract_event
 from marketplace_shared.db import Database
-from marketplace_shared.testing import identity_headers
+from marketplace_shared.testing import checked_events_fixture, identity_headers
 from review_service.app import create_app
 from review_service.config import Config
 from review_service.migrate import migrate
@@ -14,11 +14,7 @@ from review_service.worker import build_worker
 PREFIX = "/api/marketplace/v1"
 
 
-@pytest.fixture(autouse=True)
-def checked_events():
-    """Every event a test makes the review service write must match docs/asyncapi.yaml."""
-    with outbox_checked(OutboxEvent) as written:
-        yield written
+checked_events = checked_events_fixture(OutboxEvent)
 
 
 @pytest.fixture

@@ -4,9 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from marketplace_shared.contracts import outbox_checked
 from marketplace_shared.db import Database
-from marketplace_shared.testing import identity_headers
+from marketplace_shared.testing import checked_events_fixture, identity_headers
 from webhook_service.app import create_app
 from webhook_service.config import Config
 from webhook_service.migrate import migrate
@@ -31,11 +30,7 @@ def fake_resolver(host: str, port: int) -> list[str]:
     return FAKE_DNS[host]
 
 
-@pytest.fixture(autouse=True)
-def checked_events():
-    """Every event a test makes the webhook service write must match docs/asyncapi.yaml."""
-    with outbox_checked(OutboxEvent) as written:
-        yield written
+checked_events = checked_events_fixture(OutboxEvent)
 
 
 @pytest.fixture

@@ -51,6 +51,21 @@ def wait_for(condition: Callable[[], object], timeout: float = 20.0, interval: f
     raise TimeoutError(f"timed out after {timeout}s waiting for {message}{suffix}")
 
 
+def checked_events_fixture(outbox_model):
+    """An autouse pytest fixture for a service's conftest.py: every event a test makes the service write to
+    `outbox_model` must match docs/asyncapi.yaml; it yields the ones written."""
+    import pytest
+
+    from .contracts import outbox_checked
+
+    @pytest.fixture(autouse=True)
+    def checked_events():
+        with outbox_checked(outbox_model) as written:
+            yield written
+
+    return checked_events
+
+
 @contextmanager
 def running_worker(worker, timeout: float = 20.0) -> Iterator[object]:
     """Run `worker` (a marketplace_shared.worker.Worker) on a daemon thread until it is connected; stop it
