@@ -215,6 +215,17 @@ def _install_request_hooks(app: Flask, service: str, guard_writes: bool) -> None
         forget_request_id()
 
 
+def metrics_response():
+    """The Prometheus exposition of this process, or of every gunicorn worker when PROMETHEUS_MULTIPROC_DIR is set."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        body = generate_latest(registry)
+    else:
+        body = generate_latest()
+    return body, 200, {"Content-Type": CONTENT_TYPE_LATEST}
+
+
 def _install_health_routes(app: Flask, database: Database, broker_config, extra_checks: dict) -> None:
     @app.get("/healthz")
     def healthz():
@@ -247,10 +258,4 @@ def _install_health_routes(app: Flask, database: Database, broker_config, extra_
 
     @app.get("/metrics")
     def metrics():
-        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-            registry = CollectorRegistry()
-            multiprocess.MultiProcessCollector(registry)
-            body = generate_latest(registry)
-        else:
-            body = generate_latest()
-        return body, 200, {"Content-Type": CONTENT_TYPE_LATEST}
+        return metrics_response()

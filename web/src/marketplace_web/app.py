@@ -4,10 +4,9 @@ import logging
 import os
 
 from flask import Flask, g, jsonify, render_template, request
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 from werkzeug.exceptions import HTTPException
 
-from marketplace_shared.api import finish_request, forget_request_id, start_request
+from marketplace_shared.api import finish_request, forget_request_id, metrics_response, start_request
 from marketplace_shared.logs import configure_logging
 
 from . import oidc, rendering, security
@@ -150,10 +149,4 @@ def _install_probes(app: Flask) -> None:
 
     @app.get("/metrics")
     def metrics():
-        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-            registry = CollectorRegistry()
-            multiprocess.MultiProcessCollector(registry)
-            body = generate_latest(registry)
-        else:
-            body = generate_latest()
-        return body, 200, {"Content-Type": CONTENT_TYPE_LATEST}
+        return metrics_response()
