@@ -274,16 +274,7 @@ func TestErrorMapping(t *testing.T) {
 }
 
 func TestContextCancellationStopsARequest(t *testing.T) {
-	release := make(chan struct{})
-	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
-	defer server.Close()
-	defer close(release)
-	client := NewClient(WithBaseURL(server.URL))
+	client := NewClient(WithBaseURL(hangingServer(t)))
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		time.Sleep(50 * time.Millisecond)
@@ -319,16 +310,7 @@ func TestContextCancellationStopsTheWaitBeforeARetry(t *testing.T) {
 }
 
 func TestTimeoutBoundsEachAttempt(t *testing.T) {
-	release := make(chan struct{})
-	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
-	defer server.Close()
-	defer close(release)
-	client := NewClient(WithBaseURL(server.URL), WithTimeout(50*time.Millisecond), WithRetries(0))
+	client := NewClient(WithBaseURL(hangingServer(t)), WithTimeout(50*time.Millisecond), WithRetries(0))
 	_, err := client.Plugins.Tags()
 	var conn *ConnectionError
 	if !errors.As(err, &conn) || !errors.Is(err, context.DeadlineExceeded) {

@@ -30,6 +30,21 @@ func setup(t *testing.T, opts ...Option) (*Client, *http.ServeMux, *[]time.Durat
 	return client, mux, waits
 }
 
+// hangingServer starts a server that answers no request until the request is cancelled or the test ends.
+func hangingServer(t *testing.T) string {
+	t.Helper()
+	release := make(chan struct{})
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(server.Close)
+	t.Cleanup(func() { close(release) })
+	return server.URL
+}
+
 func writeJSON(w http.ResponseWriter, status int, body interface{}) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
