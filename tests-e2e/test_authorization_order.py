@@ -33,6 +33,7 @@ ROLE_ONLY = {
     ("POST", f"{PREFIX}/environments"): "admin",
     ("GET", f"{PREFIX}/environments/{{name}}"): "admin",
     ("PATCH", f"{PREFIX}/environments/{{name}}"): "admin",
+    ("GET", f"{PREFIX}/reviews"): "admin",
     ("POST", f"{PREFIX}/reviews/{{review_id}}/hide"): "admin",
     ("POST", f"{PREFIX}/reviews/{{review_id}}/restore"): "admin",
 }

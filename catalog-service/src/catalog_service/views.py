@@ -250,6 +250,9 @@ def publish_version(plugin_id):
     return {"data": version_dict(plugin, version), "links": plugin_links(plugin)}, 201
 
 
+IMAGE_PARTS = frozenset({"icon", "screenshots", "screenshot"})
+
+
 @blp.route("/plugins/<plugin_id>/images", methods=["POST"])
 @requires("publisher")
 @blp.alt_response(201, schema=ImagesDoc, success=True)
@@ -260,10 +263,15 @@ def upload_images(plugin_id):
     session = request_session()
     plugin = services.managed_plugin(session, plugin_id, identity)
     require_multipart()
-    unexpected = sorted(set(request.files) - {"icon", "screenshots", "screenshot"})
+    unexpected = sorted(set(request.files) - IMAGE_PARTS)
     if unexpected:
         raise validation_error(f"Unexpected file parts: {', '.join(unexpected)}",
                                {"fields": {name: ["Unknown field."] for name in unexpected}})
+    # A part without a filename arrives as form text, not a file: an image part must be a file.
+    not_files = sorted(set(request.form) & IMAGE_PARTS)
+    if not_files:
+        raise validation_error(f"Not a file: {', '.join(not_files)}",
+                               {"fields": {name: ["Must be a file (a part with a filename)."] for name in not_files}})
     screenshots = request.files.getlist("screenshots") + request.files.getlist("screenshot")
     store = blob_store()
     with committed_with_blobs(session, store):

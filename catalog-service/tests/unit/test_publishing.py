@@ -205,6 +205,9 @@ def test_images_by_magic_bytes(app, config, client, publisher):
     response = post({"icon": (io.BytesIO(PNG), "i.png"), "screenshots": (io.BytesIO(b"text"), "s.png")})
     assert response.status_code == 400
     assert post({"icon": (io.BytesIO(b"\x89PNG" + b"\x00" * 20000), "big.png")}).status_code == 413
+    # An image part sent as text (no filename) is refused, not ignored.
+    response = post({"icon": (io.BytesIO(PNG), "i.png"), "screenshots": "{}"})
+    assert response.status_code == 400 and list(response.get_json()["error"]["details"]["fields"]) == ["screenshots"]
     assert count(app, PluginImage) == 0 and not [f for f in artifact_files(config) if "/images/" in f]
     response = post({"icon": (io.BytesIO(PNG), "../../../etc/passwd"),
                      "screenshots": [(io.BytesIO(JPEG), "a.jpg"), (io.BytesIO(PNG), "b.png")]})

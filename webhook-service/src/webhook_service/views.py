@@ -73,10 +73,10 @@ class WebhookItem(MethodView):
         return {"data": services.get_webhook(request_session(), require_identity(), webhook_id)}
 
     @requires("user")
-    @blp.arguments(WebhookUpdateSchema())
+    @blp.arguments(WebhookUpdateSchema(), required=False)
     @blp.response(200, WebhookResponseSchema)
     def patch(self, changes, webhook_id):
-        """Change a webhook subscription"""
+        """Change a webhook subscription (fields left out stay as they are; no body changes nothing)"""
         identity = require_identity()
         session = request_session()
         webhook = services.update_webhook(session, identity, webhook_id, changes, _config(), _resolver())

@@ -125,6 +125,11 @@ def test_patch_and_delete(client, auth):
     assert response.status_code == 200
     data = response.get_json()["data"]
     assert data["events"] == ["plugin.*"] and data["pluginIds"] == ["plugin_1"] and data["active"] is False
+    # No body changes nothing (the document marks the body optional).
+    unchanged = client.patch(f"{PREFIX}/webhooks/{webhook_id}", headers=auth())
+    assert unchanged.status_code == 200
+    assert {k: v for k, v in unchanged.get_json()["data"].items() if k != "updatedAt"} == \
+        {k: v for k, v in data.items() if k != "updatedAt"}
     bad = client.patch(f"{PREFIX}/webhooks/{webhook_id}", headers=auth(), json={"url": "http://10.0.0.7/"})
     assert bad.status_code == 400
     assert client.patch(f"{PREFIX}/webhooks/{webhook_id}", headers=auth(), json={"secret": "x" * 20}).status_code == 400

@@ -2338,7 +2338,7 @@ export interface paths {
         };
         options?: never;
         head?: never;
-        /** Change a webhook subscription */
+        /** Change a webhook subscription (fields left out stay as they are; no body changes nothing) */
         patch: {
             parameters: {
                 query?: never;
@@ -2348,7 +2348,7 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            requestBody: {
+            requestBody?: {
                 content: {
                     "application/json": components["schemas"]["WebhookUpdate"];
                 };
