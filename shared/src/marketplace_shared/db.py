@@ -35,8 +35,11 @@ def make_engine(url: str, **kwargs) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 20)
+    # A gunicorn worker runs WEB_THREADS (4) requests at once: 5 kept connections serve it, and a few more are
+    # opened for a burst. More kept connections only fill PostgreSQL's max_connections (100 by default) with
+    # idle ones once several replicas run.
+    kwargs.setdefault("pool_size", 5)
+    kwargs.setdefault("max_overflow", 5)
     engine = create_engine(url, **kwargs)
     _ping_idle_connections(engine)
     return engine
