@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from portal_browser import browser, page  # noqa: E402, F401 - the portal tests' fixtures, defined once
 
 from api_client import ApiClient  # noqa: E402
-from factories import new_account, start_or_show_logs  # noqa: E402
+from factories import new_account, stack_env, start_or_show_logs  # noqa: E402
 from stack import ALL, SERVICES, Stack  # noqa: E402
 from tcp_proxy import TcpProxy  # noqa: E402
 
@@ -48,22 +48,10 @@ def stack(tmp_path_factory, broker_proxy):
     jwt_secret = secrets.token_urlsafe(32)
     proxied_amqp = AMQP_URL.replace(f":{urlparse(AMQP_URL).port or 5672}/", f":{broker_proxy.port}/")
     env = {
-        "AMQP_URL": AMQP_URL,
-        "EVENT_PREFIX": prefix,
-        "INTERNAL_TOKEN_SECRET": secrets.token_urlsafe(32),
-        "MARKETPLACE_ADMIN_API_KEY": admin_key,
-        "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",
-        "WEBHOOK_ALLOWED_NETWORKS_ONLY": "true",  # no generated URL (contract fuzzing) may leave this machine
+        **stack_env(prefix, admin_key, var_dir),
         "JWT_SHARED_SECRET": jwt_secret,  # tokens no API call can revoke (the contract fuzz test's callers)
-        "WEBHOOK_RETRY_SCHEDULE": "0.2,0.4,0.8",
-        "RATE_LIMIT_ANONYMOUS": "100000/hour",
-        "RATE_LIMIT_AUTHENTICATED": "100000/hour",
-        "AUTH_CACHE_SECONDS": "0.5",
         "HEALTH_CHECK_INTERVAL": "1",
         "WEB_CONCURRENCY": "2",
-        "ARTIFACT_ROOT": str(var_dir / "artifacts"),
-        "INSTALL_ROOT": str(var_dir / "installs"),
-        "LOG_LEVEL": "INFO",
     }
     env.pop("REDIS_URL", None)
     with ExitStack() as cleanup:

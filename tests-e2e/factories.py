@@ -5,6 +5,7 @@ import gzip
 import hashlib
 import io
 import json
+import secrets
 import tarfile
 import threading
 import time
@@ -13,9 +14,29 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from api_client import ApiClient, expect
-from marketplace_shared.testing import free_port, unique_name, wait_for
+from marketplace_shared.testing import AMQP_URL, free_port, unique_name, wait_for
 from seed import npm_package, png_icon
 from stack import GATEWAY, Stack
+
+
+def stack_env(prefix: str, admin_key: str, var_dir) -> dict[str, str]:
+    """The environment every process of a test stack shares: the run's broker prefix, a fresh internal secret,
+    webhooks to loopback only with quick retries, limits no test reaches, files under `var_dir`."""
+    return {
+        "AMQP_URL": AMQP_URL,
+        "EVENT_PREFIX": prefix,
+        "INTERNAL_TOKEN_SECRET": secrets.token_urlsafe(32),
+        "MARKETPLACE_ADMIN_API_KEY": admin_key,
+        "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",
+        "WEBHOOK_ALLOWED_NETWORKS_ONLY": "true",  # no generated URL (contract fuzzing) may leave this machine
+        "WEBHOOK_RETRY_SCHEDULE": "0.2,0.4,0.8",
+        "RATE_LIMIT_ANONYMOUS": "100000/hour",
+        "RATE_LIMIT_AUTHENTICATED": "100000/hour",
+        "AUTH_CACHE_SECONDS": "0.5",
+        "ARTIFACT_ROOT": str(var_dir / "artifacts"),
+        "INSTALL_ROOT": str(var_dir / "installs"),
+        "LOG_LEVEL": "INFO",
+    }
 
 
 @contextmanager

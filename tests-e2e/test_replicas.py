@@ -31,6 +31,7 @@ from api_client import ApiClient, expect, expect_error
 from factories import (
     new_account,
     publish_plugin,
+    stack_env,
     start_or_show_logs,
     wait_for_installation,
     wait_until_installable,
@@ -63,22 +64,10 @@ def replicas(tmp_path_factory):
     var_dir = tmp_path_factory.mktemp("replicas")
     admin_key = f"mkp_{secrets.token_urlsafe(30)}"
     env = {
-        "AMQP_URL": AMQP_URL,
-        "EVENT_PREFIX": prefix,
-        "INTERNAL_TOKEN_SECRET": secrets.token_urlsafe(32),
-        "MARKETPLACE_ADMIN_API_KEY": admin_key,
-        "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",
-        "WEBHOOK_ALLOWED_NETWORKS_ONLY": "true",
-        "WEBHOOK_RETRY_SCHEDULE": "0.2,0.4,0.8",
-        "RATE_LIMIT_ANONYMOUS": "100000/hour",
-        "RATE_LIMIT_AUTHENTICATED": "100000/hour",
+        **stack_env(prefix, admin_key, var_dir),
         "REDIS_URL": REDIS_URL,
         "RATE_LIMIT_KEY_PREFIX": run_id,
-        "AUTH_CACHE_SECONDS": "0.5",
         "WEB_CONCURRENCY": "1",
-        "ARTIFACT_ROOT": str(var_dir / "artifacts"),
-        "INSTALL_ROOT": str(var_dir / "installs"),
-        "LOG_LEVEL": "INFO",
     }
     # Each gateway's counters without Redis would be its own file, as on two hosts: sharing has to come from Redis.
     replica_env = {name: {"RATE_LIMIT_SQLITE_PATH": str(var_dir / f"{name}-ratelimit.db")}
