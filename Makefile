@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 COMPOSE ?= docker-compose
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test unit e2e fuzz lint seed bench up down compose-check check-services clean openapi tools k8s-check sdk-typescript sdk-go
+.PHONY: help install run test unit e2e fuzz lint seed bench up down compose-check check-services clean openapi tools k8s-check sdk-typescript sdk-go screenshots
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -66,6 +66,10 @@ sdk-go: ## The Go SDK (sdk/go): gofmt, go vet, go test -race (Go from Debian's g
 sdk-typescript: ## The TypeScript SDK (sdk/typescript): npm ci from the lockfile, build, unit tests and type checks
 	scripts/ensure_tools.sh node
 	cd sdk/typescript && npm ci --no-audit --no-fund && npm run build && npm test
+
+screenshots: install check-services tools ## Rewrite docs/screenshots/*.png (the README's) from the portal's browser tests
+	UPDATE_SCREENSHOTS=1 $(PY) -m pytest $(PYTEST_ARGS) tests-e2e/test_portal_browser.py tests-e2e/test_portal_reviews.py \
+		tests-e2e/test_portal_publisher.py tests-e2e/test_portal_webhooks.py tests-e2e/test_portal_admin.py
 
 seed: install ## Load the demo catalog through the public API of a running system (make run)
 	$(PY) scripts/seed.py

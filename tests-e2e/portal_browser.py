@@ -5,6 +5,7 @@ executable_path; every flag keeps it from calling anything but the loopback stac
 """
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -69,8 +70,11 @@ def check_accessible(page, name: str) -> None:
 
 
 def screenshot(page, name: str) -> Path:
-    """A PNG of the page for the README (docs/screenshots/<name>.png)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
+    """A PNG of the page: into docs/screenshots/<name>.png (the README's) with UPDATE_SCREENSHOTS=1
+    (`make screenshots`), else beside the run's other temporary files, so a test run leaves the tree clean."""
+    updating = os.environ.get("UPDATE_SCREENSHOTS") == "1"
+    folder = SCREENSHOTS if updating else Path(tempfile.gettempdir()) / "portal-shots"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=False)
     return path
