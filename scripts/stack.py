@@ -115,6 +115,7 @@ class Stack:
             env.setdefault("WEB_SOURCE_ADDRESS", WEB_SOURCE_ADDRESS)
             if service is GATEWAY:
                 env.setdefault("TRUSTED_PROXIES", f"{WEB_SOURCE_ADDRESS}/32")
+                env.setdefault("PORTAL_ADDRESSES", f"{WEB_SOURCE_ADDRESS}/32")
         return env
 
     def migrate(self) -> None:

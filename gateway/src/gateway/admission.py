@@ -96,8 +96,10 @@ def admit(gateway, environ, method: str, path: str, target: str | None, spool=No
             pending, failed = error, True
     # The web portal's pages and static files spend no API budget; the API calls a page makes do, as the visitor's.
     limiter = gateway.limiter if target != WEB else None
-    address = gateway.addresses.client_address(environ.get("REMOTE_ADDR"), environ.get("HTTP_X_FORWARDED_FOR"))
-    decision = limiter.hit(principal, address, failed) if limiter is not None else None
+    peer = environ.get("REMOTE_ADDR")
+    address = gateway.addresses.client_address(peer, environ.get("HTTP_X_FORWARDED_FOR"))
+    via_portal = gateway.portal_peers.is_trusted(peer)
+    decision = limiter.hit(principal, address, failed, via_portal) if limiter is not None else None
     if principal is not None:
         # The credentials generation came with the hit: a principal cached before a revoke is looked up again.
         generation = decision.generation if limiter is not None else gateway.counters.generation()

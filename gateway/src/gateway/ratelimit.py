@@ -207,6 +207,7 @@ class RateLimiter:
         self.anonymous = parse(config.RATE_LIMIT_ANONYMOUS)
         self.authenticated = parse(config.RATE_LIMIT_AUTHENTICATED)
         self.failed_auth = parse(config.RATE_LIMIT_FAILED_AUTH or config.RATE_LIMIT_ANONYMOUS)
+        self.portal_visitor = parse(config.RATE_LIMIT_PORTAL_VISITOR)
         self.prefix = config.RATE_LIMIT_KEY_PREFIX
         # Bumped whenever a credential or an account changes: every worker and replica reads it with each
         # signed-in hit and looks the credential up again when it moved (auth.py).
@@ -243,12 +244,16 @@ class RateLimiter:
             return "enterprise", item, f"account:{principal.account_id}"
         return "authenticated", self.authenticated, f"account:{principal.account_id}"
 
-    def hit(self, principal, client_address: str, failed_credentials: bool = False) -> Decision:
-        """Count a request: an address's failed attempts, an anonymous caller's, or an account's (which
-        also reads the credentials generation in the same round trip)."""
+    def hit(self, principal, client_address: str, failed_credentials: bool = False,
+            via_portal: bool = False) -> Decision:
+        """Count a request: an address's failed attempts, an anonymous caller's (a portal visitor's when the
+        web portal made the call for them), or an account's (which also reads the credentials generation in
+        the same round trip)."""
         generation = None
         if failed_credentials:
             policy, item, who = "failed_auth", self.failed_auth, f"failed:{client_address}"
+        elif principal is None and via_portal:
+            policy, item, who = "portal_visitor", self.portal_visitor, f"visitor:{client_address}"
         elif principal is None:
             policy, item, who = "anonymous", self.anonymous, f"address:{client_address}"
         else:
