@@ -4,7 +4,7 @@ from flask import Response, request, stream_with_context
 
 from marketplace_shared.api import API_PREFIX, Blueprint, response_metadata
 from marketplace_shared.db import read_session, request_session
-from marketplace_shared.errors import ApiError, not_found, validation_error
+from marketplace_shared.errors import SERVICE_UNAVAILABLE, ApiError, not_found, validation_error
 from marketplace_shared.identity import current_identity, require_identity, requires
 from marketplace_shared.pagination import PageArgsSchema, links_block, pagination_block
 
@@ -26,6 +26,7 @@ from .documents import (
     VersionListDoc,
     VersionOneDoc,
 )
+from .errors import VERSION_NOT_FOUND
 from .representations import plugin_detail, plugin_links, plugin_summary, sorted_versions, version_dict
 from .schemas import (
     DeprecateSchema,
@@ -146,7 +147,7 @@ def get_version(plugin_id, version):
     plugin = services.visible_plugin(session, plugin_id, current_identity())
     found = services.find_version(plugin, version)
     if found is None:
-        raise not_found("VERSION_NOT_FOUND", f"Version '{version}' of plugin '{plugin.name}' not found")
+        raise not_found(VERSION_NOT_FOUND, f"Version '{version}' of plugin '{plugin.name}' not found")
     return {"data": version_dict(plugin, found)}
 
 
@@ -160,7 +161,7 @@ def download_package(plugin_id, version):
     plugin = services.visible_plugin(session, plugin_id, identity)
     found = services.find_version(plugin, version)
     if found is None:
-        raise not_found("VERSION_NOT_FOUND", f"Version '{version}' of plugin '{plugin.name}' not found")
+        raise not_found(VERSION_NOT_FOUND, f"Version '{version}' of plugin '{plugin.name}' not found")
     etag = found.package_sha256
     headers = {"ETag": f'"{etag}"', "Cache-Control": "public, max-age=31536000, immutable",
                "Digest": f"sha-256={services.integrity(etag)[7:]}", "X-Integrity": services.integrity(etag)}
@@ -168,7 +169,7 @@ def download_package(plugin_id, version):
         return Response(status=304, headers=headers)
     store = blob_store()
     if not store.exists(found.package_key):
-        raise ApiError(503, "SERVICE_UNAVAILABLE", "The package is temporarily unavailable")
+        raise ApiError(503, SERVICE_UNAVAILABLE, "The package is temporarily unavailable")
     services.record_download(session, plugin, found, identity.id if identity else None)
     session.commit()
     headers.update({"Content-Length": str(found.package_size),
