@@ -3,24 +3,15 @@ queue; admins only (signed out, user, publisher refused); CSRF; XSS."""
 
 import pytest
 
-from ..conftest import csrf_from, sign_in
-from ..fake_gateway import XSS, FakeGateway
-from .fake_areas import extend
+from ...conftest import csrf_from, sign_in
+from ...fake_gateway import XSS
+from .fake_areas import text
 
 NEW_KEY = "mkp_" + "n3wk3y" * 6
 PAGES = ("/admin", "/admin/plugins", "/admin/accounts", "/admin/accounts/acct_user", "/admin/reviews",
          "/admin/reviews?plugin=metrics-board")
 
 
-@pytest.fixture
-def fake():
-    gateway = FakeGateway()
-    extend(gateway)
-    return gateway
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
 
 
 def test_signed_out_goes_to_sign_in(client):

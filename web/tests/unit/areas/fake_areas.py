@@ -8,12 +8,16 @@ import itertools
 
 from flask import request
 
-from ..fake_gateway import KEYS, PREFIX, XSS, error, plugin, summary
+from ...fake_gateway import KEYS, PREFIX, XSS, error, plugin, summary
 
 
 def _who():
     header = request.headers.get("Authorization", "")
     return KEYS.get(header.removeprefix("Bearer ").strip()) if header else None
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
 
 
 def extend(fake) -> None:

@@ -6,18 +6,11 @@ import json
 
 import pytest
 
-from ..conftest import csrf_from, sign_in
-from ..fake_gateway import XSS, FakeGateway
-from .fake_areas import extend
+from ...conftest import csrf_from, sign_in
+from ...fake_gateway import XSS
+from .fake_areas import text
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 16
-
-
-@pytest.fixture
-def fake():
-    gateway = FakeGateway()
-    extend(gateway)
-    return gateway
 
 
 @pytest.fixture
@@ -26,8 +19,6 @@ def publisher_client(client):
     return client
 
 
-def text(response) -> str:
-    return response.get_data(as_text=True)
 
 
 def token_of(client, path="/publisher"):

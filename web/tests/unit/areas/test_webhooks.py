@@ -1,23 +1,13 @@
 """Webhook pages: create (secret shown once), list, edit, ping, delivery log with attempts, redeliver; CSRF; XSS."""
 
-import pytest
 
-from ..conftest import csrf_from, sign_in
-from ..fake_gateway import XSS, FakeGateway
-from .fake_areas import extend
+from ...conftest import csrf_from, sign_in
+from ...fake_gateway import XSS
+from .fake_areas import text
 
 SECRET = "whsec_" + "s3cr3t" * 6
 
 
-@pytest.fixture
-def fake():
-    gateway = FakeGateway()
-    extend(gateway)
-    return gateway
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
 
 
 def create(client, **changes):

@@ -2,25 +2,15 @@
 
 import re
 
-import pytest
 from flask import request
 
-from ..conftest import csrf_from, sign_in
-from ..fake_gateway import XSS, FakeGateway
-from .fake_areas import extend
+from ...conftest import csrf_from, sign_in
+from ...fake_gateway import XSS
+from .fake_areas import text
 
 PAGE = "/plugins/metrics-board"
 
 
-@pytest.fixture
-def fake():
-    gateway = FakeGateway()
-    extend(gateway)
-    return gateway
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
 
 
 def post_from(client, page_path, action, data):
