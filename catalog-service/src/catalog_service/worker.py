@@ -1,7 +1,6 @@
 """The catalog worker: relays the outbox and consumes events. `python -m catalog_service.worker`."""
 
 from marketplace_shared.db import Database
-from marketplace_shared.logs import configure_logging
 from marketplace_shared.worker import Worker, run_worker
 
 from .config import Config
@@ -18,5 +17,5 @@ def build_worker(config: Config | None = None) -> Worker:
 
 
 if __name__ == "__main__":
-    configure_logging(Config.SERVICE_NAME)
-    run_worker(build_worker())
+    config = Config()
+    run_worker(config, lambda: build_worker(config))

@@ -4,7 +4,6 @@
 """
 
 from marketplace_shared.db import Database
-from marketplace_shared.logs import configure_logging
 from marketplace_shared.worker import Worker, run_worker
 
 from . import events
@@ -43,5 +42,5 @@ def build_worker(config: Config | None = None, database: Database | None = None,
 
 
 if __name__ == "__main__":
-    configure_logging(Config.SERVICE_NAME)
-    run_worker(build_worker())
+    config = Config()
+    run_worker(config, lambda: build_worker(config))

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .broker import EventPublisher, connect, declare_service_queue
 from .events import topic_matches
-from .logs import current_request_id
+from .logs import configure_logging, current_request_id
 from .outbox import OutboxRelay
 
 log = logging.getLogger(__name__)
@@ -255,6 +255,19 @@ class Worker:
         channel.basic_ack(method.delivery_tag)
 
 
-def run_worker(worker: Worker) -> None:
+def run_worker(config, build: Callable[[], Worker], alongside=()) -> None:
+    """What `python -m <service>.worker` runs: JSON logs at config.LOG_LEVEL, then the loop until SIGTERM.
+
+    `alongside` are objects with start() and stop() that run beside the loop in this process (the
+    webhook dispatcher's sending threads): started once the worker is built, stopped when the loop ends.
+    """
+    configure_logging(config.SERVICE_NAME, config.LOG_LEVEL)
+    worker = build()
     worker.install_signal_handlers()
-    worker.run()
+    for companion in alongside:
+        companion.start()
+    try:
+        worker.run()
+    finally:
+        for companion in reversed(alongside):
+            companion.stop()

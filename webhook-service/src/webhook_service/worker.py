@@ -5,7 +5,6 @@ with the process's only broker connection; the Dispatcher's threads send the del
 """
 
 from marketplace_shared.db import Database
-from marketplace_shared.logs import configure_logging
 from marketplace_shared.worker import Worker, run_worker
 
 from . import attempts
@@ -36,15 +35,9 @@ def build_dispatcher(config: Config, database: Database, **kwargs) -> Dispatcher
 
 def main() -> None:
     config = Config()
-    configure_logging(Config.SERVICE_NAME, config.LOG_LEVEL)
     database = Database(config.DATABASE_URL)
     dispatcher = build_dispatcher(config, database)
-    worker = build_worker(config, database, dispatcher)
-    dispatcher.start()
-    try:
-        run_worker(worker)
-    finally:
-        dispatcher.stop()
+    run_worker(config, lambda: build_worker(config, database, dispatcher), alongside=[dispatcher])
 
 
 if __name__ == "__main__":
