@@ -4,6 +4,7 @@ admit(): credentials -> principal -> rate limit -> public-write check, answered 
 response_headers(): what every answer carries (rate limit, security, HSTS, CORS, no-store).
 """
 
+import hmac
 from dataclasses import dataclass
 
 from marketplace_shared.api import API_PREFIX, SAFE_METHODS
@@ -15,6 +16,9 @@ from .ratelimit import Decision
 from .routing import GATEWAY, is_public_write
 from .spooling import JSON_UNREADABLE, KEY_ABSENT, KEY_FOUND, SpooledBody
 
+# The web portal's shared secret (config PORTAL_TOKEN), on every API call it makes for a visitor.
+PORTAL_TOKEN_HEADER = "X-Marketplace-Portal-Token"
+PORTAL_TOKEN_ENVIRON = "HTTP_" + PORTAL_TOKEN_HEADER.upper().replace("-", "_")
 CORS_ALLOWED_HEADERS = "Authorization, Content-Type, X-API-Key, api-key, X-Request-Id"
 CORS_EXPOSED_HEADERS = ("X-Request-Id, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, "
                         "RateLimit, RateLimit-Policy, Retry-After, Location")
@@ -67,6 +71,30 @@ def rate_limited(decision: Decision) -> ApiError:
                      "retryAfter": int(decision.headers()["Retry-After"])})
 
 
+def is_portal_call(gateway, environ) -> bool:
+    """Whether the web portal made this call: it sends PORTAL_TOKEN in PORTAL_TOKEN_HEADER.
+
+    A missing or wrong token makes an ordinary call (no error): the portal's trust is all it would gain.
+    The header never reaches a service: proxy.py drops every X-Marketplace-* header a client sends.
+    """
+    sent = environ.get(PORTAL_TOKEN_ENVIRON)
+    if gateway.portal_token is None or sent is None:
+        return False
+    return hmac.compare_digest(sent.encode("latin-1"), gateway.portal_token)
+
+
+def client_address(gateway, environ, via_portal: bool) -> str:
+    """Who the call is for. From the portal, its X-Forwarded-For is believed wherever the portal calls from:
+    it is the chain the gateway gave the portal with the page request, walked again as if the portal's peer
+    were a trusted proxy (TRUSTED_PROXIES still decides which of its hops are proxies)."""
+    peer, forwarded_for = environ.get("REMOTE_ADDR"), environ.get("HTTP_X_FORWARDED_FOR")
+    if via_portal and forwarded_for:
+        hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+        if hops:
+            return gateway.addresses.client_address(hops[-1], ", ".join(hops[:-1]))
+    return gateway.addresses.client_address(peer, forwarded_for)
+
+
 def admit(gateway, environ, method: str, path: str, target: str | None, spool=None) -> Admission:
     """Decide one request. `spool()` reads a publisher upload's body for its api_key when no header has one.
 
@@ -96,9 +124,8 @@ def admit(gateway, environ, method: str, path: str, target: str | None, spool=No
             pending, failed = error, True
     # The web portal's pages and static files spend no API budget; the API calls a page makes do, as the visitor's.
     limiter = gateway.limiter if target != WEB else None
-    peer = environ.get("REMOTE_ADDR")
-    address = gateway.addresses.client_address(peer, environ.get("HTTP_X_FORWARDED_FOR"))
-    via_portal = gateway.portal_peers.is_trusted(peer)
+    via_portal = is_portal_call(gateway, environ)
+    address = client_address(gateway, environ, via_portal)
     decision = limiter.hit(principal, address, failed, via_portal) if limiter is not None else None
     if principal is not None:
         # The credentials generation came with the hit: a principal cached before a revoke is looked up again.

@@ -31,8 +31,8 @@ class Gateway:
         self.config = config
         self.database = database
         self.addresses = ClientAddresses(config.TRUSTED_PROXIES)
-        # Where the web portal's API calls come from: their anonymous callers get the portal-visitor budget.
-        self.portal_peers = ClientAddresses(config.PORTAL_ADDRESSES)
+        # The web portal proves itself with this shared secret (admission.is_portal_call), wherever it runs.
+        self.portal_token = config.PORTAL_TOKEN.encode() if config.PORTAL_TOKEN else None
         self.authenticator = Authenticator(config, database)
         # The counter store also holds the credentials generation, read even when limiting is off.
         self.counters = RateLimiter(config)

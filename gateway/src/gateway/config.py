@@ -35,9 +35,10 @@ class Config(BaseConfig):
         # Requests with a credential that is not valid, per client address; unset: as many as RATE_LIMIT_ANONYMOUS.
         failed = env("RATE_LIMIT_FAILED_AUTH")
         self.RATE_LIMIT_FAILED_AUTH = _per_hour(failed) if failed else None
-        # Anonymous API calls the web portal makes for a visitor (from PORTAL_ADDRESSES, CIDRs the portal calls
-        # from), per visitor address: a page costs a few calls, so browsing a few dozen pages fits.
-        self.PORTAL_ADDRESSES = env_list("PORTAL_ADDRESSES")
+        # The secret the web portal sends on its API calls (X-Marketplace-Portal-Token). A call carrying it is
+        # the portal's: its X-Forwarded-For names the visitor, and an anonymous visitor's calls count in a
+        # budget per visitor address, since a page costs a few calls and browsing a few dozen pages must fit.
+        self.PORTAL_TOKEN = env("PORTAL_TOKEN")
         self.RATE_LIMIT_PORTAL_VISITOR = _per_hour(env("RATE_LIMIT_PORTAL_VISITOR", "1000/hour"))
         # Without Redis, counters live in this SQLite file, shared by the workers of one host.
         self.RATE_LIMIT_SQLITE_PATH = env("RATE_LIMIT_SQLITE_PATH")

@@ -141,25 +141,3 @@ def test_readyz_reports_the_rate_limit_store(client, app):
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.get_json()["error"]["details"]["checks"]["rateLimitStore"].startswith("error")
-
-
-def test_the_portals_calls_for_anonymous_visitors_have_a_budget_per_visitor(config):
-    """A page costs the portal a few API calls: its visitors get RATE_LIMIT_PORTAL_VISITOR each, not the
-    anonymous budget, and one visitor's spent budget is not another's; others keep the anonymous one."""
-    config.RATE_LIMIT_ANONYMOUS = "3/hour"
-    config.RATE_LIMIT_PORTAL_VISITOR = "6/hour"
-    config.TRUSTED_PROXIES = config.PORTAL_ADDRESSES = ["127.0.0.2/32"]
-    migrate(config)
-    client = create_app(config).test_client()
-
-    def via_portal(visitor):
-        return client.get(f"{API}/plugins", environ_base={"REMOTE_ADDR": "127.0.0.2"},
-                          headers={"X-Forwarded-For": visitor})
-
-    statuses = [via_portal("203.0.113.7").status_code for _ in range(7)]
-    assert statuses == [200] * 6 + [429]
-    assert via_portal("203.0.113.7").headers["RateLimit-Policy"] == '"portal_visitor";q=6;w=3600'
-    assert via_portal("203.0.113.8").status_code == 200  # another visitor's budget is untouched
-    # A caller that is not the portal has the anonymous budget.
-    direct = [client.get(f"{API}/plugins", environ_base={"REMOTE_ADDR": "127.0.0.9"}).status_code for _ in range(4)]
-    assert direct == [200, 200, 200, 429]
