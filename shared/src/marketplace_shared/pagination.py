@@ -1,10 +1,13 @@
-"""The spec's `pagination` and `links` blocks, shared by every paginated list."""
+"""The spec's list shape, shared by every paginated list: the page arguments, the `pagination`, `links` and
+`metadata` blocks, and the schemas that document them."""
 
 import math
 from urllib.parse import urlencode
 
 import marshmallow as ma
 from flask import request
+
+from .api import response_metadata
 
 
 class PageArgsSchema(ma.Schema):
@@ -44,3 +47,46 @@ def links_block(page: int, limit: int, total: int, path: str | None = None,
         links["next"] = link(page + 1)
     links["last"] = link(max(total_pages, 1))
     return links
+
+
+def page_body(items: list, page: int, limit: int, total: int) -> dict:
+    """A list response: one page of items (already API bodies) with its pagination, links and metadata."""
+    return {"data": items, "pagination": pagination_block(page, limit, total),
+            "links": links_block(page, limit, total), "metadata": response_metadata()}
+
+
+class PaginationSchema(ma.Schema):
+    """Documents pagination_block() (the OpenAPI component `Pagination`)."""
+
+    page = ma.fields.Integer()
+    limit = ma.fields.Integer()
+    total = ma.fields.Integer()
+    totalPages = ma.fields.Integer()
+    hasNextPage = ma.fields.Boolean()
+    hasPrevPage = ma.fields.Boolean()
+
+
+class MetadataSchema(ma.Schema):
+    """Documents marketplace_shared.api.response_metadata() (the OpenAPI component `Metadata`)."""
+
+    version = ma.fields.String()
+    timestamp = ma.fields.String()
+    requestId = ma.fields.String()
+    responseTime = ma.fields.Integer()
+
+
+def page_schema(name: str, item: type[ma.Schema], described: bool = True) -> type[ma.Schema]:
+    """The response schema of a list of `item`s, as page_body() builds it, called `name`.
+
+    `name` is the class name, so the OpenAPI component keeps its name (`WebhookListSchema` is `WebhookList`).
+    `described=False` documents the three blocks as free-form objects, as the gateway's, review service's and
+    webhook service's documents have always done; describing them there too would change the public document.
+    """
+    fields: dict = {"data": ma.fields.List(ma.fields.Nested(item))}
+    if described:
+        fields |= {"pagination": ma.fields.Nested(PaginationSchema),
+                   "links": ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String()),
+                   "metadata": ma.fields.Nested(MetadataSchema)}
+    else:
+        fields |= {"pagination": ma.fields.Dict(), "links": ma.fields.Dict(), "metadata": ma.fields.Dict()}
+    return ma.Schema.from_dict(fields, name=name)

@@ -5,7 +5,7 @@ from marshmallow import fields, validate
 
 from marketplace_shared.api import JsonBoolean, JsonInteger
 from marketplace_shared.clock import UtcDateTime
-from marketplace_shared.pagination import PageArgsSchema
+from marketplace_shared.pagination import PageArgsSchema, page_schema
 
 from . import events
 
@@ -70,21 +70,28 @@ class DeliveryListArgsSchema(PageArgsSchema):
     event = fields.String(validate=validate.Length(max=100))
 
 
+# -- responses: they document the bodies representations.py builds -----------------------------------
+
+def _moment(**kwargs):
+    # representations.py formats times already (clock.iso): here they are only documented.
+    return fields.String(metadata={"format": "date-time"}, **kwargs)
+
+
 class WebhookSchema(ma.Schema):
     id = fields.String()
     url = fields.String()
     events = fields.List(fields.String())
     description = fields.String(allow_none=True)
-    pluginIds = fields.List(fields.String(), attribute="plugin_ids", allow_none=True)
+    pluginIds = fields.List(fields.String(), allow_none=True)
     active = fields.Boolean()
     disabled = fields.Boolean()
-    disabledReason = fields.String(attribute="disabled_reason", allow_none=True)
-    disabledAt = UtcDateTime(attribute="disabled_at", allow_none=True)
-    failingSince = UtcDateTime(attribute="failing_since", allow_none=True)
-    ownerId = fields.String(attribute="owner_id")
-    previousSecretExpiresAt = UtcDateTime(attribute="previous_secret_expires_at", allow_none=True)
-    createdAt = UtcDateTime(attribute="created_at")
-    updatedAt = UtcDateTime(attribute="updated_at")
+    disabledReason = fields.String(allow_none=True)
+    disabledAt = _moment(allow_none=True)
+    failingSince = _moment(allow_none=True)
+    ownerId = fields.String()
+    previousSecretExpiresAt = _moment(allow_none=True)
+    createdAt = _moment()
+    updatedAt = _moment()
 
 
 class WebhookWithSecretSchema(WebhookSchema):
@@ -93,28 +100,28 @@ class WebhookWithSecretSchema(WebhookSchema):
 
 class AttemptSchema(ma.Schema):
     number = fields.Integer()
-    attemptedAt = UtcDateTime(attribute="attempted_at")
+    attemptedAt = _moment()
     success = fields.Boolean()
-    statusCode = fields.Integer(attribute="status_code", allow_none=True)
-    durationMs = fields.Integer(attribute="duration_ms")
-    responseBody = fields.String(attribute="response_body", allow_none=True,
+    statusCode = fields.Integer(allow_none=True)
+    durationMs = fields.Integer()
+    responseBody = fields.String(allow_none=True,
                                  metadata={"description": "The first WEBHOOK_RESPONSE_BODY_LIMIT characters"})
     error = fields.String(allow_none=True)
 
 
 class DeliverySchema(ma.Schema):
     id = fields.String()
-    webhookId = fields.String(attribute="webhook_id")
-    eventId = fields.String(attribute="event_id")
-    event = fields.String(attribute="event_type")
+    webhookId = fields.String()
+    eventId = fields.String()
+    event = fields.String()
     status = fields.String(metadata={"description": "pending, succeeded or failed"})
-    attemptCount = fields.Integer(attribute="attempt_count")
-    nextAttemptAt = UtcDateTime(attribute="next_attempt_at", allow_none=True)
-    lastAttemptAt = UtcDateTime(attribute="last_attempt_at", allow_none=True)
-    deliveredAt = UtcDateTime(attribute="delivered_at", allow_none=True)
-    lastStatusCode = fields.Integer(attribute="last_status_code", allow_none=True)
-    lastError = fields.String(attribute="last_error", allow_none=True)
-    createdAt = UtcDateTime(attribute="created_at")
+    attemptCount = fields.Integer()
+    nextAttemptAt = _moment(allow_none=True)
+    lastAttemptAt = _moment(allow_none=True)
+    deliveredAt = _moment(allow_none=True)
+    lastStatusCode = fields.Integer(allow_none=True)
+    lastError = fields.String(allow_none=True)
+    createdAt = _moment()
     payload = fields.Dict(metadata={"description": "event, timestamp and data, as sent (without the signature)"})
     attempts = fields.List(fields.Nested(AttemptSchema))
 
@@ -127,22 +134,14 @@ class WebhookWithSecretResponseSchema(ma.Schema):
     data = fields.Nested(WebhookWithSecretSchema)
 
 
-class WebhookListSchema(ma.Schema):
-    data = fields.List(fields.Nested(WebhookSchema))
-    pagination = fields.Dict()
-    links = fields.Dict()
-    metadata = fields.Dict()
+WebhookListSchema = page_schema("WebhookListSchema", WebhookSchema, described=False)
 
 
 class DeliveryResponseSchema(ma.Schema):
     data = fields.Nested(DeliverySchema)
 
 
-class DeliveryListSchema(ma.Schema):
-    data = fields.List(fields.Nested(DeliverySchema))
-    pagination = fields.Dict()
-    links = fields.Dict()
-    metadata = fields.Dict()
+DeliveryListSchema = page_schema("DeliveryListSchema", DeliverySchema, described=False)
 
 
 class RecoverResultSchema(ma.Schema):

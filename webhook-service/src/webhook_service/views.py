@@ -51,7 +51,7 @@ class Webhooks(MethodView):
         identity = require_identity()
         items, total = services.list_webhooks(request_session(), identity, args["page"], args["limit"],
                                               args.get("owner_id"))
-        return representations.listing(items, args["page"], args["limit"], total)
+        return representations.webhook_page(items, args["page"], args["limit"], total)
 
     @requires("user")
     @blp.arguments(WebhookCreateSchema())
@@ -62,7 +62,7 @@ class Webhooks(MethodView):
         session = request_session()
         webhook = services.create_webhook(session, identity, data, _config(), _resolver())
         session.commit()
-        return {"data": webhook}
+        return representations.webhook_body(webhook, with_secret=True)
 
 
 @blp.route("/webhooks/<webhook_id>")
@@ -70,7 +70,7 @@ class WebhookItem(MethodView):
     @blp.response(200, WebhookResponseSchema)
     def get(self, webhook_id):
         """Get a webhook subscription"""
-        return {"data": services.get_webhook(request_session(), require_identity(), webhook_id)}
+        return representations.webhook_body(services.get_webhook(request_session(), require_identity(), webhook_id))
 
     @requires("user")
     @blp.arguments(WebhookUpdateSchema(), required=False)
@@ -81,7 +81,7 @@ class WebhookItem(MethodView):
         session = request_session()
         webhook = services.update_webhook(session, identity, webhook_id, changes, _config(), _resolver())
         session.commit()
-        return {"data": webhook}
+        return representations.webhook_body(webhook)
 
     @blp.response(204)
     def delete(self, webhook_id):
@@ -104,7 +104,7 @@ def rotate_secret(args, webhook_id):
     webhook = services.rotate_secret(session, identity, webhook_id, _config(), args.get("secret"),
                                      args.get("grace_period_seconds"))
     session.commit()
-    return {"data": webhook}
+    return representations.webhook_body(webhook, with_secret=True)
 
 
 @blp.route("/webhooks/<webhook_id>/ping", methods=["POST"])
@@ -115,7 +115,7 @@ def ping(webhook_id):
     session = request_session()
     delivery = services.ping(session, identity, webhook_id)
     session.commit()
-    return {"data": delivery}
+    return representations.delivery_body(delivery)
 
 
 @blp.route("/webhooks/<webhook_id>/deliveries", methods=["GET"])
@@ -127,14 +127,15 @@ def list_deliveries(args, webhook_id):
     identity = require_identity()
     items, total = services.list_deliveries(request_session(), identity, webhook_id, args["page"], args["limit"],
                                             args.get("status"), args.get("event"))
-    return representations.listing(items, args["page"], args["limit"], total)
+    return representations.delivery_page(items, args["page"], args["limit"], total)
 
 
 @blp.route("/webhooks/<webhook_id>/deliveries/<delivery_id>", methods=["GET"])
 @blp.response(200, DeliveryResponseSchema)
 def get_delivery(webhook_id, delivery_id):
     """Get one delivery with its attempts"""
-    return {"data": services.get_delivery(request_session(), require_identity(), webhook_id, delivery_id)}
+    return representations.delivery_body(services.get_delivery(request_session(), require_identity(), webhook_id,
+                                                                delivery_id))
 
 
 @blp.route("/webhooks/<webhook_id>/deliveries/<delivery_id>/redeliver", methods=["POST"])
@@ -145,7 +146,7 @@ def redeliver(webhook_id, delivery_id):
     session = request_session()
     delivery = services.redeliver(session, identity, webhook_id, delivery_id)
     session.commit()
-    return {"data": delivery}
+    return representations.delivery_body(delivery)
 
 
 @blp.route("/webhooks/<webhook_id>/recover", methods=["POST"])
@@ -158,4 +159,4 @@ def recover(args, webhook_id):
     session = request_session()
     count = services.recover(session, identity, webhook_id, args["since"], args.get("until"))
     session.commit()
-    return {"data": representations.recover_result(count, args["since"], args.get("until"))}
+    return representations.recover_result(count, args["since"], args.get("until"))
