@@ -11,10 +11,9 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from api_client import ApiClient, expect
-from marketplace_shared.testing import AMQP_URL, free_port, unique_name, wait_for
+from marketplace_shared.testing import AMQP_URL, QuietHandler, free_port, serve_loopback, unique_name, wait_for
 from seed import npm_package, png_icon
 from stack import GATEWAY, Stack
 
@@ -236,12 +235,7 @@ class WebhookReceiver:
         self._lock = threading.Lock()
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
+        class Handler(QuietHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 request = ReceivedRequest(self.path, {k.lower(): v for k, v in self.headers.items()}, body,
@@ -259,11 +253,7 @@ class WebhookReceiver:
                 self.end_headers()
                 self.wfile.write(answer.body)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.server.block_on_close = False
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
+        self.server = serve_loopback(Handler, poll_interval=0.05)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}{path}"
 
     def received(self, predicate=lambda request: True) -> list[ReceivedRequest]:

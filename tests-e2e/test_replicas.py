@@ -19,7 +19,6 @@ import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pika
 import psycopg
@@ -38,8 +37,10 @@ from factories import (
 )
 from marketplace_shared.testing import (
     AMQP_URL,
+    QuietHandler,
     delete_broker_objects,
     free_port,
+    serve_loopback,
     temporary_postgres_database,
     unique_name,
     wait_for,
@@ -227,12 +228,7 @@ class TracingReceiver:
         self.lock = threading.Lock()
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
+        class Handler(QuietHandler):
             def do_POST(self):  # noqa: N802 - http.server's naming
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 sender = receiver.sender_of(self.client_address[1])
@@ -243,9 +239,7 @@ class TracingReceiver:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+        self.server = serve_loopback(Handler, poll_interval=0.05)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
 
     def sender_of(self, client_port: int) -> str | None:

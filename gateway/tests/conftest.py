@@ -1,13 +1,13 @@
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from gateway.app import create_app
 from gateway.config import Config
 from gateway.migrate import migrate
+from marketplace_shared.testing import QuietHandler, app_fixtures, serve_loopback
 
 ADMIN_KEY = "test-admin-key-0123456789"
 SECRET = "test-internal-secret"
@@ -23,11 +23,8 @@ class FakeUpstream:
         self.name = name
         self.requests = []
         self.openapi = {"openapi": "3.0.3", "info": {"title": name, "version": "v1"}, "paths": {}}
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self.server.daemon_threads = True
+        self.server = serve_loopback(self._handler_class())
         self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
 
     @property
     def url(self) -> str:
@@ -36,12 +33,7 @@ class FakeUpstream:
     def _handler_class(self):
         upstream = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *_args):
-                pass
-
+        class Handler(QuietHandler):
             def _answer(self):
                 upstream.handle(self)
 
@@ -114,15 +106,7 @@ def config(tmp_path, upstreams):
                   JWT_JWKS_URL=None, JWT_ISSUER=None, JWT_AUDIENCE=None)
 
 
-@pytest.fixture
-def app(config):
-    migrate(config)
-    return create_app(config)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
+app, client = app_fixtures(create_app, migrate)
 
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}

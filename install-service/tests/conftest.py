@@ -13,8 +13,7 @@ from install_service.jobs import JobRunner
 from install_service.migrate import migrate
 from install_service.models import OutboxEvent
 from marketplace_shared.contracts import check_event
-from marketplace_shared.db import Database
-from marketplace_shared.testing import checked_events_fixture
+from marketplace_shared.testing import checked_events_fixture, database_fixture, migrated_template_fixture
 
 sys.path.insert(0, str(Path(__file__).parent))  # install_testkit: the tests' factories
 import install_testkit as factories  # noqa: E402
@@ -27,12 +26,8 @@ def config(tmp_path):
     return Config(DATABASE_URL=f"sqlite:///{tmp_path}/install.db", INSTALL_ROOT=str(tmp_path / "installs"))
 
 
-@pytest.fixture(scope="session")
-def migrated_template(tmp_path_factory):
-    """Migrate one SQLite file per run; each test starts from a copy (migrating per test is slow)."""
-    path = tmp_path_factory.mktemp("template") / "install.db"
-    migrate(Config(DATABASE_URL=f"sqlite:///{path}"))
-    return path
+migrated_template = migrated_template_fixture(Config, migrate, "install.db")
+database = database_fixture()
 
 
 @pytest.fixture
@@ -44,13 +39,6 @@ def app(config, migrated_template):
 @pytest.fixture
 def client(app):
     return app.test_client()
-
-
-@pytest.fixture
-def database(app, config):
-    db = Database(config.DATABASE_URL)
-    yield db
-    db.dispose()
 
 
 class Catalog:

@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from marketplace_shared.contracts import contract_event
 from marketplace_shared.db import Database
-from marketplace_shared.testing import checked_events_fixture, identity_headers
+from marketplace_shared.testing import app_fixtures, checked_events_fixture, identity_headers
 from review_service.app import create_app
 from review_service.config import Config
 from review_service.migrate import migrate
@@ -22,15 +22,7 @@ def config(tmp_path):
     return Config(DATABASE_URL=f"sqlite:///{tmp_path}/review.db")
 
 
-@pytest.fixture
-def app(config):
-    migrate(config)
-    return create_app(config)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
+app, client = app_fixtures(create_app, migrate)
 
 
 @pytest.fixture

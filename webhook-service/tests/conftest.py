@@ -4,8 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from marketplace_shared.db import Database
-from marketplace_shared.testing import checked_events_fixture, identity_headers
+from marketplace_shared.testing import app_fixtures, checked_events_fixture, database_fixture, identity_headers
 from webhook_service.app import create_app
 from webhook_service.config import Config
 from webhook_service.migrate import migrate
@@ -39,22 +38,8 @@ def config(tmp_path):
                   WEBHOOK_RETRY_SCHEDULE=[5, 300, 1800], WEBHOOK_RETRY_JITTER=0.0)
 
 
-@pytest.fixture
-def app(config):
-    migrate(config)
-    return create_app(config, resolver=fake_resolver)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-@pytest.fixture
-def database(app, config):
-    database = Database(config.DATABASE_URL)
-    yield database
-    database.dispose()
+app, client = app_fixtures(lambda config: create_app(config, resolver=fake_resolver), migrate)
+database = database_fixture()
 
 
 @pytest.fixture

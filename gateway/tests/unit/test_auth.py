@@ -1,7 +1,5 @@
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jwt
 import pytest
@@ -9,6 +7,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from gateway.app import create_app
 from marketplace_shared.identity import HEADER, Identity, decode_token, issue_token
+from marketplace_shared.testing import serve_bytes
 
 from ..conftest import ADMIN, ADMIN_KEY, SECRET, make_account
 
@@ -121,19 +120,7 @@ def test_oidc_jwks_tokens_map_to_an_account_by_subject(config):
     jwk = json.loads(RSAAlgorithm.to_jwk(private.public_key()))
     jwks = json.dumps({"keys": [{**jwk, "kid": "k1", "use": "sig", "alg": "RS256"}]}).encode()
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(jwks)))
-            self.end_headers()
-            self.wfile.write(jwks)
-
-        def log_message(self, *_):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = serve_bytes({"/jwks": jwks}, content_type="application/json")
     try:
         config.JWT_JWKS_URL = f"http://127.0.0.1:{server.server_address[1]}/jwks"
         config.JWT_ISSUER = "https://idp.example.com"

@@ -11,10 +11,9 @@ from marketplace_shared.broker import EventPublisher, declare_exchange
 from marketplace_shared.contracts import contract_event
 from marketplace_shared.testing import (
     AMQP_URL,
-    delete_broker_objects,
     identity_headers,
+    isolated_service,
     running_worker,
-    temporary_postgres_database,
     unique_name,
     wait_for,
 )
@@ -29,13 +28,10 @@ PREFIX = "/api/marketplace/v1"
 
 @pytest.fixture
 def stack():
-    prefix = unique_name("review_itest") + "."
-    catalog_queue = prefix + "catalog-stand-in"
-    with temporary_postgres_database() as url:
-        config = Config(DATABASE_URL=url, EVENT_PREFIX=prefix, EVENT_EXCHANGE=prefix + "marketplace.events",
-                        CONSUMER_RETRY_DELAY_MS=100)
-        migrate(config)
+    with isolated_service(Config, migrate, "review_itest", other_queues=("catalog-stand-in",),
+                          CONSUMER_RETRY_DELAY_MS=100) as config:
         # A stand-in for the catalog's queue, so review.rating_changed is routable and can be read back.
+        catalog_queue = config.EVENT_PREFIX + "catalog-stand-in"
         connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
         channel = connection.channel()
         declare_exchange(channel, config.EVENT_EXCHANGE)
@@ -50,7 +46,6 @@ def stack():
             connection.close()
             worker.database.dispose()
             app.extensions["database"].dispose()
-            delete_broker_objects(prefix, [config.queue_name, catalog_queue], config.EVENT_EXCHANGE)
 
 
 def headers(config: Config, account_id: str, role: str = "user") -> dict:

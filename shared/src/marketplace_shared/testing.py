@@ -4,10 +4,12 @@ loopback-only targets."""
 import ipaddress
 import os
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import psycopg
@@ -66,12 +68,58 @@ def checked_events_fixture(outbox_model):
     return checked_events
 
 
+def app_fixtures(create_app, migrate):
+    """The `app` and `client` fixtures of a service's conftest.py, which defines `config`: the app that
+    `create_app(config)` builds on a database `migrate(config)` has brought up to date, and its test client.
+    Use: `app, client = app_fixtures(create_app, migrate)`."""
+    import pytest
+
+    @pytest.fixture
+    def app(config):
+        migrate(config)
+        return create_app(config)
+
+    @pytest.fixture
+    def client(app):
+        return app.test_client()
+
+    return app, client
+
+
+def database_fixture():
+    """The `database` fixture of a service's conftest.py: a Database of the test's own on `config.DATABASE_URL`
+    (once `app` has set that database up), disposed after the test."""
+    import pytest
+
+    from .db import Database
+
+    @pytest.fixture
+    def database(app, config):
+        database = Database(config.DATABASE_URL)
+        yield database
+        database.dispose()
+
+    return database
+
+
+def migrated_template_fixture(config_class, migrate, filename: str):
+    """A session-scoped `migrated_template` fixture: one SQLite file `filename` migrated once per test run, the
+    path of which each test's `app` copies (migrating a database for every test is slow)."""
+    import pytest
+
+    @pytest.fixture(scope="session")
+    def migrated_template(tmp_path_factory):
+        path = tmp_path_factory.mktemp("template") / filename
+        migrate(config_class(DATABASE_URL=f"sqlite:///{path}"))
+        return path
+
+    return migrated_template
+
+
 @contextmanager
 def running_worker(worker, timeout: float = 20.0) -> Iterator[object]:
     """Run `worker` (a marketplace_shared.worker.Worker) on a daemon thread until it is connected; stop it
     and wait for its thread when the block ends."""
-    import threading
-
     thread = threading.Thread(target=worker.run, daemon=True)
     thread.start()
     try:
@@ -80,6 +128,16 @@ def running_worker(worker, timeout: float = 20.0) -> Iterator[object]:
     finally:
         worker.stopping = True
         thread.join(timeout=10)
+
+
+def check_service_basics(client) -> None:
+    """What every service's app answers through the shared Api: the error envelope, with a request id, for an
+    unknown route, and its health check."""
+    response = client.get("/nope")
+    body = response.get_json()
+    assert response.status_code == 404, body
+    assert body["error"]["code"] == "NOT_FOUND" and body["requestId"].startswith("req_"), body
+    assert client.get("/healthz").get_json() == {"status": "ok"}
 
 
 def python_loop_seconds(steps: int = 10_000_000) -> float:
@@ -114,6 +172,25 @@ def temporary_postgres_database(prefix: str = "mkt_test") -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@contextmanager
+def isolated_service(config_class, migrate, name: str, other_queues: tuple[str, ...] = (),
+                     **settings) -> Iterator[object]:
+    """A service configuration of its own for an integration test: a new PostgreSQL database that
+    `migrate(config)` has set up, an exchange and queues under a unique prefix (`name_<random>.`); the
+    queues (the service's own and `other_queues`, named under the prefix), the exchange and the database
+    are removed when the block ends."""
+    prefix = unique_name(name) + "."
+    with temporary_postgres_database() as url:
+        config = config_class(DATABASE_URL=url, EVENT_PREFIX=prefix, EVENT_EXCHANGE=prefix + "marketplace.events",
+                              **settings)
+        migrate(config)
+        try:
+            yield config
+        finally:
+            queues = [config.queue_name, *(prefix + queue for queue in other_queues)]
+            delete_broker_objects(prefix, queues, config.EVENT_EXCHANGE)
+
+
 def delete_broker_objects(prefix: str, queue_names: list[str], exchange: str | None = None) -> None:
     """Remove the test run's queues (and their retry/dead companions) and exchange."""
     import pika
@@ -128,25 +205,39 @@ def delete_broker_objects(prefix: str, queue_names: list[str], exchange: str | N
     connection.close()
 
 
-def serve_bytes(routes: dict[str, bytes]):
-    """A loopback HTTP server answering GET `path` with `routes[path]` (404 otherwise); call .shutdown()."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+class QuietHandler(BaseHTTPRequestHandler):
+    """The request handler of the tests' loopback servers: HTTP/1.1 (keep-alive), no access log on stderr."""
 
-    class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *_args):
+        pass
+
+
+def serve_loopback(handler_class, poll_interval: float = 0.5) -> ThreadingHTTPServer:
+    """Serve `handler_class` on 127.0.0.1, a free port, from daemon threads; call .shutdown() and .server_close()."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
+    server.daemon_threads = True
+    server.block_on_close = False
+    threading.Thread(target=server.serve_forever, args=(poll_interval,), daemon=True).start()
+    return server
+
+
+def serve_bytes(routes: dict[str, bytes], content_type: str | None = None) -> ThreadingHTTPServer:
+    """A loopback HTTP server answering GET `path` with `routes[path]` (404 otherwise), of `content_type` when
+    given; call .shutdown()."""
+
+    class Handler(QuietHandler):
         def do_GET(self):  # noqa: N802 - http.server's naming
             body = routes.get(self.path, b"")
             self.send_response(200 if body else 404)
+            if content_type:
+                self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, *_args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+    return serve_loopback(Handler)
 
 
 def lose_insert_race(monkeypatch, times: int = 1) -> list:

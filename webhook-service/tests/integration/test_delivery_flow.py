@@ -19,10 +19,9 @@ from marketplace_shared.contracts import contract_event
 from marketplace_shared.db import Database
 from marketplace_shared.testing import (
     AMQP_URL,
-    delete_broker_objects,
     identity_headers,
+    isolated_service,
     running_worker,
-    temporary_postgres_database,
     unique_name,
     wait_for,
 )
@@ -79,13 +78,10 @@ class Stack:
 
 @pytest.fixture
 def stack():
-    prefix = unique_name("webhook_itest") + "."
-    with temporary_postgres_database() as url:
-        config = Config(DATABASE_URL=url, EVENT_PREFIX=prefix, EVENT_EXCHANGE=prefix + "marketplace.events",
-                        WEBHOOK_ALLOWED_NETWORKS=["127.0.0.0/8"], WEBHOOK_RETRY_SCHEDULE=[0.2, 0.2, 0.2],
-                        WEBHOOK_RETRY_JITTER=0.1, WEBHOOK_POLL_SECONDS=5.0, WEBHOOK_TIMEOUT_SECONDS=2.0,
-                        WEBHOOK_LEASE_SECONDS=3.0, WEBHOOK_ENDPOINT_CONCURRENCY=2)
-        migrate(config)
+    with isolated_service(Config, migrate, "webhook_itest", WEBHOOK_ALLOWED_NETWORKS=["127.0.0.0/8"],
+                          WEBHOOK_RETRY_SCHEDULE=[0.2, 0.2, 0.2], WEBHOOK_RETRY_JITTER=0.1, WEBHOOK_POLL_SECONDS=5.0,
+                          WEBHOOK_TIMEOUT_SECONDS=2.0, WEBHOOK_LEASE_SECONDS=3.0,
+                          WEBHOOK_ENDPOINT_CONCURRENCY=2) as config:
         running = Stack(config, create_app(config))
         dispatcher = build_dispatcher(config, running.database)
         worker = build_worker(config, dispatcher=dispatcher)
@@ -101,7 +97,6 @@ def stack():
             worker.database.dispose()
             running.database.dispose()
             running.app.extensions["database"].dispose()
-            delete_broker_objects(prefix, [config.queue_name], config.EVENT_EXCHANGE)
 
 
 def verify(secret: str, received) -> dict:
