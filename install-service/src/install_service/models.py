@@ -22,14 +22,6 @@ class Base(DeclarativeBase):
     pass
 
 
-class OutboxEvent(OutboxMixin, Base):
-    __tablename__ = "outbox"
-
-
-class ProcessedEvent(ProcessedEventMixin, Base):
-    __tablename__ = "processed_events"
-
-
 class CatalogPlugin(Base):
     """What the catalog's events told us about a plugin (read model)."""
 
@@ -256,3 +248,11 @@ class InstallationLog(Base):
     level: Mapped[str] = mapped_column(String(10), default="info")
     step: Mapped[str | None] = mapped_column(String(20))
     message: Mapped[str] = mapped_column(Text)
+
+
+class OutboxEvent(OutboxMixin, Base):
+    __tablename__ = "outbox"
+
+
+class ProcessedEvent(ProcessedEventMixin, Base):
+    __tablename__ = "processed_events"

@@ -25,18 +25,18 @@ class Base(DeclarativeBase):
     pass
 
 
-class Outbox(OutboxMixin, Base):
-    __tablename__ = "outbox"
-
-
-class Processed(ProcessedEventMixin, Base):
-    __tablename__ = "processed_events"
-
-
 class Tally(Base):
     __tablename__ = "tally"
     name: Mapped[str] = mapped_column(String(50), primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class OutboxEvent(OutboxMixin, Base):
+    __tablename__ = "outbox"
+
+
+class ProcessedEvent(ProcessedEventMixin, Base):
+    __tablename__ = "processed_events"
 
 
 def bump(session, event):
@@ -58,7 +58,7 @@ def stack():
         config.SERVICE_NAME = "worker-test"
         database = Database(url)
         Base.metadata.create_all(database.engine)
-        worker = Worker(config, database, Outbox, Processed,
+        worker = Worker(config, database, OutboxEvent, ProcessedEvent,
                         {"thing.happened": [bump], "thing.broken": [explode]})
         with running_worker(worker):
             yield config, database, worker
@@ -74,10 +74,10 @@ def tally(database, name):
 def test_outbox_row_is_relayed_and_handled_once(stack):
     config, database, _worker = stack
     with database.session() as session, session.begin():
-        record_event(session, Outbox, "thing.happened", "test", {"name": "a"})
+        record_event(session, OutboxEvent, "thing.happened", "test", {"name": "a"})
     wait_for(lambda: tally(database, "a") == 1, message="event handled")
     with database.session() as session:
-        assert session.scalar(select(Outbox.published_at)) is not None
+        assert session.scalar(select(OutboxEvent.published_at)) is not None
 
     # The same event delivered again (as after a lost ack) has no second effect.
     event = new_event("thing.happened", "test", {"name": "b"})
@@ -89,13 +89,13 @@ def test_outbox_row_is_relayed_and_handled_once(stack):
     connection.close()
     wait_for(lambda: tally(database, "b") == 2, message="two distinct events handled")
     with database.session() as session:
-        assert session.get(Processed, event["id"]) is not None
+        assert session.get(ProcessedEvent, event["id"]) is not None
 
 
 def test_failing_event_is_retried_then_dead_lettered(stack):
     config, database, _worker = stack
     with database.session() as session, session.begin():
-        record_event(session, Outbox, "thing.broken", "test", {"name": "x"})
+        record_event(session, OutboxEvent, "thing.broken", "test", {"name": "x"})
 
     def dead_letters():
         connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
@@ -106,29 +106,29 @@ def test_failing_event_is_retried_then_dead_lettered(stack):
 
     assert wait_for(dead_letters, message="message in the dead-letter queue") == 1
     with database.session() as session:
-        assert session.scalar(select(Processed).where(Processed.event_type == "thing.broken")) is None
+        assert session.scalar(select(ProcessedEvent).where(ProcessedEvent.event_type == "thing.broken")) is None
 
 
 def test_idle_relay_reads_its_outbox_only_when_an_event_is_committed():
     with temporary_postgres_database() as url:
         database = Database(url)
         Base.metadata.create_all(database.engine)
-        relay = OutboxRelay(database, Outbox, idle_poll_seconds=3600)
+        relay = OutboxRelay(database, OutboxEvent, idle_poll_seconds=3600)
         try:
             assert relay.is_due()  # the first look, which starts listening
             assert relay.publish_pending(publisher=None) == 0  # nothing to publish: no broker needed
             assert not relay.is_due()
 
             with database.session() as session, session.begin():
-                record_event(session, Outbox, "thing.happened", "test", {"name": "rolled back"})
+                record_event(session, OutboxEvent, "thing.happened", "test", {"name": "rolled back"})
                 session.rollback()
             with database.session() as session, session.begin():
                 session.add(Tally(name="no event", count=1))
             assert not relay.is_due()
 
             with database.session() as session, session.begin():
-                record_event(session, Outbox, "thing.happened", "test", {"name": "a"})
-                record_event(session, Outbox, "thing.happened", "test", {"name": "b"})
+                record_event(session, OutboxEvent, "thing.happened", "test", {"name": "a"})
+                record_event(session, OutboxEvent, "thing.happened", "test", {"name": "b"})
             wait_for(relay.is_due, message="woken by the commit")
             assert not relay.is_due()  # one look serves every notification received so far
         finally:

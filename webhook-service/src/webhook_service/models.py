@@ -16,14 +16,6 @@ class Base(DeclarativeBase):
     pass
 
 
-class OutboxEvent(OutboxMixin, Base):
-    __tablename__ = "outbox"
-
-
-class ProcessedEvent(ProcessedEventMixin, Base):
-    __tablename__ = "processed_events"
-
-
 class Webhook(Base):
     """A subscription: where to send which events, signed with which secret."""
 
@@ -107,3 +99,11 @@ class PluginOwner(Base):
     plugin_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     owner_id: Mapped[str] = mapped_column(String(64), index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class OutboxEvent(OutboxMixin, Base):
+    __tablename__ = "outbox"
+
+
+class ProcessedEvent(ProcessedEventMixin, Base):
+    __tablename__ = "processed_events"
