@@ -41,10 +41,9 @@ SERVICES = [
 ]
 GATEWAY = Service("gateway", "gateway", 8080, None, False)
 ALL = [GATEWAY, *SERVICES]
-# The web portal: no database and no worker, reached through the gateway (WEB_URL). It calls the gateway
-# from its own loopback address, which the gateway trusts as a proxy for the visitor's address.
+# The web portal: no database and no worker, reached through the gateway (WEB_URL). Its API calls carry
+# the stack's PORTAL_TOKEN, by which the gateway knows them and believes the visitor address they forward.
 WEB = Service("web", "marketplace_web", 8085, "WEB_URL", False)
-WEB_SOURCE_ADDRESS = "127.0.0.2"
 
 
 def replica_of(name: str) -> tuple[str, int]:
@@ -75,8 +74,11 @@ class Stack:
     # n of a process calls replica n of each service (cycling), like a load-balanced Service would spread them.
     replicas: dict = field(default_factory=dict)
     replica_env: dict = field(default_factory=dict)  # process name ("gateway-2") -> extra env of that process
+    # The secret the portal and the gateway share: a new one per stack unless `env` names one.
+    portal_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
 
     def __post_init__(self):
+        self.portal_token = self.env.get("PORTAL_TOKEN", self.portal_token)
         if self.with_web and WEB.name not in self.ports:
             self.ports[WEB.name] = _free_port()
         for name in list(self.ports):
@@ -112,10 +114,8 @@ class Stack:
         if self.with_web:
             env.setdefault(WEB.upstream_env, self.url(self.paired(WEB.name, index)))
             env.setdefault("GATEWAY_URL", self.url(self.paired(GATEWAY.name, index)))
-            env.setdefault("WEB_SOURCE_ADDRESS", WEB_SOURCE_ADDRESS)
-            if service is GATEWAY:
-                env.setdefault("TRUSTED_PROXIES", f"{WEB_SOURCE_ADDRESS}/32")
-                env.setdefault("PORTAL_ADDRESSES", f"{WEB_SOURCE_ADDRESS}/32")
+            if service in (GATEWAY, WEB):
+                env["PORTAL_TOKEN"] = self.portal_token
         return env
 
     def migrate(self) -> None:

@@ -213,11 +213,17 @@ def test_pages_spend_no_api_budget_and_static_files_are_cached(stack, anonymous)
             assert answer.status_code == 200 and "X-RateLimit-Remaining" not in answer.headers
     assert remaining() == before - 1  # only the two API calls were counted
     # The API call the plugin list makes counts as this visitor's, in the portal-visitor budget of this address
-    # (the gateway believes the portal's X-Forwarded-For; gateway/tests/unit/test_ratelimit.py shows it is one
-    # budget per visitor), not in the anonymous budget a direct caller spends.
+    # (the portal sends the stack's PORTAL_TOKEN, so the gateway believes its X-Forwarded-For;
+    # gateway/tests/unit/test_portal_token.py shows it is one budget per visitor), not in the anonymous budget
+    # a direct caller spends.
     before = remaining()
     assert session.get(stack.gateway_url + "/plugins", timeout=10).status_code == 200
     assert remaining() == before - 1
+    # The token, not the address, is what makes a call the portal's: a wrong one is an ordinary anonymous call.
+    tags = stack.gateway_url + "/api/marketplace/v1/tags"
+    for token, policy in ((stack.portal_token, "portal_visitor"), (stack.portal_token[:-1], "anonymous")):
+        answer = session.get(tags, headers={"X-Marketplace-Portal-Token": token}, timeout=10)
+        assert answer.status_code == 200 and answer.headers["RateLimit-Policy"].startswith(f'"{policy}"')
     # The API reference at the gateway's docs path is the portal's, from pinned files: nothing from a CDN.
     docs = session.get(stack.gateway_url + "/api/marketplace/v1/docs", timeout=10)
     assert docs.status_code == 200 and "/static/vendor/swagger-ui/swagger-ui-bundle." in docs.text

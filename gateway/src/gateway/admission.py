@@ -84,9 +84,9 @@ def is_portal_call(gateway, environ) -> bool:
 
 
 def client_address(gateway, environ, via_portal: bool) -> str:
-    """Who the call is for. From the portal, its X-Forwarded-For is believed wherever the portal calls from:
-    it is the chain the gateway gave the portal with the page request, walked again as if the portal's peer
-    were a trusted proxy (TRUSTED_PROXIES still decides which of its hops are proxies)."""
+    """Who the call is for. The portal is a proxy wherever it calls from: its X-Forwarded-For (the chain the
+    gateway gave it with the page request, plus the portal's own peer) is walked as if the portal's address
+    were in TRUSTED_PROXIES, which still decides which of the chain's hops are proxies."""
     peer, forwarded_for = environ.get("REMOTE_ADDR"), environ.get("HTTP_X_FORWARDED_FOR")
     if via_portal and forwarded_for:
         hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]

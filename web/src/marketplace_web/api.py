@@ -1,8 +1,9 @@
 """The public API as the signed-in visitor: an SDK client per request, sharing one connection pool.
 
-The visitor's API key goes with every call, and so does their address (X-Forwarded-For), which the
-gateway believes from the portal (TRUSTED_PROXIES): anonymous calls count against the visitor's own
-budget, not against one shared by everyone who browses the portal.
+The visitor's API key goes with every call, and so does their address (X-Forwarded-For). The portal's
+PORTAL_TOKEN, shared with the gateway, tells the gateway that the call is the portal's, wherever the portal
+runs: it believes the forwarded address, so that anonymous calls count against the visitor's own budget,
+not against one shared by everyone who browses the portal.
 """
 
 import requests
@@ -14,30 +15,22 @@ from backstage_marketplace.errors import MarketplaceError
 
 __all__ = ["MarketplaceError", "client", "client_for", "error_message"]
 
-
-class _SourceAddressAdapter(HTTPAdapter):
-    def __init__(self, source_address: str | None, **kwargs):
-        self.source_address = source_address
-        super().__init__(**kwargs)
-
-    def init_poolmanager(self, *args, **kwargs):
-        if self.source_address:
-            kwargs["source_address"] = (self.source_address, 0)
-        super().init_poolmanager(*args, **kwargs)
+PORTAL_TOKEN_HEADER = "X-Marketplace-Portal-Token"  # what the gateway reads (and never forwards)
 
 
 class Clients:
     def __init__(self, config):
         self.config = config
         # One pool for every request's client (a requests adapter is safe to share between threads).
-        self.adapter = _SourceAddressAdapter(config.SOURCE_ADDRESS, pool_connections=4, pool_maxsize=32,
-                                             max_retries=0)
+        self.adapter = HTTPAdapter(pool_connections=4, pool_maxsize=32, max_retries=0)
 
     def make(self, api_key: str | None, forwarded_for: str | None, request_id: str | None) -> MarketplaceClient:
         session = requests.Session()
         session.trust_env = False
         session.mount("http://", self.adapter)
         session.mount("https://", self.adapter)
+        if self.config.PORTAL_TOKEN:
+            session.headers[PORTAL_TOKEN_HEADER] = self.config.PORTAL_TOKEN
         if forwarded_for:
             session.headers["X-Forwarded-For"] = forwarded_for
         if request_id:

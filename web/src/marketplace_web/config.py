@@ -12,8 +12,9 @@ class Config:
         # The portal is a client of the public API: every call goes through the gateway.
         self.GATEWAY_URL = env("GATEWAY_URL", "http://127.0.0.1:8080")
         self.API_TIMEOUT = env_float("WEB_API_TIMEOUT", 10.0)
-        # The local address the portal's calls leave from (the gateway trusts it as a proxy: TRUSTED_PROXIES).
-        self.SOURCE_ADDRESS = env("WEB_SOURCE_ADDRESS")
+        # The secret shared with the gateway (its PORTAL_TOKEN), sent on every API call: the gateway then
+        # believes the visitor's address the portal forwards and counts an anonymous visitor's calls as theirs.
+        self.PORTAL_TOKEN = env("PORTAL_TOKEN")
         self.LOG_LEVEL = env("LOG_LEVEL", "INFO")
         self.VAR_DIR = env("VAR_DIR", str(REPO_ROOT / "var"))
         # Sessions: Redis when REDIS_URL is set (several hosts), else one file per session under VAR_DIR.

@@ -1,5 +1,7 @@
 """Every page, signed in and out, through the real SDK against a fake of the public API."""
 
+import pytest
+
 from ..conftest import csrf_from, sign_in
 from ..fake_gateway import XSS
 
@@ -187,6 +189,19 @@ def test_the_portal_forwards_the_key_and_the_visitors_address(user_client, fake)
     call = next(r for r in fake.requests if r["path"] == "/api/marketplace/v1/plugins")
     assert call["headers"]["Authorization"] == "Bearer mkp_user"
     assert call["headers"]["X-Forwarded-For"] == "203.0.113.9, 127.0.0.1"
+
+
+@pytest.mark.parametrize("token", ["portal-secret-0123", None])
+def test_the_portal_proves_itself_with_its_token_on_every_call(app, fake, token):
+    """PORTAL_TOKEN goes with every API call (the gateway then believes the forwarded address); unset, none."""
+    app.extensions["web_clients"].config.PORTAL_TOKEN = token
+    fake.requests.clear()
+    client = app.test_client()
+    assert client.get("/").status_code == 200
+    sign_in(client)
+    assert client.get("/installations").status_code == 200
+    assert len(fake.requests) >= 3
+    assert {r["headers"].get("X-Marketplace-Portal-Token") for r in fake.requests} == {token}
 
 
 def test_static_files_have_hashed_names_and_a_long_cache(client):
