@@ -6,6 +6,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from marketplace_shared.api import JsonBoolean, JsonFloat, JsonInteger
+from marketplace_shared.pagination import PageArgsSchema
 
 from .semver import normalize_version, valid_range
 
@@ -194,7 +195,7 @@ class TagList(fields.String):
         return [tag.strip().lower() for tag in text.split(",") if tag.strip()]
 
 
-class ListArgsSchema(ma.Schema):
+class ListArgsSchema(PageArgsSchema):
     FILTERS = ("search", "category", "tags", "compatibility")
 
     @ma.pre_load
@@ -202,8 +203,6 @@ class ListArgsSchema(ma.Schema):
         # `?category=&tags=` from a form means "no filter", not an invalid one (the document allows "").
         return {key: data[key] for key in data if not (key in self.FILTERS and data[key] == "")}
 
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
-    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
     search = fields.String(validate=validate.Length(max=200))
     category = fields.String(validate=validate.Regexp(CATEGORY, error="Not a valid category."),
                              metadata={"pattern": f"^(?:{CATEGORY.pattern[1:-1]})?$"})

@@ -4,7 +4,7 @@ import marshmallow as ma
 
 from marketplace_shared.api import JsonInteger
 from marketplace_shared.clock import UtcDateTime
-from marketplace_shared.pagination import PageArgsSchema
+from marketplace_shared.pagination import PageArgsSchema, page_schema
 
 from .models import ACCOUNT_TIERS, ROLES
 
@@ -101,11 +101,7 @@ class MeResponseSchema(ma.Schema):
     data = ma.fields.Nested(MeSchema)
 
 
-class AccountListResponseSchema(ma.Schema):
-    data = ma.fields.List(ma.fields.Nested(AccountSchema))
-    pagination = ma.fields.Dict()
-    links = ma.fields.Dict()
-    metadata = ma.fields.Dict()
+AccountListResponseSchema = page_schema("AccountListResponseSchema", AccountSchema, described=False)
 
 
 class ApiKeyResponseSchema(ma.Schema):

@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from marketplace_shared.api import JsonBoolean
-from marketplace_shared.pagination import PageArgsSchema
+from marketplace_shared.pagination import PageArgsSchema, page_schema
 
 from .deployer import STRATEGIES
 from .services import STATES_DESCRIPTION, STATUSES
@@ -162,27 +162,7 @@ class InstallationResponseSchema(ma.Schema):
     data = fields.Nested(InstallationSchema)
 
 
-class PaginationSchema(ma.Schema):
-    page = fields.Integer()
-    limit = fields.Integer()
-    total = fields.Integer()
-    totalPages = fields.Integer()
-    hasNextPage = fields.Boolean()
-    hasPrevPage = fields.Boolean()
-
-
-class MetadataSchema(ma.Schema):
-    version = fields.String()
-    timestamp = fields.String()
-    requestId = fields.String()
-    responseTime = fields.Integer()
-
-
-class InstallationListSchema(ma.Schema):
-    data = fields.List(fields.Nested(InstallationSchema))
-    pagination = fields.Nested(PaginationSchema)
-    links = fields.Dict(keys=fields.String(), values=fields.String())
-    metadata = fields.Nested(MetadataSchema)
+InstallationListSchema = page_schema("InstallationListSchema", InstallationSchema)
 
 
 class LogLineSchema(ma.Schema):
@@ -219,8 +199,4 @@ class EnvironmentResponseSchema(ma.Schema):
     data = fields.Nested(EnvironmentSchema)
 
 
-class EnvironmentListSchema(ma.Schema):
-    data = fields.List(fields.Nested(EnvironmentSchema))
-    pagination = fields.Nested(PaginationSchema)
-    links = fields.Dict(keys=fields.String(), values=fields.String())
-    metadata = fields.Nested(MetadataSchema)
+EnvironmentListSchema = page_schema("EnvironmentListSchema", EnvironmentSchema)

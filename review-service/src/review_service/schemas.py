@@ -4,7 +4,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from marketplace_shared.api import JsonInteger
-from marketplace_shared.pagination import PageArgsSchema
+from marketplace_shared.pagination import PageArgsSchema, page_schema
 
 TITLE_MAX_LENGTH = 120
 TEXT_MAX_LENGTH = 5000
@@ -111,18 +111,10 @@ class ReviewResponseSchema(ma.Schema):
     data = ma.fields.Nested(ReviewSchema)
 
 
-class ReviewListResponseSchema(ma.Schema):
-    data = ma.fields.List(ma.fields.Nested(ReviewSchema))
-    pagination = ma.fields.Dict()
-    links = ma.fields.Dict()
-    metadata = ma.fields.Dict()
+ReviewListResponseSchema = page_schema("ReviewListResponseSchema", ReviewSchema, described=False)
 
 
-class ModerationListResponseSchema(ma.Schema):
-    data = ma.fields.List(ma.fields.Nested(ModerationReviewSchema))
-    pagination = ma.fields.Dict()
-    links = ma.fields.Dict()
-    metadata = ma.fields.Dict()
+ModerationListResponseSchema = page_schema("ModerationListResponseSchema", ModerationReviewSchema, described=False)
 
 
 class ReportResponseSchema(ma.Schema):
