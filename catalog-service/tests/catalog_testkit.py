@@ -5,6 +5,8 @@ import json
 import tarfile
 import zipfile
 
+from sqlalchemy import text
+
 from marketplace_shared.identity import Identity, issue_token
 
 API = "/api/marketplace/v1"
@@ -61,3 +63,14 @@ def published_plugin(client, headers, name="catalog-backend", version="1.0.0", c
                               compatibility=compatibility or {"backstage": "^1.35.0", "node": ">=18.0.0"})
     assert response.status_code == 201, response.get_json()
     return plugin
+
+
+def write(app, statement: str, **params) -> None:
+    """One SQL write committed on the app's database (what a bulk load or an operator would do)."""
+    with app.app_context():
+        session = app.extensions["database"].session()
+        try:
+            session.execute(text(statement), params)
+            session.commit()
+        finally:
+            session.close()

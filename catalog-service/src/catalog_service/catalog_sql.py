@@ -34,10 +34,10 @@ def exact_rank(name, display_name, query: str, corrected: str | None):
     return case((or_(name.in_(names), func.lower(display_name).in_(names)), 1), else_=0)
 
 
-def has_tag(tag: str):
+def has_tag(tag: str, plugin_id=PLUGINS.c.id):
     # The public rows of a tag come from the partial index (tag, plugin_id) alone.
     tagged = PLUGIN_TAGS.c
-    return PLUGINS.c.id.in_(select(tagged.plugin_id).where(tagged.tag == tag, tagged.public == true()))
+    return plugin_id.in_(select(tagged.plugin_id).where(tagged.tag == tag, tagged.public == true()))
 
 
 SUMMARY_COLUMNS = tuple(PLUGINS.c[name] for name in (
@@ -78,23 +78,30 @@ class Shape(NamedTuple):
 @functools.lru_cache(maxsize=256)
 def shape_conditions(shape: Shape, first_tag_joined: bool = False):
     """The filters on plugins; `first_tag_joined`: the first tag is the plugin_tags row the statement joins."""
-    conditions = [PLUGINS.c.is_public == true()]
+    return and_(PLUGINS.c.is_public == true(), *filter_conditions(shape, PLUGINS.c, PLUGINS.c.id, first_tag_joined))
+
+
+def filter_conditions(shape: Shape, columns, plugin_id, first_tag_joined: bool = False) -> list:
+    """The filters of a shape on `columns` (plugins or a table carrying the same filter columns), visibility
+    apart."""
+    conditions = []
     if shape.categories:
-        conditions.append(PLUGINS.c.category.in_(bindparam("categories", expanding=True)))
-    conditions += [has_tag(bindparam(f"tag_{index}")) for index in range(1 if first_tag_joined else 0, shape.tags)]
+        conditions.append(columns.category.in_(bindparam("categories", expanding=True)))
+    conditions += [has_tag(bindparam(f"tag_{index}"), plugin_id)
+                   for index in range(1 if first_tag_joined else 0, shape.tags)]
     if shape.verified:
-        conditions.append(PLUGINS.c.verified == bindparam("verified"))
+        conditions.append(columns.verified == bindparam("verified"))
     if shape.featured:
-        conditions.append(PLUGINS.c.featured == bindparam("featured"))
+        conditions.append(columns.featured == bindparam("featured"))
     if shape.min_rating:
-        conditions.append(PLUGINS.c.rating_average >= bindparam("min_rating"))
+        conditions.append(columns.rating_average >= bindparam("min_rating"))
     if shape.max_price:
-        conditions.append(PLUGINS.c.price <= bindparam("max_price"))
+        conditions.append(columns.price <= bindparam("max_price"))
     if shape.backstage:  # the declared ranges that admit the wanted version (none: IN () is false)
-        conditions.append(PLUGINS.c.compat_backstage.in_(bindparam("backstage", expanding=True)))
+        conditions.append(columns.compat_backstage.in_(bindparam("backstage", expanding=True)))
     if shape.node:
-        conditions.append(PLUGINS.c.compat_node.in_(bindparam("node", expanding=True)))
-    return and_(*conditions)
+        conditions.append(columns.compat_node.in_(bindparam("node", expanding=True)))
+    return conditions
 
 
 def sort_keys(sort: str, order: str, columns=PLUGINS.c) -> list:

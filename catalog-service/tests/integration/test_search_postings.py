@@ -4,7 +4,7 @@ plugins (publish, unpublish, edits, popularity, deletion) through the triggers; 
 popularity (plugin_tags.popularity, migration 0005)."""
 
 import pytest
-from catalog_testkit import API, anonymous_headers, headers_for, published_plugin
+from catalog_testkit import API, anonymous_headers, headers_for, published_plugin, write
 from sqlalchemy import text
 
 from catalog_service import fts_postgres
@@ -65,16 +65,6 @@ def counts_match_postings(app) -> list:
                 "SELECT t.term, t.plugins, count(p.plugin_id) FROM search_terms t "
                 "LEFT JOIN search_postings p ON p.term = t.term AND p.is_public "
                 "GROUP BY t.term, t.plugins HAVING t.plugins <> count(p.plugin_id)")).all()
-        finally:
-            session.close()
-
-
-def write(app, statement: str, **params) -> None:
-    with app.app_context():
-        session = app.extensions["database"].session()
-        try:
-            session.execute(text(statement), params)
-            session.commit()
         finally:
             session.close()
 

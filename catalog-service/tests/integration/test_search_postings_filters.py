@@ -1,0 +1,113 @@
+"""A one-word search with filters, by popularity or rating, comes from search_postings on PostgreSQL (migration
+0007: the postings carry the filter columns): the same pages and exact totals as the plugins' tsvector, before
+and after the filter columns of a plugin change (through the triggers)."""
+
+import itertools
+
+import pytest
+from catalog_testkit import API, anonymous_headers, headers_for, published_plugin, upload_version, write
+
+from catalog_service import fts_postgres
+from catalog_service.app import create_app
+from catalog_service.config import Config
+from catalog_service.migrate import migrate
+from marketplace_shared.testing import temporary_postgres_database
+
+PLUGINS = {  # name -> (category, backstage range, description)
+    "grafana-alerts": ("monitoring", "^1.35.0", "Alerts from dashboards"),
+    "grafana-boards": ("observability", "~1.20.0", "Boards for teams"),
+    "grafanalytics": ("monitoring", "^1.35.0", "Analytics"),  # `grafana` is a prefix of its name
+    "loki-logs": ("observability", "^1.35.0", "Logs next to grafana panels"),
+    "vault-secrets": ("security", "^1.35.0", "Secrets"),
+}
+FILTERS = [
+    {},
+    {"categories": ["monitoring"]},
+    {"categories": ["monitoring", "observability"], "minRating": 3},
+    {"compatibility": {"backstage": "1.36.0"}},
+    {"compatibility": {"backstage": "^1.35.0", "node": ">=18.0.0"}},
+    {"verified": True},
+    {"featured": False, "maxPrice": 0},
+    {"tags": ["dashboards"]},
+]
+
+
+@pytest.fixture(scope="module")
+def catalog(tmp_path_factory):
+    with temporary_postgres_database("catalog_postings_filters") as url:
+        migrate(Config(DATABASE_URL=url))
+        config = Config(DATABASE_URL=url, ARTIFACT_ROOT=str(tmp_path_factory.mktemp("artifacts")))
+        app = create_app(config)
+        client = app.test_client()
+        publisher = headers_for(config)
+        plugins = {}
+        for name, (category, backstage, description) in PLUGINS.items():
+            plugins[name] = published_plugin(client, publisher, name=name, category=category, description=description,
+                                             tags=["dashboards"] if "board" in description.lower() else [],
+                                             compatibility={"backstage": backstage, "node": ">=18.0.0"})
+        for index, name in enumerate(PLUGINS):  # distinct ratings and popularities, ties broken by id
+            write(app, "UPDATE plugins SET rating_average = :rating, rating_count = :count, popularity = :popularity "
+                  "WHERE name = :name", rating=[4.5, 3.0, 4.5, 2.0, 5.0][index], count=index,
+                  popularity=[10, 30, 20, 30, 5][index], name=name)
+        yield config, app, client, publisher, plugins
+        app.extensions["database"].dispose()
+
+
+def search(client, config, query, filters, sort, order, page=1, limit=2):
+    response = client.post(f"{API}/plugins/search", headers=anonymous_headers(config),
+                           json={"query": query, "filters": filters, "sort": {"field": sort, "order": order},
+                                 "pagination": {"page": page, "limit": limit}})
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    return [p["name"] for p in body["data"]], body["pagination"]["total"]
+
+
+def every_page(client, config, query, filters, sort, order):
+    pages = [search(client, config, query, filters, sort, order, page) for page in range(1, 5)]
+    return [name for names, _total in pages for name in names], {total for _names, total in pages}
+
+
+def assert_same_as_the_tsvector(monkeypatch, client, config, queries=("grafana", "graf", "logs", "zzzqqq")):
+    for query, filters, sort, order in itertools.product(queries, FILTERS, fts_postgres.POSTED_SORTS,
+                                                         ("asc", "desc")):
+        from_postings = every_page(client, config, query, filters, sort, order)
+        with monkeypatch.context() as patched:  # the tsvector path, as for every other sort
+            patched.setattr(fts_postgres, "POSTED_SORTS", ())
+            from_tsvector = every_page(client, config, query, filters, sort, order)
+        assert from_postings == from_tsvector, (query, filters, sort, order)
+        names, totals = from_postings
+        assert totals == {len(names)}  # every page gives the exact total, past the end too
+
+
+def test_filtered_words_find_what_the_tsvector_finds(catalog, monkeypatch):
+    config, _app, client, _publisher, _plugins = catalog
+    assert_same_as_the_tsvector(monkeypatch, client, config)
+    filters = {"compatibility": {"backstage": "^1.35.0", "node": ">=18.0.0"}}
+    assert search(client, config, "grafana", filters, "rating", "desc", limit=10) == (
+        ["grafanalytics", "grafana-alerts", "loki-logs"], 3)  # equal ratings: more reviews first
+    # A typo matches nothing: the near misses, filtered, as on the tsvector path.
+    assert search(client, config, "grafanna", {"categories": ["monitoring"]}, "popularity", "desc",
+                  limit=10) == (["grafanalytics", "grafana-alerts"], 2)
+
+
+def test_filter_columns_follow_the_plugins(catalog, monkeypatch):
+    config, app, client, publisher, plugins = catalog
+    write(app, "UPDATE plugins SET rating_average = 1.0, category = 'security', verified = true, featured = true, "
+          "price = 5 WHERE name = 'grafana-alerts'")
+    write(app, "UPDATE plugins SET popularity = 1000 WHERE name = 'loki-logs'")
+    response = upload_version(client, publisher, plugins["grafana-boards"]["id"], version="2.0.0",
+                              compatibility={"backstage": "^1.35.0", "node": ">=18.0.0"})
+    assert response.status_code == 201, response.get_json()
+    assert search(client, config, "grafana", {"verified": True}, "rating", "desc") == (["grafana-alerts"], 1)
+    assert search(client, config, "grafana", {"categories": ["security"]}, "popularity", "desc") == (
+        ["grafana-alerts"], 1)
+    assert search(client, config, "grafana", {"compatibility": {"backstage": "1.36.0"}}, "popularity", "desc",
+                  limit=10)[1] == 4
+    assert_same_as_the_tsvector(monkeypatch, client, config, queries=("grafana",))
+    # Unpublished, then published again.
+    plugin_id = plugins["grafanalytics"]["id"]
+    assert client.post(f"{API}/plugins/{plugin_id}/unpublish", headers=publisher).status_code == 200
+    assert "grafanalytics" not in search(client, config, "graf", {"categories": ["monitoring"]}, "rating", "desc",
+                                         limit=10)[0]
+    assert client.post(f"{API}/plugins/{plugin_id}/publish", headers=publisher).status_code == 200
+    assert_same_as_the_tsvector(monkeypatch, client, config, queries=("graf",))
