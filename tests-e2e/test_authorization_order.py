@@ -31,7 +31,6 @@ ROLE_ONLY = {
     ("POST", f"{PREFIX}/admin/accounts/{{account_id}}/api-keys"): "admin",
     ("GET", f"{PREFIX}/environments"): "admin",
     ("POST", f"{PREFIX}/environments"): "admin",
-    ("GET", f"{PREFIX}/environments/{{name}}"): "admin",
     ("PATCH", f"{PREFIX}/environments/{{name}}"): "admin",
     ("GET", f"{PREFIX}/reviews"): "admin",
     ("POST", f"{PREFIX}/reviews/{{review_id}}/hide"): "admin",
@@ -41,7 +40,8 @@ ROLE_ONLY = {
 PUBLIC_WRITES = {("POST", f"{PREFIX}/plugins/search")}
 # Reads that need a signed-in caller (their query is validated too).
 SIGNED_IN_READS = {f"{PREFIX}/installations", f"{PREFIX}/installations/{{installation_id}}/logs",
-                   f"{PREFIX}/webhooks", f"{PREFIX}/webhooks/{{webhook_id}}/deliveries", f"{PREFIX}/me/api-keys"}
+                   f"{PREFIX}/webhooks", f"{PREFIX}/webhooks/{{webhook_id}}/deliveries", f"{PREFIX}/me/api-keys",
+                   f"{PREFIX}/environments/{{name}}"}
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
 BAD_BODY = {"notAField": {"nested": [1, "two"]}, "rating": "many", "name": 12}
 BAD_QUERY = {"page": "zero", "limit": "-5", "status": "nonsense"}

@@ -32,7 +32,8 @@ from .schemas import (
 
 blp = Blueprint("installs", __name__, url_prefix=API_PREFIX, description="Installations")
 environments_blp = Blueprint("environments", __name__, url_prefix=API_PREFIX,
-                             description="Environments plugins are installed into (administrators)")
+                             description="Environments plugins are installed into (administrators; "
+                                         "anyone signed in may read one)")
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -202,10 +203,16 @@ def create_environment(body):
 
 
 @environments_blp.route("/environments/<name>", methods=["GET"])
+@requires("user")
 @environments_blp.response(200, EnvironmentResponseSchema)
+@environments_blp.alt_response(404, description="ENVIRONMENT_NOT_FOUND")
 def get_environment(name):
-    """Get an environment"""
-    require_identity("admin")
+    """Get an environment
+
+    Any signed-in account may read one environment's Backstage and Node.js versions, to check a plugin's
+    compatibility ranges before installing it (the web portal's install page does); an anonymous caller
+    gets 401. Listing, creating and changing environments is for administrators.
+    """
     return {"data": representations.environment_view(environments.get_environment(request_session(), name))}
 
 

@@ -153,6 +153,24 @@ def test_unknown_environment_is_created_with_the_defaults(client, config, catalo
     assert client.get(f"{PREFIX}/environments", headers=factories.headers(config)).status_code == 403
 
 
+def test_anyone_signed_in_may_read_one_environment_but_not_list_or_change_them(client, config):
+    """The pre-install check needs the environment's versions for every user; the rest stays with admins."""
+    admin, user = factories.headers(config, "acct_admin", "admin"), factories.headers(config)
+    created = client.post(f"{PREFIX}/environments", headers=admin,
+                          json={"name": "staging", "backstageVersion": "1.40.0", "nodeVersion": "20.11.0"})
+    assert created.status_code == 201
+    read = client.get(f"{PREFIX}/environments/staging", headers=user)
+    assert read.status_code == 200 and read.get_json()["data"] == created.get_json()["data"]
+    assert client.get(f"{PREFIX}/environments/missing", headers=user).get_json()["error"]["code"] == \
+        "ENVIRONMENT_NOT_FOUND"
+    assert client.get(f"{PREFIX}/environments/staging").status_code == 401
+    assert client.get(f"{PREFIX}/environments", headers=user).status_code == 403
+    assert client.patch(f"{PREFIX}/environments/staging", headers=user, json={"nodeVersion": "22.1.0"}).status_code \
+        == 403
+    assert client.post(f"{PREFIX}/environments", headers=user,
+                       json={"name": "mine", "backstageVersion": "1.40.0", "nodeVersion": "20.11.0"}).status_code == 403
+
+
 def test_second_install_in_the_same_place_points_to_the_upgrade(client, config, catalog):
     plugin = catalog.publish("twice")
     first = install(client, config, plugin).get_json()["data"]["installationId"]

@@ -527,7 +527,12 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** Get an environment */
+        /**
+         * Get an environment
+         * @description Any signed-in account may read one environment's Backstage and Node.js versions, to check a plugin's
+         *     compatibility ranges before installing it (the web portal's install page does); an anonymous caller
+         *     gets 401. Listing, creating and changing environments is for administrators.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -547,6 +552,13 @@ export interface paths {
                     content: {
                         "application/json": components["schemas"]["EnvironmentResponse"];
                     };
+                };
+                /** @description ENVIRONMENT_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
                 };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
