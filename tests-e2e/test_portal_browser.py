@@ -63,7 +63,7 @@ def sign_in(page, key: str) -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
-def test_search_filter_open_sign_in_install_live_and_cancel(page, stack, world, slow_install_worker):
+def test_search_filter_open_sign_in_install_live_and_cancel(page, stack, admin, world, slow_install_worker):
     word = world["word"]
 
     # The gateway URL shows the portal.
@@ -124,8 +124,14 @@ def test_search_filter_open_sign_in_install_live_and_cancel(page, stack, world, 
     see(page.get_by_text("Backstage: needs")).to_contain_text("^1.30.0")
     check_accessible(page, "install form")
 
+    # Before installing, a plain user sees what the chosen environment runs against the version's ranges.
     environment = f"portal-{word}"[:40]
+    expect(admin.post("/environments", json={"name": environment, "backstageVersion": "1.36.0",
+                                             "nodeVersion": "20.11.0"}), 201)
     page.get_by_label("Environment").fill(environment)
+    page.get_by_role("button", name="Check again for this environment").click()
+    see(page.get_by_text("Backstage: needs")).to_contain_text(f"{environment} runs 1.36.0 — compatible")
+    see(page.get_by_text("Node.js: needs")).to_contain_text(f"{environment} runs 20.11.0 — compatible")
     page.get_by_label("Refresh interval (seconds)").fill("5")
     page.get_by_role("button", name=re.compile("^Install ")).click()
     see(page.locator(".field-error").first).to_be_visible()

@@ -213,8 +213,10 @@ class FakeGateway:
 
         @app.get(f"{PREFIX}/environments/<name>")
         def environment(name):
-            if (account() or {}).get("role") != "admin":
-                return error(403, "FORBIDDEN", "Administrators only")
+            if account() is None:
+                return error(401, "UNAUTHORIZED", "Authentication required")
+            if name == "brand-new":  # created by its first install
+                return error(404, "ENVIRONMENT_NOT_FOUND", f"Environment '{name}' not found")
             return {"data": {"name": name, "backstageVersion": "1.35.0", "nodeVersion": "16.0.0"}}
 
         return app

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from ..conftest import csrf_from
 from ..fake_gateway import XSS
 
@@ -33,16 +35,18 @@ def test_the_form_is_generated_from_the_schema(user_client):
     assert '<option value="1.1.0"' not in page and '<option value="1.2.0" selected>' in page
 
 
-def test_the_checks_before_installing(user_client):
-    page = text(user_client.get("/plugins/metrics-board/install"))
+def test_the_checks_before_installing_into_an_environment_not_created_yet(user_client):
+    page = text(user_client.get("/plugins/metrics-board/install?environment=brand-new"))
     assert "Backstage: needs <code>^1.30.0</code>" in page and "checked by the marketplace when you submit" in page
     assert "Dependency <code>catalog-backend</code>" in page and "resolved when the job runs" in page
 
 
-def test_an_administrator_sees_what_the_environment_runs(admin_client):
-    page = text(admin_client.get("/plugins/metrics-board/install?environment=production"))
+@pytest.mark.parametrize("who", ["user_client", "admin_client"])
+def test_everyone_signed_in_sees_what_the_environment_runs(request, who):
+    page = text(request.getfixturevalue(who).get("/plugins/metrics-board/install?environment=production"))
     assert "production runs <code>1.35.0</code>" in page and "compatible" in page
     assert "production runs <code>16.0.0</code>" in page and "not compatible" in page
+    assert "checked by the marketplace when you submit" not in page
 
 
 def test_installing_with_the_form_sends_typed_configuration(user_client, fake):

@@ -5,7 +5,7 @@ import secrets
 from urllib.parse import quote
 
 import nodesemver
-from flask import Blueprint, abort, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 
 from .. import schema_form
 from ..api import MarketplaceError, client
@@ -26,35 +26,25 @@ def _satisfies(version: str | None, wanted: str | None) -> bool | None:
         return None
 
 
-def _dependency_list(dependencies) -> list[tuple[str, str]]:
-    if isinstance(dependencies, dict):
-        return [(str(name), str(wanted)) for name, wanted in dependencies.items()]
-    found = []
-    for item in dependencies or []:
-        if isinstance(item, dict) and item.get("name"):
-            found.append((str(item["name"]), str(item.get("version") or "*")))
-        elif isinstance(item, str):
-            found.append((item, "*"))
-    return found
-
-
 def compatibility_report(plugin: dict, version: dict | None, environment: str, namespace: str) -> dict:
     """What the environment says before anything is installed: its versions against the ranges, dependencies."""
     api = client()
     ranges = (version or {}).get("compatibility") or plugin.get("compatibility") or {}
     report = {"environment": None, "checks": [], "dependencies": [], "known": False}
-    if (g.account or {}).get("role") == "admin":
-        try:
-            report["environment"] = api.data("GET", f"/environments/{quote(environment, safe='')}")
-            report["known"] = True
-        except MarketplaceError:
-            report["environment"] = None
+    try:
+        # Anyone signed in may read one environment; a new one is unknown (404) until an install creates it.
+        report["environment"] = api.data("GET", f"/environments/{quote(environment, safe='')}")
+        report["known"] = True
+    except MarketplaceError:
+        report["environment"] = None
     env = report["environment"] or {}
     for label, key, env_key in (("Backstage", "backstage", "backstageVersion"), ("Node.js", "node", "nodeVersion")):
         wanted = ranges.get(key)
         have = env.get(env_key)
         report["checks"].append({"label": label, "wanted": wanted, "have": have, "ok": _satisfies(have, wanted)})
-    dependencies = _dependency_list((version or {}).get("dependencies") or plugin.get("dependencies"))
+    # The API gives them as [{"name", "version" (a range)}] (its DependencyDoc).
+    dependencies = [(item["name"], item["version"])
+                    for item in (version or {}).get("dependencies") or plugin.get("dependencies") or []]
     if dependencies:
         installed = {}
         try:
