@@ -17,7 +17,7 @@ from . import images, services
 from .context import blob_store, committed_with_blobs, config, load_json_part, require_multipart
 from .documents import BLUEMIND_PLUGIN_UPLOAD, BLUEMIND_VERSION_UPLOAD, BlueMindPluginDoc, BlueMindVersionCreatedDoc
 from .models import Plugin
-from .representations import sorted_versions
+from .representations import listed_compatibility, sorted_versions
 from .schemas import SLUG
 from .services import integrity, iso, package_path
 
@@ -67,9 +67,7 @@ def bluemind_plugin(plugin: Plugin) -> dict:
         "home_url": plugin.homepage or plugin.repository,
         "status": "published" if plugin.is_public else "unpublished",
         "current_version": plugin.latest_version,
-        # As the native API's list shows it: the latest version's ranges, else the plugin's default.
-        "compatibility": {"backstage": plugin.compat_backstage, "node": plugin.compat_node,
-                          "platform": list(plugin.compat_platform or [])},
+        "compatibility": listed_compatibility(plugin),  # as the native API's list shows it
         "thumbnail": plugin.icon,
         "screenshots": list(plugin.screenshots or []),
         "versions": [bluemind_version(plugin, v) for v in sorted_versions(plugin)],

@@ -12,7 +12,8 @@ from .services import downloads_block, integrity, package_path
 DISTRIBUTION_KEYS = ("5", "4", "3", "2", "1")
 
 
-def _compatibility(plugin: Plugin) -> dict:
+def listed_compatibility(plugin: Plugin) -> dict:
+    """What lists show a plugin compatible with: its latest version's ranges, else the plugin's default."""
     return {"backstage": plugin.compat_backstage, "node": plugin.compat_node, "platform": plugin.compat_platform or []}
 
 
@@ -38,7 +39,7 @@ def plugin_summary(plugin: Plugin) -> dict:
         "featured": plugin.featured,
         "rating": {"average": plugin.rating_average, "count": plugin.rating_count},
         "downloads": plugin.downloads_total,
-        "compatibility": _compatibility(plugin),
+        "compatibility": listed_compatibility(plugin),
         "pricing": _pricing(plugin),
         "deprecated": plugin.deprecated,
         "updatedAt": iso(plugin.updated_at),
@@ -126,7 +127,7 @@ def plugin_detail(session: Session, plugin: Plugin) -> dict:
                     "issues": (plugin.support or {}).get("issues")},
         "stats": {"stars": stats.get("stars", 0), "forks": stats.get("forks", 0), "issues": stats.get("issues", 0),
                   "contributors": stats.get("contributors", 0), "lastCommit": stats.get("lastCommit")},
-        "compatibility": _compatibility(plugin),
+        "compatibility": listed_compatibility(plugin),
         "pricing": _pricing(plugin),
         "createdAt": iso(plugin.created_at),
         "updatedAt": iso(plugin.updated_at),
