@@ -67,21 +67,24 @@ class Review(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
-class HelpfulVote(Base):
-    __tablename__ = "helpful_votes"
+class OnePerAccountMixin:
+    """The key of what an account does to a review at most once (a helpful vote, a report); it goes with the review.
+    The key's columns come first in the table (sort_order), as the migrations create them."""
 
     review_id: Mapped[str] = mapped_column(String(64), ForeignKey("reviews.id", ondelete="CASCADE"),
-                                           primary_key=True)
-    account_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+                                           primary_key=True, sort_order=-1)
+    account_id: Mapped[str] = mapped_column(String(64), primary_key=True, sort_order=-1)
+
+
+class HelpfulVote(OnePerAccountMixin, Base):
+    __tablename__ = "helpful_votes"
+
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
-class ReviewReport(Base):
+class ReviewReport(OnePerAccountMixin, Base):
     __tablename__ = "review_reports"
 
-    review_id: Mapped[str] = mapped_column(String(64), ForeignKey("reviews.id", ondelete="CASCADE"),
-                                           primary_key=True)
-    account_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     reason: Mapped[str] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
