@@ -72,6 +72,13 @@ def _postgres_tsquery(session: Session, query: str, fuzzy: bool):
     return tsquery, (" ".join(corrected) if fuzzy else None)
 
 
+def _near_misses(session: Session, query: str):
+    """(tsquery, corrected) of the words and the catalog's words closest to them (typos); (None, None) when no
+    word has a close one: the same tsquery again would find nothing more."""
+    tsquery, corrected = _postgres_tsquery(session, query, fuzzy=True)
+    return (None, None) if corrected == " ".join(terms(query)) else (tsquery, corrected)
+
+
 # PostgreSQL only (migration 0002): a narrow copy of the plugins' tsvector, visibility, popularity and names,
 # kept in step by triggers; text searches without other filters count and rank on it.
 _PLUGIN_SEARCH = table("plugin_search", column("plugin_id", String), column("is_public", Boolean),
@@ -276,8 +283,9 @@ def text_page(session: Session, query: str, shape: Shape, params: dict, sort: st
         rows, total = _narrow_relevance_page(session, query, None, tsquery, page, limit)
         if total == 0:
             # Nothing matches the words or their prefixes: look for near misses (typos) by trigrams.
-            tsquery, corrected = _postgres_tsquery(session, query, fuzzy=True)
-            rows, total = _narrow_relevance_page(session, query, corrected, tsquery, page, limit)
+            tsquery, corrected = _near_misses(session, query)
+            if tsquery is not None:
+                rows, total = _narrow_relevance_page(session, query, corrected, tsquery, page, limit)
         return rows, total
     return _tsvector_page(session, conditions, query, shape, params, sort, order)
 
@@ -289,7 +297,9 @@ def _tsvector_page(session: Session, conditions: list, query: str, shape: Shape,
     kinds = shape.kinds()
     for fuzzy in (True,) if fuzzy_only else (False, True):
         # fuzzy: nothing matches the words or their prefixes, near misses (typos) by trigrams
-        tsquery, corrected = _postgres_tsquery(session, query, fuzzy=fuzzy)
+        tsquery, corrected = _near_misses(session, query) if fuzzy else _postgres_tsquery(session, query, False)
+        if tsquery is None:
+            break
         rows = _counted_tsvector_page(session, conditions, tsquery, query, corrected, sort, order, params)
         if rows:
             return rows, rows[0].total_count
