@@ -5,10 +5,10 @@ import functools
 from flask import current_app, g
 from flask.views import MethodView
 
-from marketplace_shared.api import API_PREFIX, Blueprint, response_metadata
+from marketplace_shared.api import API_PREFIX, Blueprint
 from marketplace_shared.db import request_session
 from marketplace_shared.errors import forbidden, unauthorized
-from marketplace_shared.pagination import links_block, pagination_block
+from marketplace_shared.pagination import page_body
 
 from . import services
 from .auth import Principal
@@ -73,8 +73,7 @@ class Accounts(MethodView):
         admin()
         page, limit = args.pop("page"), args.pop("limit")
         accounts, total = services.list_accounts(request_session(), page, limit, **args)
-        return {"data": accounts, "pagination": pagination_block(page, limit, total),
-                "links": links_block(page, limit, total), "metadata": response_metadata()}
+        return page_body(accounts, page, limit, total)
 
     @requires_admin
     @blp.arguments(AccountCreateSchema())

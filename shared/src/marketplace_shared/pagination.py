@@ -50,7 +50,7 @@ def links_block(page: int, limit: int, total: int, path: str | None = None,
 
 
 def page_body(items: list, page: int, limit: int, total: int) -> dict:
-    """A list response: one page of items (already API bodies) with its pagination, links and metadata."""
+    """A list response: one page of items with its pagination, links and metadata."""
     return {"data": items, "pagination": pagination_block(page, limit, total),
             "links": links_block(page, limit, total), "metadata": response_metadata()}
 
