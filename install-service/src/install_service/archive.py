@@ -5,18 +5,14 @@ import stat
 import tarfile
 import zipfile
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path, PurePosixPath
 
-from .errors import CORRUPT_PACKAGE, EMPTY_PACKAGE, PACKAGE_TOO_LARGE, UNSAFE_PACKAGE, UNSUPPORTED_PACKAGE
+from .errors import CORRUPT_PACKAGE, EMPTY_PACKAGE, PACKAGE_TOO_LARGE, UNSAFE_PACKAGE, UNSUPPORTED_PACKAGE, JobFailed
 
 
-class ArchiveError(Exception):
+class ArchiveError(JobFailed):
     """The package cannot be unpacked safely; `code` says why."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -151,33 +147,28 @@ def unpack(path: Path, destination: Path, max_unpacked_bytes: int) -> list[str]:
         return name
 
     try:
-        _unpack_members(path, fmt, strip, target_of, store)
+        for entry_name, is_dir, mode, open_content in _entries(path, fmt):
+            name = strip(entry_name)
+            if not name:
+                continue
+            if is_dir:
+                target_of(name).mkdir(parents=True, exist_ok=True)
+                continue
+            with open_content() as source:
+                store(name, mode, source)
     except OSError as exc:
         # Name the entry, never the server's own paths.
         raise ArchiveError(CORRUPT_PACKAGE, f"The package could not be unpacked ({exc.__class__.__name__})") from exc
     return sorted(written)
 
 
-def _unpack_members(path: Path, fmt: str, strip, target_of, store) -> None:
+def _entries(path: Path, fmt: str):
+    """Each member as (its name in the archive, whether it is a folder, its mode, a function opening its content)."""
     if fmt == "zip":
         with zipfile.ZipFile(path) as archive:
             for info in archive.infolist():
-                name = strip(info.filename)
-                if not name:
-                    continue
-                if info.is_dir():
-                    target_of(name).mkdir(parents=True, exist_ok=True)
-                    continue
-                with archive.open(info) as source:
-                    store(name, (info.external_attr >> 16) & 0o777, source)
+                yield info.filename, info.is_dir(), (info.external_attr >> 16) & 0o777, partial(archive.open, info)
     else:
         with tarfile.open(path, "r:*") as archive:
             for info in archive:
-                name = strip(info.name)
-                if not name:
-                    continue
-                if info.isdir():
-                    target_of(name).mkdir(parents=True, exist_ok=True)
-                    continue
-                source = archive.extractfile(info)
-                store(name, info.mode, source)
+                yield info.name, info.isdir(), info.mode, partial(archive.extractfile, info)

@@ -14,16 +14,16 @@ from typing import Protocol
 from marketplace_shared.api import API_PREFIX
 from marketplace_shared.identity import HEADER, Identity, issue_token
 
-from .errors import DOWNLOAD_FAILED, PACKAGE_NOT_FOUND, PACKAGE_TOO_LARGE
+from .errors import DOWNLOAD_FAILED, PACKAGE_NOT_FOUND, PACKAGE_TOO_LARGE, JobFailed
 
 log = logging.getLogger(__name__)
 
 
-class DownloadError(Exception):
+class DownloadError(JobFailed):
+    """The package could not be fetched; `retryable` when another attempt may succeed."""
+
     def __init__(self, code: str, message: str, retryable: bool = False):
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(code, message)
         self.retryable = retryable
 
 

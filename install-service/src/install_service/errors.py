@@ -1,4 +1,4 @@
-"""The install service's own error codes: API errors (beyond the shared ones) and why a job failed."""
+"""The install service's own error codes: API errors (beyond the shared ones) and why a job failed; and JobFailed."""
 
 # API errors (the error envelope's `code`).
 INSTALLATION_NOT_FOUND = "INSTALLATION_NOT_FOUND"
@@ -36,3 +36,14 @@ EMPTY_PACKAGE = "EMPTY_PACKAGE"
 CONFIG_UNREADABLE = "CONFIG_UNREADABLE"
 UNKNOWN_STRATEGY = "UNKNOWN_STRATEGY"
 NOT_DEPLOYED = "NOT_DEPLOYED"
+
+
+class JobFailed(Exception):
+    """A job cannot go on: `code` (one of the above) and `message` become the installation's `error`, with `details`
+    when there are any. The runner's checks, the downloader, the archive reader and the deployer each raise a kind."""
+
+    def __init__(self, code: str, message: str, details: dict | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details or {}

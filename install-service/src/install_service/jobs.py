@@ -21,8 +21,8 @@ from marketplace_shared.clock import utcnow
 from marketplace_shared.errors import INTERNAL_ERROR, PLUGIN_NOT_FOUND
 
 from . import archive, events, leases, services, versions
-from .deployer import DeployError, DeploySpec, Health, Target, folder_name
-from .downloader import Downloaded, DownloadError
+from .deployer import DeploySpec, Health, Target, folder_name
+from .downloader import Downloaded
 from .errors import (
     CHECKSUM_MISMATCH,
     CONFIGURATION_INVALID,
@@ -33,6 +33,7 @@ from .errors import (
     PACKAGE_UNVERIFIABLE,
     VERSION_NOT_FOUND,
     VERSION_YANKED,
+    JobFailed,
 )
 from .leases import LeaseLost
 from .models import (
@@ -62,12 +63,8 @@ UNINSTALL_STEPS = [
 ]
 
 
-class StepFailed(Exception):
-    def __init__(self, code: str, message: str, details: dict | None = None):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.details = details or {}
+class StepFailed(JobFailed):
+    """One of the runner's own checks failed (the catalog's version, dependencies, the package's digest)."""
 
 
 class Cancelled(Exception):
@@ -160,9 +157,9 @@ class JobRunner:
             self._finish_cancelled(run)
         except LeaseLost:
             raise
-        except (StepFailed, DeployError, DownloadError, archive.ArchiveError) as exc:
+        except JobFailed as exc:  # StepFailed, DownloadError, ArchiveError, DeployError
             self._rollback(run)
-            self._finish_failed(run, exc.code, exc.message, getattr(exc, "details", None))
+            self._finish_failed(run, exc.code, exc.message, exc.details)
         except Exception as exc:  # noqa: BLE001 - any other failure also ends the job cleanly
             log.exception("installation %s failed", run.installation_id)
             self._rollback(run)

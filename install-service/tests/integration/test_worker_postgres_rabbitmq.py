@@ -154,6 +154,15 @@ def status_of(database, installation_id):
         return session.get(Installation, installation_id)
 
 
+def request_install(client, headers, plugin: str, api_url: str, strategy: str) -> str:
+    """Ask for an install into production/team-a; the new installation's id."""
+    response = client.post(f"{PREFIX}/plugins/{plugin}/install", headers=headers,
+                           json={"environment": "production", "namespace": "team-a",
+                                 "configuration": {"apiUrl": api_url}, "deploymentStrategy": strategy})
+    assert response.status_code == 202, response.get_json()
+    return response.get_json()["data"]["installationId"]
+
+
 def test_install_completes_and_a_crashed_job_is_redelivered_and_completed(env):
     config, database, server, workers = env
     root = Path(config.INSTALL_ROOT)
@@ -175,11 +184,7 @@ def test_install_completes_and_a_crashed_job_is_redelivered_and_completed(env):
     headers = factories.headers(config)
 
     plugin = publish_catalog(config, server, database, "crash-test")
-    response = client.post(f"{PREFIX}/plugins/{plugin}/install", headers=headers,
-                           json={"environment": "production", "namespace": "team-a",
-                                 "configuration": {"apiUrl": "https://x"}, "deploymentStrategy": "rolling"})
-    assert response.status_code == 202, response.get_json()
-    crashed_id = response.get_json()["data"]["installationId"]
+    crashed_id = request_install(client, headers, plugin, "https://x", "rolling")
     wait_for(lambda: not thread_a.is_alive(), message="worker A to crash")
     killed._close()  # the broker sees the connection drop and redelivers the unacked job
     assert status_of(database, crashed_id).status == "in_progress"
@@ -198,11 +203,7 @@ def test_install_completes_and_a_crashed_job_is_redelivered_and_completed(env):
 
     # A normal install through the same worker.
     other = publish_catalog(config, server, database, "second-plugin")
-    response = client.post(f"{PREFIX}/plugins/second-plugin/install", headers=headers,
-                           json={"environment": "production", "namespace": "team-a",
-                                 "configuration": {"apiUrl": "https://y"}, "deploymentStrategy": "blue-green"})
-    assert response.status_code == 202, response.get_json()
-    second_id = response.get_json()["data"]["installationId"]
+    second_id = request_install(client, headers, "second-plugin", "https://y", "blue-green")
     wait_for(lambda: status_of(database, second_id).status == "completed", timeout=30, message="install")
     data = client.get(f"{PREFIX}/installations/{second_id}", headers=headers).get_json()["data"]
     assert data["pluginId"] == other and data["progress"]["percentage"] == 100

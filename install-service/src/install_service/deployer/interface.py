@@ -5,14 +5,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from ..errors import JobFailed
+
 STRATEGIES = ("rolling", "blue-green", "recreate")
 
 
-class DeployError(Exception):
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class DeployError(JobFailed):
+    """The deployer could not do what was asked; `code` says why."""
 
 
 @dataclass(frozen=True)
