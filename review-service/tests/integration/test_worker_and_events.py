@@ -9,14 +9,7 @@ from sqlalchemy import select
 
 from marketplace_shared.broker import EventPublisher, declare_exchange
 from marketplace_shared.contracts import contract_event
-from marketplace_shared.testing import (
-    AMQP_URL,
-    identity_headers,
-    isolated_service,
-    running_worker,
-    unique_name,
-    wait_for,
-)
+from marketplace_shared.testing import identity_headers, isolated_service, running_worker, unique_name, wait_for
 from review_service.app import create_app
 from review_service.config import Config
 from review_service.migrate import migrate
@@ -32,7 +25,7 @@ def stack():
                           CONSUMER_RETRY_DELAY_MS=100) as config:
         # A stand-in for the catalog's queue, so review.rating_changed is routable and can be read back.
         catalog_queue = config.EVENT_PREFIX + "catalog-stand-in"
-        connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+        connection = pika.BlockingConnection(pika.URLParameters(config.AMQP_URL))
         channel = connection.channel()
         declare_exchange(channel, config.EVENT_EXCHANGE)
         channel.queue_declare(catalog_queue, durable=False, auto_delete=False)

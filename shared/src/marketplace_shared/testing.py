@@ -176,13 +176,13 @@ def temporary_postgres_database(prefix: str = "mkt_test") -> Iterator[str]:
 def isolated_service(config_class, migrate, name: str, other_queues: tuple[str, ...] = (),
                      **settings) -> Iterator[object]:
     """A service configuration of its own for an integration test: a new PostgreSQL database that
-    `migrate(config)` has set up, an exchange and queues under a unique prefix (`name_<random>.`); the
-    queues (the service's own and `other_queues`, named under the prefix), the exchange and the database
-    are removed when the block ends."""
+    `migrate(config)` has set up, the tests' broker (AMQP_URL) with an exchange and queues under a unique prefix
+    (`name_<random>.`); the queues (the service's own and `other_queues`, named under the prefix), the exchange
+    and the database are removed when the block ends."""
     prefix = unique_name(name) + "."
     with temporary_postgres_database() as url:
-        config = config_class(DATABASE_URL=url, EVENT_PREFIX=prefix, EVENT_EXCHANGE=prefix + "marketplace.events",
-                              **settings)
+        config = config_class(DATABASE_URL=url, AMQP_URL=AMQP_URL, EVENT_PREFIX=prefix,
+                              EVENT_EXCHANGE=prefix + "marketplace.events", **settings)
         migrate(config)
         try:
             yield config

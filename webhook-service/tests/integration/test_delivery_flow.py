@@ -17,14 +17,7 @@ from webhook_receiver import Receiver
 from marketplace_shared.broker import EventPublisher
 from marketplace_shared.contracts import contract_event
 from marketplace_shared.db import Database
-from marketplace_shared.testing import (
-    AMQP_URL,
-    identity_headers,
-    isolated_service,
-    running_worker,
-    unique_name,
-    wait_for,
-)
+from marketplace_shared.testing import identity_headers, isolated_service, running_worker, unique_name, wait_for
 from webhook_service.app import create_app
 from webhook_service.config import Config
 from webhook_service.migrate import migrate
@@ -40,7 +33,7 @@ class Stack:
         self.client = app.test_client()
         self.database = Database(config.DATABASE_URL)
         self.dispatcher = None
-        self.connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+        self.connection = pika.BlockingConnection(pika.URLParameters(config.AMQP_URL))
         self.publisher = EventPublisher(self.connection, config.EVENT_EXCHANGE)
 
     def start_dispatcher(self, dispatcher=None):
