@@ -104,10 +104,6 @@ class MeResponseSchema(ma.Schema):
 AccountListResponseSchema = page_schema("AccountListResponseSchema", AccountSchema, described=False)
 
 
-class ApiKeyResponseSchema(ma.Schema):
-    data = ma.fields.Nested(ApiKeySchema)
-
-
 class ApiKeyCreatedResponseSchema(ma.Schema):
     data = ma.fields.Nested(ApiKeyCreatedSchema)
 
