@@ -27,10 +27,11 @@ def facet_counts(session: Session, *, query: str | None = None, categories: list
         base.append(PLUGINS.c.rating_average >= min_rating)
     if max_price is not None:
         base.append(PLUGINS.c.price <= max_price)
+    ranges = matching_ranges(session, backstage=backstage, node=node)
     if backstage:
-        base.append(PLUGINS.c.compat_backstage.in_(matching_ranges(session, "backstage", backstage)))
+        base.append(PLUGINS.c.compat_backstage.in_(ranges["backstage"]))
     if node:
-        base.append(PLUGINS.c.compat_node.in_(matching_ranges(session, "node", node)))
+        base.append(PLUGINS.c.compat_node.in_(ranges["node"]))
     base += [has_tag(tag) for tag in tags]
     own = {"category": PLUGINS.c.category.in_(categories) if categories else None,
            "verified": PLUGINS.c.verified == verified if verified is not None else None,

@@ -4,7 +4,7 @@ category and tag lists."""
 import functools
 import re
 
-from sqlalchemy import BigInteger, and_, bindparam, cast, func, select, text, true
+from sqlalchemy import BigInteger, and_, bindparam, cast, func, select, true
 from sqlalchemy.orm import Session
 
 from .catalog_sql import (
@@ -21,13 +21,24 @@ from .catalog_sql import (
 from .semver import intersects, normalize_version, satisfies
 from .textsearch import text_search_for
 
-_DECLARED_RANGES = text("SELECT value FROM catalog_counts WHERE dimension = :dimension AND count > 0")
+_DECLARED_RANGES = select(CATALOG_COUNTS.c.dimension, CATALOG_COUNTS.c.value).where(
+    CATALOG_COUNTS.c.dimension.in_(bindparam("dimensions", expanding=True)), CATALOG_COUNTS.c.count > 0)
 
 
-def matching_ranges(session: Session, dimension: str, wanted: str) -> list[str]:
-    """The ranges public plugins declare (`backstage` or `node`, few: catalog_counts holds each with its count)
-    that admit `wanted` (a version) or overlap it (a range)."""
-    ranges = session.scalars(_DECLARED_RANGES, {"dimension": dimension}).all()
+def matching_ranges(session: Session, **wanted: str | None) -> dict[str, list[str]]:
+    """For each dimension given a value (`backstage`, `node`), the ranges public plugins declare (few:
+    catalog_counts holds each with its count) that admit it (a version) or overlap it (a range); one statement
+    for both."""
+    wanted = {dimension: value for dimension, value in wanted.items() if value}
+    if not wanted:
+        return {}
+    declared: dict[str, list[str]] = {dimension: [] for dimension in wanted}
+    for dimension, value in session.execute(_DECLARED_RANGES, {"dimensions": list(wanted)}):
+        declared[dimension].append(value)
+    return {dimension: _admitting(declared[dimension], value) for dimension, value in wanted.items()}
+
+
+def _admitting(ranges: list[str], wanted: str) -> list[str]:
     version = normalize_version(wanted)
     if version is not None and re.match(r"^v?\d+\.\d+\.\d+", wanted.strip()):
         return [r for r in ranges if satisfies(version, r)]
@@ -96,10 +107,7 @@ def query_plugins(session: Session, *, query: str | None = None, categories: lis
     params = {"categories": categories, "verified": verified, "featured": featured,
               "min_rating": min_rating, "max_price": max_price, "offset": (page - 1) * limit, "limit": limit,
               **{f"tag_{index}": tag for index, tag in enumerate(tags)}}
-    if backstage:
-        params["backstage"] = matching_ranges(session, "backstage", backstage)
-    if node:
-        params["node"] = matching_ranges(session, "node", node)
+    params.update(matching_ranges(session, backstage=backstage, node=node))
     if query and query.strip():
         return text_search_for(session).page(session, query, shape, params, sort, order, page, limit)
     if page > 1:
