@@ -35,6 +35,10 @@ from .commands.webhooks import (
     cmd_webhooks_redeliver,
 )
 
+# What a command acts on, given as its first arguments, and how its help names it.
+TARGETS = {"plugin": "plugin id or name", "installation": "installation id", "webhook": "webhook id",
+           "delivery": "delivery id"}
+
 # The common options are SUPPRESSed so that one given before the command name is not reset by the
 # subcommand's copy; parse_args fills in what was not given at all.
 COMMON_DEFAULTS: dict[str, Any] = {"url": None, "api_key": None, "json": False, "timeout": 30.0, "retries": 3}
@@ -58,10 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    def add(group: Any, name: str, func: Callable[[argparse.Namespace], int], help_text: str,
+    def add(group: Any, name: str, func: Callable[[argparse.Namespace], int], help_text: str, *targets: str,
             **kwargs: Any) -> argparse.ArgumentParser:
+        """A command running ``func``; ``targets`` name what it acts on, its first arguments (see TARGETS)."""
         sub: argparse.ArgumentParser = group.add_parser(name, parents=[common], help=help_text,
                                                         description=help_text, **kwargs)
+        for target in targets:
+            sub.add_argument(target, help=TARGETS[target])
         sub.set_defaults(func=func)
         return sub
 
@@ -101,18 +108,14 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--min-rating", type=float, help="minimum average rating (0-5)")
         sub.add_argument("--compatibility", help="a Backstage version the plugin must support, e.g. 1.36.0")
         paging(sub)
-    show = add(plugins, "show", cmd_plugins_show, "every detail of one plugin")
-    show.add_argument("plugin", help="plugin id or name")
-    versions = add(plugins, "versions", cmd_plugins_versions, "the versions of a plugin")
-    versions.add_argument("plugin", help="plugin id or name")
+    add(plugins, "show", cmd_plugins_show, "every detail of one plugin", "plugin")
+    versions = add(plugins, "versions", cmd_plugins_versions, "the versions of a plugin", "plugin")
     paging(versions)
-    download = add(plugins, "download", cmd_plugins_download, "download a version's package")
-    download.add_argument("plugin", help="plugin id or name")
+    download = add(plugins, "download", cmd_plugins_download, "download a version's package", "plugin")
     download.add_argument("--version", dest="version", help="version (default: the latest)")
     download.add_argument("--output", "-o", help="file or directory to write to (default: here)")
 
-    install = add(commands, "install", cmd_install, "install a plugin and follow it until it finishes")
-    install.add_argument("plugin", help="plugin id or name")
+    install = add(commands, "install", cmd_install, "install a plugin and follow it until it finishes", "plugin")
     install.add_argument("--version", dest="version", help="version to install (default: the latest)")
     install.add_argument("--environment", "-e", help="target environment (e.g. production)")
     install.add_argument("--namespace", "-n", help="namespace in the environment")
@@ -130,26 +133,23 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--namespace", "-n")
     listing.add_argument("--status", help="pending|in_progress|completed|failed|cancelled|…")
     paging(listing)
-    status = add(installations, "status", cmd_installations_status, "status and progress of an installation")
-    status.add_argument("installation", help="installation id")
-    logs = add(installations, "logs", cmd_installations_logs, "log lines of an installation")
-    logs.add_argument("installation", help="installation id")
+    add(installations, "status", cmd_installations_status, "status and progress of an installation",
+        "installation")
+    logs = add(installations, "logs", cmd_installations_logs, "log lines of an installation", "installation")
     logs.add_argument("--follow", "-f", action="store_true", help="keep printing until it finishes")
     logs.add_argument("--poll-interval", type=float, default=1.0)
     logs.add_argument("--wait-timeout", type=float, default=1800.0)
-    cancel = add(installations, "cancel", cmd_installations_cancel, "cancel a running installation")
-    cancel.add_argument("installation", help="installation id")
+    cancel = add(installations, "cancel", cmd_installations_cancel, "cancel a running installation", "installation")
     cancel.add_argument("--wait", action="store_true", help="wait until it is cancelled and rolled back")
     cancel.add_argument("--poll-interval", type=float, default=1.0)
     cancel.add_argument("--wait-timeout", type=float, default=600.0)
-    upgrade = add(installations, "upgrade", cmd_installations_upgrade, "move an installation to another version")
-    upgrade.add_argument("installation", help="installation id")
+    upgrade = add(installations, "upgrade", cmd_installations_upgrade, "move an installation to another version",
+                  "installation")
     upgrade.add_argument("version", nargs="?", help="the version (default: the latest)")
     upgrade.add_argument("--config", help="new configuration: JSON, or @file.json")
     following(upgrade)
-    uninstall = add(installations, "uninstall", cmd_installations_uninstall, "remove an installed plugin")
-    uninstall.add_argument("installation", help="installation id")
-    following(uninstall)
+    following(add(installations, "uninstall", cmd_installations_uninstall, "remove an installed plugin",
+                  "installation"))
 
     publish = add(commands, "publish", cmd_publish, "create a plugin and/or publish a version from files",
                   epilog="examples:\n"
@@ -175,17 +175,12 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--secret", help="signing secret (default: generated and shown once)")
     create.add_argument("--description")
     create.add_argument("--plugin-id", action="append", help="only events of this plugin (repeatable)")
-    deliveries = add(webhooks, "deliveries", cmd_webhooks_deliveries, "deliveries of a subscription")
-    deliveries.add_argument("webhook", help="webhook id")
+    deliveries = add(webhooks, "deliveries", cmd_webhooks_deliveries, "deliveries of a subscription", "webhook")
     deliveries.add_argument("--status", help="only deliveries with this status")
     paging(deliveries)
-    delete = add(webhooks, "delete", cmd_webhooks_delete, "delete a subscription")
-    delete.add_argument("webhook", help="webhook id")
-    ping = add(webhooks, "ping", cmd_webhooks_ping, "send a test delivery")
-    ping.add_argument("webhook", help="webhook id")
-    redeliver = add(webhooks, "redeliver", cmd_webhooks_redeliver, "send a delivery again")
-    redeliver.add_argument("webhook", help="webhook id")
-    redeliver.add_argument("delivery", help="delivery id")
+    add(webhooks, "delete", cmd_webhooks_delete, "delete a subscription", "webhook")
+    add(webhooks, "ping", cmd_webhooks_ping, "send a test delivery", "webhook")
+    add(webhooks, "redeliver", cmd_webhooks_redeliver, "send a delivery again", "webhook", "delivery")
     return parser
 
 
