@@ -1,11 +1,14 @@
 """The marketplace command over the fake API: settings, output, install exit codes."""
 
 import json
+import subprocess
+import sys
+from importlib.metadata import entry_points
 
 import pytest
 from sdk_fake_api import Reply, error_body
 
-from backstage_marketplace import cli
+from backstage_marketplace import __version__, cli
 
 
 @pytest.fixture
@@ -168,3 +171,11 @@ def test_unreachable_api_exits_4(env, monkeypatch, capsys):
     monkeypatch.setenv("MARKETPLACE_URL", "http://127.0.0.1:9")
     assert cli.main(["plugins", "list", "--retries", "0"]) == cli.EXIT_UNREACHABLE
     assert "could not reach" in capsys.readouterr().err
+
+
+def test_the_console_script_and_python_dash_m_run_the_same_main():
+    (script,) = entry_points(group="console_scripts", name="marketplace")
+    assert script.value == "backstage_marketplace.cli:main" and script.load() is cli.main
+    ran = subprocess.run([sys.executable, "-m", "backstage_marketplace.cli", "--version"], capture_output=True,
+                         text=True, timeout=60)
+    assert (ran.returncode, ran.stdout) == (0, f"marketplace {__version__}\n")
