@@ -298,11 +298,7 @@ def delete_image(plugin_id, name):
 @blp.alt_response(200, schema=PluginDetailDoc, success=True)
 def publish_plugin(plugin_id):
     """Publish a plugin again after it was unpublished (owner or admin)"""
-    identity = require_identity("user")
-    session = request_session()
-    plugin = services.set_unpublished(session, services.managed_plugin(session, plugin_id, identity), False)
-    session.commit()
-    return _detail(session, plugin)
+    return _set_unpublished(plugin_id, False)
 
 
 @blp.route("/plugins/<plugin_id>/unpublish", methods=["POST"])
@@ -310,9 +306,13 @@ def publish_plugin(plugin_id):
 @blp.alt_response(200, schema=PluginDetailDoc, success=True)
 def unpublish_plugin(plugin_id):
     """Remove a plugin from the public catalog (owner or admin)"""
+    return _set_unpublished(plugin_id, True)
+
+
+def _set_unpublished(plugin_id, unpublished: bool):
     identity = require_identity("user")
     session = request_session()
-    plugin = services.set_unpublished(session, services.managed_plugin(session, plugin_id, identity), True)
+    plugin = services.set_unpublished(session, services.managed_plugin(session, plugin_id, identity), unpublished)
     session.commit()
     return _detail(session, plugin)
 
