@@ -4,10 +4,15 @@ import io
 import json
 import tarfile
 import zipfile
+from contextlib import contextmanager
 
 from sqlalchemy import text
 
+from catalog_service.app import create_app
+from catalog_service.config import Config
+from catalog_service.migrate import migrate
 from marketplace_shared.identity import Identity, issue_token
+from marketplace_shared.testing import temporary_postgres_database
 
 API = "/api/marketplace/v1"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -74,3 +79,16 @@ def write(app, statement: str, **params) -> None:
             session.commit()
         finally:
             session.close()
+
+
+@contextmanager
+def postgres_catalog(prefix: str, artifacts):
+    """(config, app, client, publisher headers) of a catalog on a fresh, migrated PostgreSQL database."""
+    with temporary_postgres_database(prefix) as url:
+        migrate(Config(DATABASE_URL=url))
+        config = Config(DATABASE_URL=url, ARTIFACT_ROOT=str(artifacts))
+        app = create_app(config)
+        try:
+            yield config, app, app.test_client(), headers_for(config)
+        finally:
+            app.extensions["database"].dispose()

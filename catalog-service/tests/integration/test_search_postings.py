@@ -4,24 +4,15 @@ plugins (publish, unpublish, edits, popularity, deletion) through the triggers; 
 popularity (plugin_tags.popularity, migration 0005)."""
 
 import pytest
-from catalog_testkit import API, anonymous_headers, headers_for, published_plugin, write
+from catalog_testkit import API, anonymous_headers, postgres_catalog, published_plugin, write
 from sqlalchemy import text
 
 from catalog_service import fts_postgres
-from catalog_service.app import create_app
-from catalog_service.config import Config
-from catalog_service.migrate import migrate
-from marketplace_shared.testing import temporary_postgres_database
 
 
 @pytest.fixture(scope="module")
 def catalog(tmp_path_factory):
-    with temporary_postgres_database("catalog_postings") as url:
-        migrate(Config(DATABASE_URL=url))
-        config = Config(DATABASE_URL=url, ARTIFACT_ROOT=str(tmp_path_factory.mktemp("artifacts")))
-        app = create_app(config)
-        client = app.test_client()
-        publisher = headers_for(config)
+    with postgres_catalog("catalog_postings", tmp_path_factory.mktemp("artifacts")) as (config, app, client, publisher):
         plugins = {}
         for name, fields in {
             "kubecost": {"displayName": "Kubecost", "tags": ["kubernetes", "cost"], "description": "Cluster costs"},
@@ -33,7 +24,6 @@ def catalog(tmp_path_factory):
         }.items():
             plugins[name] = published_plugin(client, publisher, name=name, **fields)
         yield config, app, client, publisher, plugins
-        app.extensions["database"].dispose()
 
 
 def search(client, config, query, page=1, limit=20):

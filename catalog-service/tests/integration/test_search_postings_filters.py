@@ -5,13 +5,9 @@ and after the filter columns of a plugin change (through the triggers)."""
 import itertools
 
 import pytest
-from catalog_testkit import API, anonymous_headers, headers_for, published_plugin, upload_version, write
+from catalog_testkit import API, anonymous_headers, postgres_catalog, published_plugin, upload_version, write
 
 from catalog_service import fts_postgres
-from catalog_service.app import create_app
-from catalog_service.config import Config
-from catalog_service.migrate import migrate
-from marketplace_shared.testing import temporary_postgres_database
 
 PLUGINS = {  # name -> (category, backstage range, description)
     "grafana-alerts": ("monitoring", "^1.35.0", "Alerts from dashboards"),
@@ -34,12 +30,8 @@ FILTERS = [
 
 @pytest.fixture(scope="module")
 def catalog(tmp_path_factory):
-    with temporary_postgres_database("catalog_postings_filters") as url:
-        migrate(Config(DATABASE_URL=url))
-        config = Config(DATABASE_URL=url, ARTIFACT_ROOT=str(tmp_path_factory.mktemp("artifacts")))
-        app = create_app(config)
-        client = app.test_client()
-        publisher = headers_for(config)
+    artifacts = tmp_path_factory.mktemp("artifacts")
+    with postgres_catalog("catalog_postings_filters", artifacts) as (config, app, client, publisher):
         plugins = {}
         for name, (category, backstage, description) in PLUGINS.items():
             plugins[name] = published_plugin(client, publisher, name=name, category=category, description=description,
@@ -50,7 +42,6 @@ def catalog(tmp_path_factory):
                   "WHERE name = :name", rating=[4.5, 3.0, 4.5, 2.0, 5.0][index], count=index,
                   popularity=[10, 30, 20, 30, 5][index], name=name)
         yield config, app, client, publisher, plugins
-        app.extensions["database"].dispose()
 
 
 def search(client, config, query, filters, sort, order, page=1, limit=2):
