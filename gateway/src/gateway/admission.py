@@ -84,9 +84,9 @@ def is_portal_call(gateway, environ) -> bool:
 
 
 def client_address(gateway, environ, via_portal: bool) -> str:
-    """Who the call is for. The portal is a proxy wherever it calls from: its X-Forwarded-For (the chain the
-    gateway gave it with the page request, plus the portal's own peer) is walked as if the portal's address
-    were in TRUSTED_PROXIES, which still decides which of the chain's hops are proxies."""
+    """Who the call is for. The portal passes on the X-Forwarded-For the gateway gave it with the page request
+    (ending with that request's peer), so the visitor is resolved as it was for the page: the last hop as
+    the peer, TRUSTED_PROXIES deciding which hops before it are proxies."""
     peer, forwarded_for = environ.get("REMOTE_ADDR"), environ.get("HTTP_X_FORWARDED_FOR")
     if via_portal and forwarded_for:
         hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]

@@ -41,15 +41,14 @@ class Clients:
 
 
 def client_address() -> str:
-    """The X-Forwarded-For the portal sends on: what it was told plus its own peer, as any proxy does.
+    """The X-Forwarded-For the portal sends on: the chain the gateway gave it with the page request, as it is.
 
-    The gateway walks it from the nearest hop and stops at the first address it does not trust.
+    The portal's own peer is the gateway, which wrote that chain (ending with the page request's peer), so
+    the portal adds no hop: the gateway then resolves the visitor exactly as it did for the page. Without a
+    chain (the portal called directly, in tests), the peer is the visitor.
     """
-    forwarded = request.headers.get("X-Forwarded-For", "")
-    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
-    if request.remote_addr:
-        hops.append(request.remote_addr)
-    return ", ".join(hops)
+    forwarded = request.headers.get("X-Forwarded-For", "").strip()
+    return forwarded or request.remote_addr or ""
 
 
 def client_for(api_key: str | None) -> MarketplaceClient:

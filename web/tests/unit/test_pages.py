@@ -188,7 +188,11 @@ def test_the_portal_forwards_the_key_and_the_visitors_address(user_client, fake)
                     environ_overrides={"REMOTE_ADDR": "127.0.0.1"})
     call = next(r for r in fake.requests if r["path"] == "/api/marketplace/v1/plugins")
     assert call["headers"]["Authorization"] == "Bearer mkp_user"
-    assert call["headers"]["X-Forwarded-For"] == "203.0.113.9, 127.0.0.1"
+    assert call["headers"]["X-Forwarded-For"] == "203.0.113.9"  # the gateway's chain, passed on as it came
+    fake.requests.clear()
+    user_client.get("/plugins", environ_overrides={"REMOTE_ADDR": "198.51.100.4"})
+    call = next(r for r in fake.requests if r["path"] == "/api/marketplace/v1/plugins")
+    assert call["headers"]["X-Forwarded-For"] == "198.51.100.4"  # no chain: the peer is the visitor
 
 
 @pytest.mark.parametrize("token", ["portal-secret-0123", None])
