@@ -4,7 +4,7 @@ category and tag lists."""
 import functools
 import re
 
-from sqlalchemy import BigInteger, and_, bindparam, cast, func, select, true
+from sqlalchemy import BigInteger, Boolean, Float, String, and_, bindparam, cast, column, func, select, table, true
 from sqlalchemy.orm import Session
 
 from .catalog_sql import (
@@ -15,6 +15,7 @@ from .catalog_sql import (
     PLUGINS,
     SUMMARY,
     Shape,
+    filter_conditions,
     shape_conditions,
     sort_keys,
 )
@@ -45,11 +46,23 @@ def _admitting(ranges: list[str], wanted: str) -> list[str]:
     return [r for r in ranges if intersects(r, wanted)]
 
 
+# PostgreSQL only (migration 0008): plugin_tags with the filter columns copied from plugins by triggers.
+_TAGS_WITH_FILTERS = table("plugin_tags", column("tag", String), column("plugin_id", String),
+                           column("public", Boolean), column("category", String), column("verified", Boolean),
+                           column("featured", Boolean), column("rating_average", Float), column("price", Float),
+                           column("compat_backstage", String), column("compat_node", String))
+
+
 @functools.lru_cache(maxsize=256)
-def _count(shape: Shape):
+def _count(shape: Shape, postgres: bool):
     """The exact total: from catalog_counts or the tag index when the filters allow it (without visiting the
     matching plugins), else by counting them."""
     kinds = shape.kinds()
+    if postgres and shape.tags and kinds != {"tags"}:  # a tag and other filters: from the tag's index entries
+        tagged = _TAGS_WITH_FILTERS.c
+        return select(func.count()).select_from(_TAGS_WITH_FILTERS).where(
+            tagged.tag == bindparam("tag_0"), tagged.public == true(),
+            *filter_conditions(shape, tagged, tagged.plugin_id, first_tag_joined=True))
     kept = cast(func.coalesce(func.sum(CATALOG_COUNTS.c.count), 0), BigInteger)  # sum() is numeric on PostgreSQL
     if not kinds:
         return select(kept).where(CATALOG_COUNTS.c.dimension == "all")
@@ -73,7 +86,7 @@ def _count(shape: Shape):
 
 
 @functools.lru_cache(maxsize=256)
-def _page(shape: Shape, sort: str, order: str, with_total: bool):
+def _page(shape: Shape, sort: str, order: str, with_total: bool, postgres: bool):
     """A page of summaries: only the columns plugin_summary shows (not the long texts and JSON of details), as
     plain rows; a first page brings its total along (one round trip)."""
     if shape.tags and sort == "popularity":
@@ -89,7 +102,7 @@ def _page(shape: Shape, sort: str, order: str, with_total: bool):
         statement = SUMMARY.where(shape_conditions(shape))
         ordering = sort_keys(sort, order)
     if with_total:
-        statement = statement.add_columns(_count(shape).scalar_subquery().label("total_count"))
+        statement = statement.add_columns(_count(shape, postgres).scalar_subquery().label("total_count"))
     return statement.order_by(*ordering).offset(OFFSET).limit(LIMIT)
 
 
@@ -110,13 +123,15 @@ def query_plugins(session: Session, *, query: str | None = None, categories: lis
     params.update(matching_ranges(session, backstage=backstage, node=node))
     if query and query.strip():
         return text_search_for(session).page(session, query, shape, params, sort, order, page, limit)
+    postgres = session.get_bind().dialect.name == "postgresql"
     if page > 1:
-        total = session.scalar(_count(shape), params) or 0
+        total = session.scalar(_count(shape, postgres), params) or 0
         if params["offset"] >= total:
             return [], total  # past the end: no need to skip over every match
-        return list(session.execute(_page(shape, sort, order, False), params)), total
-    rows = session.execute(_page(shape, sort, order, True), params).all()
-    total = rows[0].total_count if rows else session.scalar(_count(shape), params)  # an empty page counts alone
+        return list(session.execute(_page(shape, sort, order, False, postgres), params)), total
+    rows = session.execute(_page(shape, sort, order, True, postgres), params).all()
+    # An empty page counts alone.
+    total = rows[0].total_count if rows else session.scalar(_count(shape, postgres), params)
     return rows, int(total or 0)
 
 

@@ -1,11 +1,13 @@
 """A one-word search with filters, by popularity or rating, comes from search_postings on PostgreSQL (migration
 0007: the postings carry the filter columns): the same pages and exact totals as the plugins' tsvector, before
-and after the filter columns of a plugin change (through the triggers)."""
+and after the filter columns of a plugin change (through the triggers). So does the total of a tag with other
+filters, counted from plugin_tags (migration 0008)."""
 
 import itertools
 
 import pytest
 from catalog_testkit import API, anonymous_headers, postgres_catalog, published_plugin, upload_version, write
+from sqlalchemy import text
 
 from catalog_service import fts_postgres
 
@@ -102,3 +104,38 @@ def test_filter_columns_follow_the_plugins(catalog, monkeypatch):
                                          limit=10)[0]
     assert client.post(f"{API}/plugins/{plugin_id}/publish", headers=publisher).status_code == 200
     assert_same_as_the_tsvector(monkeypatch, client, config, queries=("graf",))
+
+
+def tag_totals(app, client, config) -> list[tuple]:
+    """(total from the API, the plugins counted one by one) for a tag with each other filter."""
+    found = []
+    for filters in FILTERS[1:-1]:
+        body = {"filters": {**filters, "tags": ["dashboards"]}, "sort": {"field": "popularity"}}
+        response = client.post(f"{API}/plugins/search", headers=anonymous_headers(config), json=body)
+        assert response.status_code == 200, response.get_json()
+        names = [p["name"] for p in client.post(f"{API}/plugins/search", headers=anonymous_headers(config), json={
+            **body, "filters": {key: value for key, value in body["filters"].items() if key != "tags"},
+            "pagination": {"limit": 100}}).get_json()["data"]]
+        with app.app_context():
+            session = app.extensions["database"].read_session()
+            try:
+                tagged = session.scalar(text("SELECT count(*) FROM plugin_tags t JOIN plugins p ON p.id = t.plugin_id "
+                                             "WHERE t.tag = 'dashboards' AND p.is_public AND p.name = ANY(:names)"),
+                                        {"names": names})
+            finally:
+                session.close()
+        found.append((response.get_json()["pagination"]["total"], tagged))
+    return found
+
+
+def test_a_tag_with_filters_is_counted_from_its_rows(catalog):
+    config, app, client, _publisher, _plugins = catalog
+    before = tag_totals(app, client, config)
+    assert all(api == counted for api, counted in before), before
+    assert any(counted for _api, counted in before)
+    # The filter columns of the tag rows follow the plugins.
+    write(app, "UPDATE plugins SET verified = NOT verified, category = 'monitoring', rating_average = 4.9, "
+          "compat_node = '>=20' WHERE name = 'grafana-boards'")
+    after = tag_totals(app, client, config)
+    assert all(api == counted for api, counted in after), after
+    assert after != before
