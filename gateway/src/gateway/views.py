@@ -3,7 +3,6 @@
 import functools
 
 from flask import current_app, g
-from flask.views import MethodView
 
 from marketplace_shared.api import API_PREFIX, Blueprint
 from marketplace_shared.db import request_session
@@ -63,109 +62,111 @@ def _authenticator():
     return current_app.extensions["gateway"].authenticator
 
 
-@blp.route("/admin/accounts")
-class Accounts(MethodView):
-    @requires_admin
-    @blp.arguments(AccountListArgsSchema(), location="query")
-    @blp.response(200, AccountListResponseSchema)
-    def get(self, args):
-        """List accounts (admin)"""
-        admin()
-        page, limit = args.pop("page"), args.pop("limit")
-        accounts, total = services.list_accounts(request_session(), page, limit, **args)
-        return page_body(accounts, page, limit, total)
-
-    @requires_admin
-    @blp.arguments(AccountCreateSchema())
-    @blp.response(201, AccountResponseSchema)
-    def post(self, fields):
-        """Create an account (admin)"""
-        admin()
-        session = request_session()
-        account = services.create_account(session, **fields)
-        session.commit()
-        return {"data": account}
+@blp.route("/admin/accounts", methods=["GET"])
+@requires_admin
+@blp.arguments(AccountListArgsSchema(), location="query")
+@blp.response(200, AccountListResponseSchema)
+def list_accounts(args):
+    """List accounts (admin)"""
+    admin()
+    page, limit = args.pop("page"), args.pop("limit")
+    accounts, total = services.list_accounts(request_session(), page, limit, **args)
+    return page_body(accounts, page, limit, total)
 
 
-@blp.route("/admin/accounts/<account_id>")
-class AccountById(MethodView):
-    @blp.response(200, AccountResponseSchema)
-    def get(self, account_id):
-        """Get an account (admin)"""
-        admin()
-        return {"data": services.get_account(request_session(), account_id)}
-
-    @requires_admin
-    @blp.arguments(AccountUpdateSchema())
-    @blp.response(200, AccountResponseSchema)
-    def patch(self, changes, account_id):
-        """Change an account's name, email, role, tier or rate limit (admin)"""
-        admin()
-        session = request_session()
-        account = services.update_account(session, account_id, changes)
-        session.commit()
-        _authenticator().forget_account(account_id)
-        return {"data": account}
+@blp.route("/admin/accounts", methods=["POST"])
+@requires_admin
+@blp.arguments(AccountCreateSchema())
+@blp.response(201, AccountResponseSchema)
+def create_account(fields):
+    """Create an account (admin)"""
+    admin()
+    session = request_session()
+    account = services.create_account(session, **fields)
+    session.commit()
+    return {"data": account}
 
 
-@blp.route("/admin/accounts/<account_id>/api-keys")
-class AccountApiKeys(MethodView):
-    @blp.response(200, ApiKeyListResponseSchema)
-    def get(self, account_id):
-        """List an account's API keys (admin)"""
-        admin()
-        session = request_session()
-        services.get_account(session, account_id)
-        return {"data": services.list_api_keys(session, account_id)}
-
-    @requires_admin
-    @blp.arguments(ApiKeyCreateSchema(), required=False)
-    @blp.response(201, ApiKeyCreatedResponseSchema)
-    def post(self, fields, account_id):
-        """Create an API key for an account (admin); the key is shown only in this response"""
-        admin()
-        return _create_key(account_id, fields)
+@blp.route("/admin/accounts/<account_id>", methods=["GET"])
+@blp.response(200, AccountResponseSchema)
+def get_account(account_id):
+    """Get an account (admin)"""
+    admin()
+    return {"data": services.get_account(request_session(), account_id)}
 
 
-@blp.route("/me")
-class Me(MethodView):
-    @blp.response(200, MeResponseSchema)
-    def get(self):
-        """The signed-in account, with its current rate limit"""
-        principal = signed_in()
-        account = services.get_account(request_session(), principal.account_id)
-        decision = g.get("rate_decision")
-        account.rate_limit = None if decision is None else {
-            "policy": decision.policy, "limit": decision.limit, "remaining": decision.remaining,
-            "reset": iso_utc(decision.reset)}
-        return {"data": account}
+@blp.route("/admin/accounts/<account_id>", methods=["PATCH"])
+@requires_admin
+@blp.arguments(AccountUpdateSchema())
+@blp.response(200, AccountResponseSchema)
+def update_account(changes, account_id):
+    """Change an account's name, email, role, tier or rate limit (admin)"""
+    admin()
+    session = request_session()
+    account = services.update_account(session, account_id, changes)
+    session.commit()
+    _authenticator().forget_account(account_id)
+    return {"data": account}
 
 
-@blp.route("/me/api-keys")
-class MyApiKeys(MethodView):
-    @blp.response(200, ApiKeyListResponseSchema)
-    def get(self):
-        """List my API keys"""
-        return {"data": services.list_api_keys(request_session(), signed_in().account_id)}
-
-    @requires_signed_in
-    @blp.arguments(ApiKeyCreateSchema(), required=False)
-    @blp.response(201, ApiKeyCreatedResponseSchema)
-    def post(self, fields):
-        """Create an API key for myself; the key is shown only in this response"""
-        return _create_key(signed_in().account_id, fields)
+@blp.route("/admin/accounts/<account_id>/api-keys", methods=["GET"])
+@blp.response(200, ApiKeyListResponseSchema)
+def list_account_keys(account_id):
+    """List an account's API keys (admin)"""
+    admin()
+    session = request_session()
+    services.get_account(session, account_id)
+    return {"data": services.list_api_keys(session, account_id)}
 
 
-@blp.route("/api-keys/<key_id>")
-class ApiKeyById(MethodView):
-    @blp.response(204)
-    def delete(self, key_id):
-        """Revoke an API key (its owner or an admin); it stops working at once"""
-        principal = signed_in()
-        session = request_session()
-        services.revoke_api_key(session, key_id, principal.account_id, principal.is_admin)
-        session.commit()
-        _authenticator().forget_key(key_id)
+@blp.route("/admin/accounts/<account_id>/api-keys", methods=["POST"])
+@requires_admin
+@blp.arguments(ApiKeyCreateSchema(), required=False)
+@blp.response(201, ApiKeyCreatedResponseSchema)
+def create_account_key(fields, account_id):
+    """Create an API key for an account (admin); the key is shown only in this response"""
+    admin()
+    return _create_key(account_id, fields)
+
+
+@blp.route("/me", methods=["GET"])
+@blp.response(200, MeResponseSchema)
+def me():
+    """The signed-in account, with its current rate limit"""
+    principal = signed_in()
+    account = services.get_account(request_session(), principal.account_id)
+    decision = g.get("rate_decision")
+    account.rate_limit = None if decision is None else {
+        "policy": decision.policy, "limit": decision.limit, "remaining": decision.remaining,
+        "reset": iso_utc(decision.reset)}
+    return {"data": account}
+
+
+@blp.route("/me/api-keys", methods=["GET"])
+@blp.response(200, ApiKeyListResponseSchema)
+def list_my_keys():
+    """List my API keys"""
+    return {"data": services.list_api_keys(request_session(), signed_in().account_id)}
+
+
+@blp.route("/me/api-keys", methods=["POST"])
+@requires_signed_in
+@blp.arguments(ApiKeyCreateSchema(), required=False)
+@blp.response(201, ApiKeyCreatedResponseSchema)
+def create_my_key(fields):
+    """Create an API key for myself; the key is shown only in this response"""
+    return _create_key(signed_in().account_id, fields)
+
+
+@blp.route("/api-keys/<key_id>", methods=["DELETE"])
+@blp.response(204)
+def revoke_key(key_id):
+    """Revoke an API key (its owner or an admin); it stops working at once"""
+    principal = signed_in()
+    session = request_session()
+    services.revoke_api_key(session, key_id, principal.account_id, principal.is_admin)
+    session.commit()
+    _authenticator().forget_key(key_id)
 
 
 def _create_key(account_id: str, fields: dict) -> dict:

@@ -1,7 +1,6 @@
 """Webhooks routes: thin views over the use cases in services.py, bodies from representations.py."""
 
 from flask import current_app
-from flask.views import MethodView
 
 from marketplace_shared.api import API_PREFIX, Blueprint
 from marketplace_shared.db import request_session
@@ -41,55 +40,59 @@ def _resolver():
     return current_app.extensions.get("webhook_resolver")
 
 
-@blp.route("/webhooks")
-class Webhooks(MethodView):
-    @requires("user")
-    @blp.arguments(WebhookListArgsSchema(), location="query")
-    @blp.response(200, WebhookListSchema)
-    def get(self, args):
-        """List your webhook subscriptions (admins: all)"""
-        identity = require_identity()
-        items, total = services.list_webhooks(request_session(), identity, args["page"], args["limit"],
-                                              args.get("owner_id"))
-        return representations.webhook_page(items, args["page"], args["limit"], total)
-
-    @requires("user")
-    @blp.arguments(WebhookCreateSchema())
-    @blp.response(201, WebhookWithSecretResponseSchema)
-    def post(self, data):
-        """Register a webhook (the secret is shown only in this response)"""
-        identity = require_identity()
-        session = request_session()
-        webhook = services.create_webhook(session, identity, data, _config(), _resolver())
-        session.commit()
-        return representations.webhook_body(webhook, with_secret=True)
+@blp.route("/webhooks", methods=["GET"])
+@requires("user")
+@blp.arguments(WebhookListArgsSchema(), location="query")
+@blp.response(200, WebhookListSchema)
+def list_webhooks(args):
+    """List your webhook subscriptions (admins: all)"""
+    identity = require_identity()
+    items, total = services.list_webhooks(request_session(), identity, args["page"], args["limit"],
+                                          args.get("owner_id"))
+    return representations.webhook_page(items, args["page"], args["limit"], total)
 
 
-@blp.route("/webhooks/<webhook_id>")
-class WebhookItem(MethodView):
-    @blp.response(200, WebhookResponseSchema)
-    def get(self, webhook_id):
-        """Get a webhook subscription"""
-        return representations.webhook_body(services.get_webhook(request_session(), require_identity(), webhook_id))
+@blp.route("/webhooks", methods=["POST"])
+@requires("user")
+@blp.arguments(WebhookCreateSchema())
+@blp.response(201, WebhookWithSecretResponseSchema)
+def create_webhook(data):
+    """Register a webhook (the secret is shown only in this response)"""
+    identity = require_identity()
+    session = request_session()
+    webhook = services.create_webhook(session, identity, data, _config(), _resolver())
+    session.commit()
+    return representations.webhook_body(webhook, with_secret=True)
 
-    @requires("user")
-    @blp.arguments(WebhookUpdateSchema(), required=False)
-    @blp.response(200, WebhookResponseSchema)
-    def patch(self, changes, webhook_id):
-        """Change a webhook subscription (fields left out stay as they are; no body changes nothing)"""
-        identity = require_identity()
-        session = request_session()
-        webhook = services.update_webhook(session, identity, webhook_id, changes, _config(), _resolver())
-        session.commit()
-        return representations.webhook_body(webhook)
 
-    @blp.response(204)
-    def delete(self, webhook_id):
-        """Delete a webhook subscription and its delivery log"""
-        identity = require_identity()
-        session = request_session()
-        services.delete_webhook(session, identity, webhook_id)
-        session.commit()
+@blp.route("/webhooks/<webhook_id>", methods=["GET"])
+@blp.response(200, WebhookResponseSchema)
+def get_webhook(webhook_id):
+    """Get a webhook subscription"""
+    return representations.webhook_body(services.get_webhook(request_session(), require_identity(), webhook_id))
+
+
+@blp.route("/webhooks/<webhook_id>", methods=["PATCH"])
+@requires("user")
+@blp.arguments(WebhookUpdateSchema(), required=False)
+@blp.response(200, WebhookResponseSchema)
+def update_webhook(changes, webhook_id):
+    """Change a webhook subscription (fields left out stay as they are; no body changes nothing)"""
+    identity = require_identity()
+    session = request_session()
+    webhook = services.update_webhook(session, identity, webhook_id, changes, _config(), _resolver())
+    session.commit()
+    return representations.webhook_body(webhook)
+
+
+@blp.route("/webhooks/<webhook_id>", methods=["DELETE"])
+@blp.response(204)
+def delete_webhook(webhook_id):
+    """Delete a webhook subscription and its delivery log"""
+    identity = require_identity()
+    session = request_session()
+    services.delete_webhook(session, identity, webhook_id)
+    session.commit()
 
 
 @blp.route("/webhooks/<webhook_id>/rotate-secret", methods=["POST"])
