@@ -30,7 +30,6 @@ from .catalog_sql import (
     OFFSET,
     PLUGINS,
     SEARCH_TERMS,
-    SUMMARY,
     SUMMARY_COLUMNS,
     Shape,
     exact_names,
@@ -138,21 +137,27 @@ _COUNTED_ONCE = text(
     "AND NOT EXISTS (SELECT 1 FROM search_postings q WHERE q.term = ANY(CAST(:words AS text[])) "
     "AND q.plugin_id = p.plugin_id "
     "AND array_position(CAST(:words AS text[]), q.term) < array_position(CAST(:words AS text[]), p.term))")
-# The first `k` plugins by (best rank among the words, popularity, id): each word's first `k` come from the
-# index; a plugin's best word is among those lists whenever the plugin is among the first `k` overall.
-_RANKED = text(
-    "SELECT p.plugin_id, max(p.rank) AS rank, max(p.popularity) AS popularity "
-    "FROM unnest(CAST(:words AS text[])) AS w(term) "
-    "CROSS JOIN LATERAL (SELECT plugin_id, rank, popularity FROM search_postings s WHERE s.term = w.term "
-    "AND s.is_public ORDER BY rank DESC, popularity DESC, plugin_id LIMIT :k) AS p "
-    "GROUP BY p.plugin_id ORDER BY rank DESC, popularity DESC, p.plugin_id LIMIT :k")
-# Plugins whose name or display name is the query itself: first, in the same order among themselves.
-_EXACT = text(
-    "SELECT p.plugin_id, max(p.rank) AS rank, max(p.popularity) AS popularity FROM plugins "
+# One page by relevance, in one statement: first the plugins whose name or display name is the query itself (in
+# the same order among themselves), then the others by (best rank among the words, popularity, id). Each word's
+# first `k` others (k = offset + limit) come from the index; a plugin's best word is among those lists whenever
+# the plugin is among the first `k` others overall.
+_RELEVANCE_PAGE = text(
+    "WITH exact AS (SELECT p.plugin_id, max(p.rank) AS rank, max(p.popularity) AS popularity FROM plugins "
     "JOIN search_postings p ON p.plugin_id = plugins.id AND p.term = ANY(CAST(:words AS text[])) "
     "WHERE plugins.is_public AND (plugins.name = ANY(CAST(:names AS text[])) "
-    "OR lower(plugins.display_name) = ANY(CAST(:names AS text[]))) "
-    "GROUP BY p.plugin_id ORDER BY rank DESC, popularity DESC, p.plugin_id")
+    "OR lower(plugins.display_name) = ANY(CAST(:names AS text[]))) GROUP BY p.plugin_id), "
+    "ranked AS (SELECT p.plugin_id, max(p.rank) AS rank, max(p.popularity) AS popularity "
+    "FROM unnest(CAST(:words AS text[])) AS w(term) "
+    "CROSS JOIN LATERAL (SELECT plugin_id, rank, popularity FROM search_postings s WHERE s.term = w.term "
+    "AND s.is_public AND s.plugin_id NOT IN (SELECT plugin_id FROM exact) "
+    "ORDER BY rank DESC, popularity DESC, plugin_id LIMIT :k) AS p "
+    "GROUP BY p.plugin_id ORDER BY rank DESC, popularity DESC, p.plugin_id LIMIT :k), "
+    "page AS (SELECT plugin_id, 0 AS later, rank, popularity FROM exact UNION ALL "
+    "SELECT plugin_id, 1, rank, popularity FROM ranked "
+    "ORDER BY later, rank DESC, popularity DESC, plugin_id OFFSET :offset LIMIT :limit) "
+    f"SELECT {', '.join(f'plugins.{column.name}' for column in SUMMARY_COLUMNS)} FROM page "
+    "JOIN plugins ON plugins.id = page.plugin_id ORDER BY page.later, page.rank DESC, page.popularity DESC, "
+    "page.plugin_id").columns(*SUMMARY_COLUMNS)
 _WORD = re.compile(r"^[a-z0-9]*[a-z][a-z0-9]*$")
 
 
@@ -182,12 +187,9 @@ def _postings_relevance_page(session: Session, query: str, word: str, page: int,
     offset = (page - 1) * limit
     if offset >= total:
         return [], total
-    names = exact_names(query, corrected)
-    exact = [row.plugin_id for row in session.execute(_EXACT, {"words": words, "names": names})]
-    ranked = session.execute(_RANKED, {"words": words, "k": offset + limit + len(exact)}).scalars()
-    ids = (exact + [plugin_id for plugin_id in ranked if plugin_id not in exact])[offset:offset + limit]
-    rows = {row.id: row for row in session.execute(SUMMARY.where(PLUGINS.c.id.in_(ids)))}
-    return [rows[plugin_id] for plugin_id in ids if plugin_id in rows], total
+    rows = session.execute(_RELEVANCE_PAGE, {"words": words, "names": exact_names(query, corrected),
+                                             "k": offset + limit, "offset": offset, "limit": limit}).all()
+    return rows, total
 
 
 # --- one word with filters, sorted by popularity or rating, from search_postings (migration 0007) --------------

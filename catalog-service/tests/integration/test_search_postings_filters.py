@@ -17,6 +17,7 @@ PLUGINS = {  # name -> (category, backstage range, description)
     "grafanalytics": ("monitoring", "^1.35.0", "Analytics"),  # `grafana` is a prefix of its name
     "loki-logs": ("observability", "^1.35.0", "Logs next to grafana panels"),
     "vault-secrets": ("security", "^1.35.0", "Secrets"),
+    "loki": ("security", "^1.35.0", "Queries"),  # named as a word: first by relevance
 }
 FILTERS = [
     {},
@@ -41,8 +42,8 @@ def catalog(tmp_path_factory):
                                              compatibility={"backstage": backstage, "node": ">=18.0.0"})
         for index, name in enumerate(PLUGINS):  # distinct ratings and popularities, ties broken by id
             write(app, "UPDATE plugins SET rating_average = :rating, rating_count = :count, popularity = :popularity "
-                  "WHERE name = :name", rating=[4.5, 3.0, 4.5, 2.0, 5.0][index], count=index,
-                  popularity=[10, 30, 20, 30, 5][index], name=name)
+                  "WHERE name = :name", rating=[4.5, 3.0, 4.5, 2.0, 5.0, 1.0][index], count=index,
+                  popularity=[10, 30, 20, 30, 5, 1][index], name=name)
         yield config, app, client, publisher, plugins
 
 
@@ -139,3 +140,9 @@ def test_a_tag_with_filters_is_counted_from_its_rows(catalog):
     after = tag_totals(app, client, config)
     assert all(api == counted for api, counted in after), after
     assert after != before
+
+
+def test_the_plugin_named_as_the_word_comes_first_on_every_page(catalog):
+    config, _app, client, _publisher, _plugins = catalog
+    pages = [search(client, config, "loki", {}, "relevance", "desc", page=page, limit=1) for page in (1, 2, 3)]
+    assert pages == [(["loki"], 2), (["loki-logs"], 2), ([], 2)]
