@@ -81,11 +81,7 @@ func (s *InstallationsService) ListPager(ctx context.Context, opts *Installation
 		if err != nil {
 			return nil, false, nil, err
 		}
-		more := false
-		if p.Pagination != nil {
-			more = hasNext(page, p.Pagination.TotalPages, &p.Pagination.HasNextPage)
-		}
-		return p.Data, more, p.Response, nil
+		return p.Data, pageHasNext(p.Pagination, p.Links), p.Response, nil
 	})
 }
 

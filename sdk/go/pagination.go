@@ -88,24 +88,10 @@ func each[T any](p *Pager[T], fn func(T) error) error {
 	return p.Err()
 }
 
-// hasNext reads a pagination block of the API: hasNextPage, else page < totalPages.
-func hasNext(page, totalPages int, hasNextPage *bool) bool {
-	if hasNextPage != nil {
-		return *hasNextPage
+// pageHasNext reads a list response's pagination block (hasNextPage), else whether links name a next page.
+func pageHasNext(block *Pagination, links *Links) bool {
+	if block != nil {
+		return block.HasNextPage
 	}
-	return page < totalPages
-}
-
-// mapHasNext reads a pagination block the document gives as a plain object.
-func mapHasNext(block map[string]interface{}, links map[string]interface{}) bool {
-	if v, ok := block["hasNextPage"].(bool); ok {
-		return v
-	}
-	page, _ := block["page"].(float64)
-	total, okTotal := block["totalPages"].(float64)
-	if okTotal {
-		return page < total
-	}
-	next, _ := links["next"].(string)
-	return next != ""
+	return links != nil && links.Next != ""
 }

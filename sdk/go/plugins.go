@@ -122,20 +122,13 @@ func (s *PluginsService) ListPager(ctx context.Context, opts *ListOptions) *Page
 		if err != nil {
 			return nil, false, nil, err
 		}
-		return p.Data, pluginPageHasNext(p.PluginListDoc, page), p.Response, nil
+		return p.Data, pageHasNext(p.Pagination, p.Links), p.Response, nil
 	})
 }
 
 // ListAll calls fn with every plugin matching opts, page after page; an error from fn stops it.
 func (s *PluginsService) ListAll(ctx context.Context, opts *ListOptions, fn func(PluginSummaryDoc) error) error {
 	return each(s.ListPager(ctx, opts), fn)
-}
-
-func pluginPageHasNext(p PluginListDoc, page int) bool {
-	if p.Pagination == nil {
-		return p.Links != nil && p.Links.Next != ""
-	}
-	return hasNext(page, p.Pagination.TotalPages, &p.Pagination.HasNextPage)
 }
 
 // Get is GetContext with context.Background().

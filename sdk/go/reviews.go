@@ -86,7 +86,7 @@ func (s *ReviewsService) ListPager(ctx context.Context, pluginID string, opts *R
 		if err != nil {
 			return nil, false, nil, err
 		}
-		return p.Data, mapHasNext(p.Pagination, p.Links), p.Response, nil
+		return p.Data, pageHasNext(p.Pagination, p.Links), p.Response, nil
 	})
 }
 
@@ -138,7 +138,7 @@ func (s *ReviewsService) ModerationPager(ctx context.Context, opts *ModerationLi
 		if err != nil {
 			return nil, false, nil, err
 		}
-		return p.Data, mapHasNext(p.Pagination, p.Links), p.Response, nil
+		return p.Data, pageHasNext(p.Pagination, p.Links), p.Response, nil
 	})
 }
 

@@ -75,8 +75,8 @@ type PluginSummaryDoc struct {
 	UpdatedAt     string            `json:"updatedAt,omitempty"`
 }
 
-// PaginationDoc is the schema PaginationDoc of the API document.
-type PaginationDoc struct {
+// Pagination is the schema Pagination of the API document.
+type Pagination struct {
 	Page        int  `json:"page,omitempty"`
 	Limit       int  `json:"limit,omitempty"`
 	Total       int  `json:"total,omitempty"`
@@ -85,8 +85,8 @@ type PaginationDoc struct {
 	HasPrevPage bool `json:"hasPrevPage,omitempty"`
 }
 
-// LinksDoc is the schema LinksDoc of the API document.
-type LinksDoc struct {
+// Links is the schema Links of the API document.
+type Links struct {
 	Self  string `json:"self,omitempty"`
 	First string `json:"first,omitempty"`
 	Prev  string `json:"prev,omitempty"`
@@ -94,8 +94,8 @@ type LinksDoc struct {
 	Last  string `json:"last,omitempty"`
 }
 
-// MetadataDoc is the schema MetadataDoc of the API document.
-type MetadataDoc struct {
+// Metadata is the schema Metadata of the API document.
+type Metadata struct {
 	Version      string `json:"version,omitempty"`
 	Timestamp    string `json:"timestamp,omitempty"`
 	RequestID    string `json:"requestId,omitempty"`
@@ -121,9 +121,9 @@ type FacetsDoc struct {
 // PluginListDoc is the schema PluginListDoc of the API document.
 type PluginListDoc struct {
 	Data       []PluginSummaryDoc `json:"data,omitempty"`
-	Pagination *PaginationDoc     `json:"pagination,omitempty"`
-	Links      *LinksDoc          `json:"links,omitempty"`
-	Metadata   *MetadataDoc       `json:"metadata,omitempty"`
+	Pagination *Pagination        `json:"pagination,omitempty"`
+	Links      *Links             `json:"links,omitempty"`
+	Metadata   *Metadata          `json:"metadata,omitempty"`
 	// Only when asked for: Add `facets` to the response: exact counts of the matching public plugins per category, tag (the 30 most frequent), verified and featured. Each facet applies every other active filter but not its own (a category's count is what choosing it instead would give); tags apply the chosen tags too (a tag's count is what adding it would give).
 	Facets *FacetsDoc `json:"facets,omitempty"`
 }
@@ -177,8 +177,8 @@ type CountDoc struct {
 
 // CountListDoc is the schema CountListDoc of the API document.
 type CountListDoc struct {
-	Data     []CountDoc   `json:"data,omitempty"`
-	Metadata *MetadataDoc `json:"metadata,omitempty"`
+	Data     []CountDoc `json:"data,omitempty"`
+	Metadata *Metadata  `json:"metadata,omitempty"`
 }
 
 // AuthorDoc is the schema AuthorDoc of the API document.
@@ -330,10 +330,10 @@ type PluginDetailDoc struct {
 
 // VersionListDoc is the schema VersionListDoc of the API document.
 type VersionListDoc struct {
-	Data       []VersionDoc   `json:"data,omitempty"`
-	Pagination *PaginationDoc `json:"pagination,omitempty"`
-	Links      *LinksDoc      `json:"links,omitempty"`
-	Metadata   *MetadataDoc   `json:"metadata,omitempty"`
+	Data       []VersionDoc `json:"data,omitempty"`
+	Pagination *Pagination  `json:"pagination,omitempty"`
+	Links      *Links       `json:"links,omitempty"`
+	Metadata   *Metadata    `json:"metadata,omitempty"`
 }
 
 // VersionOneDoc is the schema VersionOneDoc of the API document.
@@ -636,29 +636,11 @@ type InstallationData struct {
 	Links              *InstallationLinks     `json:"links,omitempty"`
 }
 
-// Pagination is the schema Pagination of the API document.
-type Pagination struct {
-	Page        int  `json:"page,omitempty"`
-	Limit       int  `json:"limit,omitempty"`
-	Total       int  `json:"total,omitempty"`
-	TotalPages  int  `json:"totalPages,omitempty"`
-	HasNextPage bool `json:"hasNextPage,omitempty"`
-	HasPrevPage bool `json:"hasPrevPage,omitempty"`
-}
-
-// Metadata is the schema Metadata of the API document.
-type Metadata struct {
-	Version      string `json:"version,omitempty"`
-	Timestamp    string `json:"timestamp,omitempty"`
-	RequestID    string `json:"requestId,omitempty"`
-	ResponseTime int    `json:"responseTime,omitempty"`
-}
-
 // InstallationList is the schema InstallationList of the API document.
 type InstallationList struct {
 	Data       []InstallationData `json:"data,omitempty"`
 	Pagination *Pagination        `json:"pagination,omitempty"`
-	Links      map[string]string  `json:"links,omitempty"`
+	Links      *Links             `json:"links,omitempty"`
 	Metadata   *Metadata          `json:"metadata,omitempty"`
 }
 
@@ -716,7 +698,7 @@ type EnvironmentData struct {
 type EnvironmentList struct {
 	Data       []EnvironmentData `json:"data,omitempty"`
 	Pagination *Pagination       `json:"pagination,omitempty"`
-	Links      map[string]string `json:"links,omitempty"`
+	Links      *Links            `json:"links,omitempty"`
 	Metadata   *Metadata         `json:"metadata,omitempty"`
 }
 
@@ -764,10 +746,10 @@ type ReviewData struct {
 
 // ReviewListResponse is the schema ReviewListResponse of the API document.
 type ReviewListResponse struct {
-	Data       []ReviewData           `json:"data,omitempty"`
-	Pagination map[string]interface{} `json:"pagination,omitempty"`
-	Links      map[string]interface{} `json:"links,omitempty"`
-	Metadata   map[string]interface{} `json:"metadata,omitempty"`
+	Data       []ReviewData `json:"data,omitempty"`
+	Pagination *Pagination  `json:"pagination,omitempty"`
+	Links      *Links       `json:"links,omitempty"`
+	Metadata   *Metadata    `json:"metadata,omitempty"`
 }
 
 // ReviewPlugin is the schema ReviewPlugin of the API document.
@@ -798,10 +780,10 @@ type ModerationReview struct {
 
 // ModerationListResponse is the schema ModerationListResponse of the API document.
 type ModerationListResponse struct {
-	Data       []ModerationReview     `json:"data,omitempty"`
-	Pagination map[string]interface{} `json:"pagination,omitempty"`
-	Links      map[string]interface{} `json:"links,omitempty"`
-	Metadata   map[string]interface{} `json:"metadata,omitempty"`
+	Data       []ModerationReview `json:"data,omitempty"`
+	Pagination *Pagination        `json:"pagination,omitempty"`
+	Links      *Links             `json:"links,omitempty"`
+	Metadata   *Metadata          `json:"metadata,omitempty"`
 }
 
 // ReviewCreate is the schema ReviewCreate of the API document.
@@ -858,10 +840,10 @@ type WebhookData struct {
 
 // WebhookList is the schema WebhookList of the API document.
 type WebhookList struct {
-	Data       []WebhookData          `json:"data,omitempty"`
-	Pagination map[string]interface{} `json:"pagination,omitempty"`
-	Links      map[string]interface{} `json:"links,omitempty"`
-	Metadata   map[string]interface{} `json:"metadata,omitempty"`
+	Data       []WebhookData `json:"data,omitempty"`
+	Pagination *Pagination   `json:"pagination,omitempty"`
+	Links      *Links        `json:"links,omitempty"`
+	Metadata   *Metadata     `json:"metadata,omitempty"`
 }
 
 // WebhookCreate is the schema WebhookCreate of the API document.
@@ -965,10 +947,10 @@ type DeliveryResponse struct {
 
 // DeliveryList is the schema DeliveryList of the API document.
 type DeliveryList struct {
-	Data       []DeliveryData         `json:"data,omitempty"`
-	Pagination map[string]interface{} `json:"pagination,omitempty"`
-	Links      map[string]interface{} `json:"links,omitempty"`
-	Metadata   map[string]interface{} `json:"metadata,omitempty"`
+	Data       []DeliveryData `json:"data,omitempty"`
+	Pagination *Pagination    `json:"pagination,omitempty"`
+	Links      *Links         `json:"links,omitempty"`
+	Metadata   *Metadata      `json:"metadata,omitempty"`
 }
 
 // Recover is the schema Recover of the API document.
@@ -998,10 +980,10 @@ type AccountData struct {
 
 // AccountListResponse is the schema AccountListResponse of the API document.
 type AccountListResponse struct {
-	Data       []AccountData          `json:"data,omitempty"`
-	Pagination map[string]interface{} `json:"pagination,omitempty"`
-	Links      map[string]interface{} `json:"links,omitempty"`
-	Metadata   map[string]interface{} `json:"metadata,omitempty"`
+	Data       []AccountData `json:"data,omitempty"`
+	Pagination *Pagination   `json:"pagination,omitempty"`
+	Links      *Links        `json:"links,omitempty"`
+	Metadata   *Metadata     `json:"metadata,omitempty"`
 }
 
 // AccountCreate is the schema AccountCreate of the API document.
@@ -1119,9 +1101,9 @@ var generatedTypes = map[string]interface{}{
 	"CompatibilityDoc":          CompatibilityDoc{},
 	"PricingDoc":                PricingDoc{},
 	"PluginSummaryDoc":          PluginSummaryDoc{},
-	"PaginationDoc":             PaginationDoc{},
-	"LinksDoc":                  LinksDoc{},
-	"MetadataDoc":               MetadataDoc{},
+	"Pagination":                Pagination{},
+	"Links":                     Links{},
+	"Metadata":                  Metadata{},
 	"FacetValueDoc":             FacetValueDoc{},
 	"FacetsDoc":                 FacetsDoc{},
 	"PluginListDoc":             PluginListDoc{},
@@ -1175,8 +1157,6 @@ var generatedTypes = map[string]interface{}{
 	"AcceptedResponse":          AcceptedResponse{},
 	"InstallationError":         InstallationError{},
 	"Installation":              InstallationData{},
-	"Pagination":                Pagination{},
-	"Metadata":                  Metadata{},
 	"InstallationList":          InstallationList{},
 	"InstallationResponse":      InstallationResponse{},
 	"Upgrade":                   Upgrade{},

@@ -49,7 +49,7 @@ func (s *WebhooksService) ListPager(ctx context.Context, opts *PageOptions) *Pag
 		if err != nil {
 			return nil, false, nil, err
 		}
-		return p.Data, mapHasNext(p.Pagination, p.Links), p.Response, nil
+		return p.Data, pageHasNext(p.Pagination, p.Links), p.Response, nil
 	})
 }
 

@@ -6,6 +6,8 @@ drift apart."""
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from marketplace_shared.pagination import LinksSchema, MetadataSchema, PaginationSchema
+
 from .schemas import FACETS_DESCRIPTION, PRICING_MODELS
 
 
@@ -81,30 +83,6 @@ class PluginSummaryDoc(_Doc):
     updatedAt = _s(allow_none=True, metadata={"format": "date-time"})
 
 
-class PaginationDoc(_Doc):
-    page = _i()
-    limit = _i()
-    total = _i()
-    totalPages = _i()
-    hasNextPage = _b()
-    hasPrevPage = _b()
-
-
-class LinksDoc(_Doc):
-    self_ = _s(data_key="self")
-    first = _s()
-    prev = fields.String()
-    next = fields.String()
-    last = _s()
-
-
-class MetadataDoc(_Doc):
-    version = _s()
-    timestamp = _s(metadata={"format": "date-time"})
-    requestId = _s(allow_none=True)
-    responseTime = _i()
-
-
 class FacetValueDoc(ma.Schema):
     value = fields.String(required=True)
     count = fields.Integer(required=True)
@@ -121,9 +99,9 @@ class FacetsDoc(ma.Schema):
 
 class PluginListDoc(_Doc):
     data = fields.List(fields.Nested(PluginSummaryDoc), required=True)
-    pagination = _n(PaginationDoc)
-    links = _n(LinksDoc)
-    metadata = _n(MetadataDoc)
+    pagination = _n(PaginationSchema)
+    links = _n(LinksSchema)
+    metadata = _n(MetadataSchema)
     facets = fields.Nested(FacetsDoc, metadata={"description": "Only when asked for: " + FACETS_DESCRIPTION})
 
 
@@ -157,9 +135,9 @@ class VersionDoc(_Doc):
 
 class VersionListDoc(_Doc):
     data = fields.List(fields.Nested(VersionDoc), required=True)
-    pagination = _n(PaginationDoc)
-    links = _n(LinksDoc)
-    metadata = _n(MetadataDoc)
+    pagination = _n(PaginationSchema)
+    links = _n(LinksSchema)
+    metadata = _n(MetadataSchema)
 
 
 class PluginLinksDoc(_Doc):
@@ -274,7 +252,7 @@ class CountDoc(_Doc):
 
 class CountListDoc(_Doc):
     data = fields.List(fields.Nested(CountDoc), required=True)
-    metadata = _n(MetadataDoc)
+    metadata = _n(MetadataSchema)
 
 
 class StatsDoc(_Doc):

@@ -101,7 +101,7 @@ class MeResponseSchema(ma.Schema):
     data = ma.fields.Nested(MeSchema)
 
 
-AccountListResponseSchema = page_schema("AccountListResponseSchema", AccountSchema, described=False)
+AccountListResponseSchema = page_schema("AccountListResponseSchema", AccountSchema)
 
 
 class ApiKeyCreatedResponseSchema(ma.Schema):

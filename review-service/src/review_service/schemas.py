@@ -111,10 +111,10 @@ class ReviewResponseSchema(ma.Schema):
     data = ma.fields.Nested(ReviewSchema)
 
 
-ReviewListResponseSchema = page_schema("ReviewListResponseSchema", ReviewSchema, described=False)
+ReviewListResponseSchema = page_schema("ReviewListResponseSchema", ReviewSchema)
 
 
-ModerationListResponseSchema = page_schema("ModerationListResponseSchema", ModerationReviewSchema, described=False)
+ModerationListResponseSchema = page_schema("ModerationListResponseSchema", ModerationReviewSchema)
 
 
 class ReportResponseSchema(ma.Schema):

@@ -58,35 +58,41 @@ def page_body(items: list, page: int, limit: int, total: int) -> dict:
 class PaginationSchema(ma.Schema):
     """Documents pagination_block() (the OpenAPI component `Pagination`)."""
 
-    page = ma.fields.Integer()
-    limit = ma.fields.Integer()
-    total = ma.fields.Integer()
-    totalPages = ma.fields.Integer()
-    hasNextPage = ma.fields.Boolean()
-    hasPrevPage = ma.fields.Boolean()
+    page = ma.fields.Integer(required=True)
+    limit = ma.fields.Integer(required=True)
+    total = ma.fields.Integer(required=True)
+    totalPages = ma.fields.Integer(required=True)
+    hasNextPage = ma.fields.Boolean(required=True)
+    hasPrevPage = ma.fields.Boolean(required=True)
+
+
+class LinksSchema(ma.Schema):
+    """Documents links_block() (the OpenAPI component `Links`): prev and next only where there is such a page."""
+
+    self_ = ma.fields.String(required=True, data_key="self", attribute="self")  # dumped from links_block()
+    first = ma.fields.String(required=True)
+    prev = ma.fields.String()
+    next = ma.fields.String()
+    last = ma.fields.String(required=True)
 
 
 class MetadataSchema(ma.Schema):
     """Documents marketplace_shared.api.response_metadata() (the OpenAPI component `Metadata`)."""
 
-    version = ma.fields.String()
-    timestamp = ma.fields.String()
-    requestId = ma.fields.String()
-    responseTime = ma.fields.Integer()
+    version = ma.fields.String(required=True)
+    timestamp = ma.fields.String(required=True, metadata={"format": "date-time"})
+    requestId = ma.fields.String(required=True, allow_none=True)
+    responseTime = ma.fields.Integer(required=True)
 
 
-def page_schema(name: str, item: type[ma.Schema], described: bool = True) -> type[ma.Schema]:
+def page_schema(name: str, item: type[ma.Schema]) -> type[ma.Schema]:
     """The response schema of a list of `item`s, as page_body() builds it, called `name`.
 
     `name` is the class name, so the OpenAPI component keeps its name (`WebhookListSchema` is `WebhookList`).
-    `described=False` documents the three blocks as free-form objects, as the gateway's, review service's and
-    webhook service's documents have always done; describing them there too would change the public document.
     """
-    fields: dict = {"data": ma.fields.List(ma.fields.Nested(item))}
-    if described:
-        fields |= {"pagination": ma.fields.Nested(PaginationSchema),
-                   "links": ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String()),
-                   "metadata": ma.fields.Nested(MetadataSchema)}
-    else:
-        fields |= {"pagination": ma.fields.Dict(), "links": ma.fields.Dict(), "metadata": ma.fields.Dict()}
-    return ma.Schema.from_dict(fields, name=name)
+    return ma.Schema.from_dict({
+        "data": ma.fields.List(ma.fields.Nested(item), required=True),
+        "pagination": ma.fields.Nested(PaginationSchema, required=True),
+        "links": ma.fields.Nested(LinksSchema, required=True),
+        "metadata": ma.fields.Nested(MetadataSchema, required=True),
+    }, name=name)

@@ -134,14 +134,14 @@ class WebhookWithSecretResponseSchema(ma.Schema):
     data = fields.Nested(WebhookWithSecretSchema)
 
 
-WebhookListSchema = page_schema("WebhookListSchema", WebhookSchema, described=False)
+WebhookListSchema = page_schema("WebhookListSchema", WebhookSchema)
 
 
 class DeliveryResponseSchema(ma.Schema):
     data = fields.Nested(DeliverySchema)
 
 
-DeliveryListSchema = page_schema("DeliveryListSchema", DeliverySchema, described=False)
+DeliveryListSchema = page_schema("DeliveryListSchema", DeliverySchema)
 
 
 class RecoverResultSchema(ma.Schema):

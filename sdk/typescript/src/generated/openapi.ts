@@ -2722,7 +2722,7 @@ export interface components {
             /** Format: date-time */
             updatedAt: string | null;
         };
-        PaginationDoc: {
+        Pagination: {
             page: number;
             limit: number;
             total: number;
@@ -2730,14 +2730,14 @@ export interface components {
             hasNextPage: boolean;
             hasPrevPage: boolean;
         };
-        LinksDoc: {
+        Links: {
             self: string;
             first: string;
             prev?: string;
             next?: string;
             last: string;
         };
-        MetadataDoc: {
+        Metadata: {
             version: string;
             /** Format: date-time */
             timestamp: string;
@@ -2758,9 +2758,9 @@ export interface components {
         };
         PluginListDoc: {
             data: components["schemas"]["PluginSummaryDoc"][];
-            pagination: components["schemas"]["PaginationDoc"];
-            links: components["schemas"]["LinksDoc"];
-            metadata: components["schemas"]["MetadataDoc"];
+            pagination: components["schemas"]["Pagination"];
+            links: components["schemas"]["Links"];
+            metadata: components["schemas"]["Metadata"];
             /** @description Only when asked for: Add `facets` to the response: exact counts of the matching public plugins per category, tag (the 30 most frequent), verified and featured. Each facet applies every other active filter but not its own (a category's count is what choosing it instead would give); tags apply the chosen tags too (a tag's count is what adding it would give). */
             facets?: components["schemas"]["FacetsDoc"];
         };
@@ -2815,7 +2815,7 @@ export interface components {
         };
         CountListDoc: {
             data: components["schemas"]["CountDoc"][];
-            metadata: components["schemas"]["MetadataDoc"];
+            metadata: components["schemas"]["Metadata"];
         };
         AuthorDoc: {
             name: string | null;
@@ -2952,9 +2952,9 @@ export interface components {
         };
         VersionListDoc: {
             data: components["schemas"]["VersionDoc"][];
-            pagination: components["schemas"]["PaginationDoc"];
-            links: components["schemas"]["LinksDoc"];
-            metadata: components["schemas"]["MetadataDoc"];
+            pagination: components["schemas"]["Pagination"];
+            links: components["schemas"]["Links"];
+            metadata: components["schemas"]["Metadata"];
         };
         VersionOneDoc: {
             data: components["schemas"]["VersionDoc"];
@@ -3260,27 +3260,11 @@ export interface components {
             updatedAt?: string;
             links?: components["schemas"]["InstallationLinks"];
         };
-        Pagination: {
-            page?: number;
-            limit?: number;
-            total?: number;
-            totalPages?: number;
-            hasNextPage?: boolean;
-            hasPrevPage?: boolean;
-        };
-        Metadata: {
-            version?: string;
-            timestamp?: string;
-            requestId?: string;
-            responseTime?: number;
-        };
         InstallationList: {
-            data?: components["schemas"]["Installation"][];
-            pagination?: components["schemas"]["Pagination"];
-            links?: {
-                [key: string]: string;
-            };
-            metadata?: components["schemas"]["Metadata"];
+            data: components["schemas"]["Installation"][];
+            pagination: components["schemas"]["Pagination"];
+            links: components["schemas"]["Links"];
+            metadata: components["schemas"]["Metadata"];
         };
         InstallationResponse: {
             data?: components["schemas"]["Installation"];
@@ -3328,12 +3312,10 @@ export interface components {
             updatedAt?: string;
         };
         EnvironmentList: {
-            data?: components["schemas"]["Environment"][];
-            pagination?: components["schemas"]["Pagination"];
-            links?: {
-                [key: string]: string;
-            };
-            metadata?: components["schemas"]["Metadata"];
+            data: components["schemas"]["Environment"][];
+            pagination: components["schemas"]["Pagination"];
+            links: components["schemas"]["Links"];
+            metadata: components["schemas"]["Metadata"];
         };
         EnvironmentCreate: {
             name: string;
@@ -3370,16 +3352,10 @@ export interface components {
             };
         };
         ReviewListResponse: {
-            data?: components["schemas"]["Review"][];
-            pagination?: {
-                [key: string]: unknown;
-            };
-            links?: {
-                [key: string]: unknown;
-            };
-            metadata?: {
-                [key: string]: unknown;
-            };
+            data: components["schemas"]["Review"][];
+            pagination: components["schemas"]["Pagination"];
+            links: components["schemas"]["Links"];
+            metadata: components["schemas"]["Metadata"];
         };
         ReviewPlugin: {
             id?: string;
@@ -3406,16 +3382,10 @@ export interface components {
             plugin?: components["schemas"]["ReviewPlugin"];
         };
         ModerationListResponse: {
-            data?: components["schemas"]["ModerationReview"][];
-            pagination?: {
-                [key: string]: unknown;
-            };
-            links?: {
-                [key: string]: unknown;
-            };
-            metadata?: {
-                [key: string]: unknown;
-            };
+            data: components["schemas"]["ModerationReview"][];
+            pagination: components["schemas"]["Pagination"];
+            links: components["schemas"]["Links"];
+            metadata: components["schemas"]["Metadata"];
         };
         ReviewCreate: {
             rating: number;
@@ -3465,16 +3435,10 @@ export interface components {
             updatedAt?: string;
         };
         WebhookList: {
-            data?: components["schemas"]["Webhook"][];
-            pagination?: {
-                [key: string]: unknown;
-            };
-            links?: {
-                [key: string]: unknown;
-            };
-            metadata?: {
-                [key: string]: unknown;
-            };
+            data: components["schemas"]["Webhook"][];
+            pagination: components["schemas"]["Pagination"];
+            links: components["schemas"]["Links"];
+            metadata: components["schemas"]["Metadata"];
         };
         WebhookCreate: {
             /**
@@ -3584,16 +3548,10 @@ export interface components {
             data?: components["schemas"]["Delivery"];
         };
         DeliveryList: {
-            data?: components["schemas"]["Delivery"][];
-            pagination?: {
-                [key: string]: unknown;
-            };
-            links?: {
-                [key: string]: unknown;
-            };
-            metadata?: {
-                [key: string]: unknown;
-            };
+            data: components["schemas"]["Delivery"][];
+            pagination: components["schemas"]["Pagination"];
+            links: components["schemas"]["Links"];
+            metadata: components["schemas"]["Metadata"];
         };
         Recover: {
             /** Format: date-time */
@@ -3627,16 +3585,10 @@ export interface components {
             readonly updatedAt?: string;
         };
         AccountListResponse: {
-            data?: components["schemas"]["Account"][];
-            pagination?: {
-                [key: string]: unknown;
-            };
-            links?: {
-                [key: string]: unknown;
-            };
-            metadata?: {
-                [key: string]: unknown;
-            };
+            data: components["schemas"]["Account"][];
+            pagination: components["schemas"]["Pagination"];
+            links: components["schemas"]["Links"];
+            metadata: components["schemas"]["Metadata"];
         };
         AccountCreate: {
             name: string;
