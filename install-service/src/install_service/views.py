@@ -8,11 +8,11 @@ from urllib.parse import urlencode
 
 from flask import current_app, request
 
-from marketplace_shared.api import API_PREFIX, Blueprint, response_metadata
+from marketplace_shared.api import API_PREFIX, Blueprint
 from marketplace_shared.db import request_session
 from marketplace_shared.errors import VALIDATION_ERROR, ApiError, validation_error
 from marketplace_shared.identity import require_identity, requires
-from marketplace_shared.pagination import PageArgsSchema, links_block, pagination_block
+from marketplace_shared.pagination import PageArgsSchema, page_body
 
 from . import environments, representations, services
 from .schemas import (
@@ -79,12 +79,7 @@ def list_installations(args):
     identity = require_identity("user")
     page, limit = args.pop("page"), args.pop("limit")
     rows, total = services.list_installations(request_session(), identity, args, page, limit)
-    return {
-        "data": [representations.installation_view(row) for row in rows],
-        "pagination": pagination_block(page, limit, total),
-        "links": links_block(page, limit, total),
-        "metadata": response_metadata(),
-    }
+    return page_body([representations.installation_view(row) for row in rows], page, limit, total)
 
 
 @blp.route("/installations/<installation_id>", methods=["GET"])
@@ -179,12 +174,7 @@ def list_environments(args):
     require_identity("admin")
     page, limit = args["page"], args["limit"]
     rows, total = environments.list_environments(request_session(), page, limit)
-    return {
-        "data": [representations.environment_view(row) for row in rows],
-        "pagination": pagination_block(page, limit, total),
-        "links": links_block(page, limit, total),
-        "metadata": response_metadata(),
-    }
+    return page_body([representations.environment_view(row) for row in rows], page, limit, total)
 
 
 @environments_blp.route("/environments", methods=["POST"])

@@ -1,9 +1,8 @@
 """How the review service's rows read in API bodies and events: a review, a report, a list page."""
 
-from marketplace_shared.api import response_metadata
 from marketplace_shared.clock import iso
 from marketplace_shared.identity import Identity
-from marketplace_shared.pagination import links_block, pagination_block
+from marketplace_shared.pagination import page_body
 
 from .models import Plugin, Review, ReviewReport
 
@@ -42,24 +41,15 @@ def review_body(review: Review, viewer: Identity | None) -> dict:
 
 def review_page(reviews, viewer: Identity | None, page: int, limit: int, total: int) -> dict:
     """One page of a plugin's reviews, with the spec's pagination, links and metadata."""
-    return {
-        "data": [review_view(review, viewer) for review in reviews],
-        "pagination": pagination_block(page, limit, total),
-        "links": links_block(page, limit, total),
-        "metadata": response_metadata(),
-    }
+    return page_body([review_view(review, viewer) for review in reviews], page, limit, total)
 
 
 def moderation_page(rows: list[tuple[Review, Plugin]], admin: Identity, page: int, limit: int, total: int) -> dict:
     """One page of the administrators' queue: each review with its plugin's id, name and display name."""
-    return {
-        "data": [review_view(review, admin) | {"plugin": {"id": plugin.id, "name": plugin.name,
-                                                          "displayName": plugin.display_name}}
-                 for review, plugin in rows],
-        "pagination": pagination_block(page, limit, total),
-        "links": links_block(page, limit, total),
-        "metadata": response_metadata(),
-    }
+    items = [review_view(review, admin) | {"plugin": {"id": plugin.id, "name": plugin.name,
+                                                      "displayName": plugin.display_name}}
+             for review, plugin in rows]
+    return page_body(items, page, limit, total)
 
 
 def report_body(report: ReviewReport) -> dict:
