@@ -268,11 +268,10 @@ def text_page(session: Session, query: str, shape: Shape, params: dict, sort: st
               limit: int) -> tuple[list, int]:
     """A page of a listing with words, and its total: from search_postings (one word), plugin_search (words
     alone) or the plugins' tsvector (words and filters)."""
+    if not terms(query):
+        return [], 0
     conditions = [shape_conditions(shape)]
     kinds = shape.kinds()
-    tsquery, _corrected = _postgres_tsquery(session, query, fuzzy=False)
-    if tsquery is None:
-        return [], 0
     word = _posted_word(query)
     if not kinds and sort == "relevance" and word is not None:  # one word: from search_postings
         return _postings_relevance_page(session, query, word, page, limit)
@@ -282,6 +281,7 @@ def text_page(session: Session, query: str, shape: Shape, params: dict, sort: st
             return rows, total
         return _tsvector_page(session, conditions, query, shape, params, sort, order, fuzzy_only=True)
     if not kinds and sort == "relevance":  # only the text: count and rank on plugin_search
+        tsquery, _corrected = _postgres_tsquery(session, query, fuzzy=False)
         rows, total = _narrow_relevance_page(session, query, None, tsquery, page, limit)
         if total == 0:
             # Nothing matches the words or their prefixes: look for near misses (typos) by trigrams.
