@@ -8,6 +8,12 @@ from marketplace_shared.pagination import PageArgsSchema, page_schema
 
 from .models import ACCOUNT_TIERS, ROLES
 
+# -- responses: they document the bodies representations.py builds -----------------------------------
+
+def _moment(**kwargs):
+    # representations.py formats times already (clock.iso): here they are only documented.
+    return ma.fields.String(metadata={"format": "date-time"}, **kwargs)
+
 
 class AccountSchema(ma.Schema):
     id = ma.fields.String(dump_only=True)
@@ -15,11 +21,13 @@ class AccountSchema(ma.Schema):
     email = ma.fields.Email()
     role = ma.fields.String(metadata={"enum": list(ROLES)})
     tier = ma.fields.String(metadata={"enum": list(ACCOUNT_TIERS)})
-    rateLimitPerHour = ma.fields.Integer(attribute="rate_limit_per_hour", allow_none=True)
-    externalSubject = ma.fields.String(attribute="external_subject", allow_none=True)
-    createdAt = UtcDateTime(attribute="created_at", dump_only=True)
-    updatedAt = UtcDateTime(attribute="updated_at", dump_only=True)
+    rateLimitPerHour = ma.fields.Integer(allow_none=True)
+    externalSubject = ma.fields.String(allow_none=True)
+    createdAt = _moment(dump_only=True)
+    updatedAt = _moment(dump_only=True)
 
+
+# -- requests ------------------------------------------------------------------------------------------
 
 class AccountCreateSchema(ma.Schema):
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
@@ -60,17 +68,14 @@ class AccountListArgsSchema(PageArgsSchema):
 
 class ApiKeySchema(ma.Schema):
     id = ma.fields.String()
-    accountId = ma.fields.String(attribute="account_id")
+    accountId = ma.fields.String()
     name = ma.fields.String()
     prefix = ma.fields.String(metadata={"description": "The key's first characters, to recognise it"})
-    status = ma.fields.Method("_status", metadata={"enum": ["active", "expired", "revoked"]})
-    createdAt = UtcDateTime(attribute="created_at")
-    expiresAt = UtcDateTime(attribute="expires_at", allow_none=True)
-    lastUsedAt = UtcDateTime(attribute="last_used_at", allow_none=True)
-    revokedAt = UtcDateTime(attribute="revoked_at", allow_none=True)
-
-    def _status(self, key) -> str:
-        return key.status()
+    status = ma.fields.String(metadata={"enum": ["active", "expired", "revoked"]})
+    createdAt = _moment()
+    expiresAt = _moment(allow_none=True)
+    lastUsedAt = _moment(allow_none=True)
+    revokedAt = _moment(allow_none=True)
 
 
 class ApiKeyCreatedSchema(ApiKeySchema):
@@ -90,7 +95,7 @@ class RateLimitStatusSchema(ma.Schema):
 
 
 class MeSchema(AccountSchema):
-    rateLimit = ma.fields.Nested(RateLimitStatusSchema, attribute="rate_limit", allow_none=True)
+    rateLimit = ma.fields.Nested(RateLimitStatusSchema, allow_none=True)
 
 
 class AccountResponseSchema(ma.Schema):

@@ -9,7 +9,7 @@ from marketplace_shared.db import request_session
 from marketplace_shared.errors import forbidden, unauthorized
 from marketplace_shared.pagination import page_body
 
-from . import services
+from . import representations, services
 from .auth import Principal
 from .ratelimit import iso_utc
 from .schemas import (
@@ -71,7 +71,7 @@ def list_accounts(args):
     admin()
     page, limit = args.pop("page"), args.pop("limit")
     accounts, total = services.list_accounts(request_session(), page, limit, **args)
-    return page_body(accounts, page, limit, total)
+    return page_body([representations.account_view(account) for account in accounts], page, limit, total)
 
 
 @blp.route("/admin/accounts", methods=["POST"])
@@ -84,7 +84,7 @@ def create_account(fields):
     session = request_session()
     account = services.create_account(session, **fields)
     session.commit()
-    return {"data": account}
+    return {"data": representations.account_view(account)}
 
 
 @blp.route("/admin/accounts/<account_id>", methods=["GET"])
@@ -92,7 +92,7 @@ def create_account(fields):
 def get_account(account_id):
     """Get an account (admin)"""
     admin()
-    return {"data": services.get_account(request_session(), account_id)}
+    return {"data": representations.account_view(services.get_account(request_session(), account_id))}
 
 
 @blp.route("/admin/accounts/<account_id>", methods=["PATCH"])
@@ -106,7 +106,7 @@ def update_account(changes, account_id):
     account = services.update_account(session, account_id, changes)
     session.commit()
     _authenticator().forget_account(account_id)
-    return {"data": account}
+    return {"data": representations.account_view(account)}
 
 
 @blp.route("/admin/accounts/<account_id>/api-keys", methods=["GET"])
@@ -116,7 +116,7 @@ def list_account_keys(account_id):
     admin()
     session = request_session()
     services.get_account(session, account_id)
-    return {"data": services.list_api_keys(session, account_id)}
+    return {"data": [representations.api_key_view(key) for key in services.list_api_keys(session, account_id)]}
 
 
 @blp.route("/admin/accounts/<account_id>/api-keys", methods=["POST"])
@@ -136,17 +136,18 @@ def me():
     principal = signed_in()
     account = services.get_account(request_session(), principal.account_id)
     decision = g.get("rate_decision")
-    account.rate_limit = None if decision is None else {
+    rate_limit = None if decision is None else {
         "policy": decision.policy, "limit": decision.limit, "remaining": decision.remaining,
         "reset": iso_utc(decision.reset)}
-    return {"data": account}
+    return {"data": representations.me_view(account, rate_limit)}
 
 
 @blp.route("/me/api-keys", methods=["GET"])
 @blp.response(200, ApiKeyListResponseSchema)
 def list_my_keys():
     """List my API keys"""
-    return {"data": services.list_api_keys(request_session(), signed_in().account_id)}
+    keys = services.list_api_keys(request_session(), signed_in().account_id)
+    return {"data": [representations.api_key_view(key) for key in keys]}
 
 
 @blp.route("/me/api-keys", methods=["POST"])
@@ -173,5 +174,4 @@ def _create_key(account_id: str, fields: dict) -> dict:
     session = request_session()
     key, plaintext = services.create_api_key(session, account_id, fields.get("name", ""), fields.get("expires_at"))
     session.commit()
-    key.key = plaintext
-    return {"data": key}
+    return {"data": representations.created_key_view(key, plaintext)}

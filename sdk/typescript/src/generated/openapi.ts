@@ -3629,8 +3629,8 @@ export interface components {
             name?: string;
             /** @description The key's first characters, to recognise it */
             prefix?: string;
-            /** @enum {unknown} */
-            readonly status?: "active" | "expired" | "revoked";
+            /** @enum {string} */
+            status?: "active" | "expired" | "revoked";
             /** Format: date-time */
             createdAt?: string;
             /** Format: date-time */
@@ -3658,8 +3658,8 @@ export interface components {
             name?: string;
             /** @description The key's first characters, to recognise it */
             prefix?: string;
-            /** @enum {unknown} */
-            readonly status?: "active" | "expired" | "revoked";
+            /** @enum {string} */
+            status?: "active" | "expired" | "revoked";
             /** Format: date-time */
             createdAt?: string;
             /** Format: date-time */
