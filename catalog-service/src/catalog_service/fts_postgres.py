@@ -29,7 +29,6 @@ from .catalog_sql import (
     LIMIT,
     OFFSET,
     PLUGINS,
-    SEARCH_TERMS,
     SUMMARY_COLUMNS,
     Shape,
     exact_names,
@@ -41,15 +40,17 @@ from .catalog_sql import (
 )
 from .models import Plugin
 
+# The words of the vocabulary a few letters away from a word (the trigram index of search_terms), with counts.
+_CLOSE_WORDS = text("SELECT term, plugins FROM search_terms WHERE term % :word AND term <> :word AND plugins > 0 "
+                    "ORDER BY similarity(term, :word) DESC, term LIMIT 5")
 
-def _postgres_close_terms(session: Session, word: str) -> list[str]:
-    """Words of the catalog's vocabulary a few letters away from `word`, by the trigram index of search_terms."""
+
+def _postgres_close_terms(session: Session, word: str) -> dict[str, int]:
+    """Words of the catalog's vocabulary a few letters away from `word`, the closest first, with the number of
+    public plugins holding each."""
     if len(word) < 4:
-        return []
-    term = SEARCH_TERMS.c.term
-    similarity = func.similarity(term, word)
-    return list(session.scalars(select(term).where(term.op("%")(word), term != word, SEARCH_TERMS.c.plugins > 0)
-                                .order_by(similarity.desc(), term).limit(5)))
+        return {}
+    return dict(session.execute(_CLOSE_WORDS, {"word": word}).all())
 
 
 def _postgres_tsquery(session: Session, query: str, fuzzy: bool):
@@ -60,7 +61,7 @@ def _postgres_tsquery(session: Session, query: str, fuzzy: bool):
         return None, None
     tsquery, corrected = None, []
     for word in words:
-        close = _postgres_close_terms(session, word) if fuzzy else []
+        close = list(_postgres_close_terms(session, word)) if fuzzy else []
         # The word as the lexeme a document holds (quoted: taken as it is) or as PostgreSQL's parser reads it
         # alone: the parser splits some words ('425e31c0de' -> '425e31' <-> 'c0de') that it keeps whole inside a
         # hyphenated name ('sdk-425e31c0de'). Words are [a-z0-9]+, safe to quote.
@@ -128,8 +129,6 @@ def _narrow_relevance_page(session: Session, query: str, corrected: str | None, 
 # tsquery), held by some public plugin, the most common first.
 _PREFIXED_WORDS = text("SELECT term, plugins FROM search_terms WHERE term LIKE :prefix AND plugins > 0 "
                        "ORDER BY plugins DESC, term")
-_GIVEN_WORDS = text("SELECT term, plugins FROM search_terms WHERE term = ANY(CAST(:words AS text[])) AND plugins > 0 "
-                    "ORDER BY plugins DESC, term")
 # Plugins holding more than one of the words are counted once, at the most common of their words: each
 # posting of a rarer word is checked against the postings of the commoner ones (PRIMARY KEY (term, plugin_id)).
 _COUNTED_ONCE = text(
@@ -176,8 +175,8 @@ def _postings_relevance_page(session: Session, query: str, word: str, page: int,
     corrected = None
     if not counts:  # nothing holds the word or its prefix: near misses (typos) by trigrams
         close = _postgres_close_terms(session, word)
-        counts = dict(session.execute(_GIVEN_WORDS, {"words": close}).all()) if close else {}
-        corrected = close[0] if close else None
+        counts = dict(sorted(close.items(), key=lambda item: (-item[1], item[0])))  # the most common first
+        corrected = next(iter(close), None)
     if not counts:
         return [], 0
     words = list(counts)  # the most common first
