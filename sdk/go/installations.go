@@ -67,22 +67,7 @@ func (s *InstallationsService) ListContext(ctx context.Context, opts *Installati
 
 // ListPager walks every installation matching opts.
 func (s *InstallationsService) ListPager(ctx context.Context, opts *InstallationListOptions) *Pager[InstallationData] {
-	base := InstallationListOptions{}
-	if opts != nil {
-		base = *opts
-	}
-	if base.Limit == 0 {
-		base.Limit = 100
-	}
-	return newPager(ctx, base.Page, func(ctx context.Context, page int) ([]InstallationData, bool, *Response, error) {
-		o := base
-		o.Page = page
-		p, err := s.ListContext(ctx, &o)
-		if err != nil {
-			return nil, false, nil, err
-		}
-		return p.Data, pageHasNext(p.Pagination, p.Links), p.Response, nil
-	})
+	return pagerOf[InstallationData](ctx, opts, s.ListContext)
 }
 
 // ListAll calls fn with every installation matching opts.

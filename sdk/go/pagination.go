@@ -88,6 +88,63 @@ func each[T any](p *Pager[T], fn func(T) error) error {
 	return p.Err()
 }
 
+// A Pager walks a list through two small contracts, so that every ListPager is one line:
+// the list's options say where their Page and Limit are, and its page type says what it holds.
+type listOptions[O any] interface {
+	*O
+	paging() (page, limit *int)
+}
+
+type listPage[T any] interface {
+	listed() (items []T, more bool, resp *Response)
+}
+
+// pagerOf walks the list that list returns page by page, from opts.Page on, with 100 items a page
+// unless opts.Limit says otherwise; opts itself is copied, never changed.
+func pagerOf[T any, O any, OP listOptions[O], P listPage[T]](ctx context.Context, opts OP, list func(context.Context, OP) (P, error)) *Pager[T] {
+	base := new(O)
+	if opts != nil {
+		*base = *opts
+	}
+	first, limit := OP(base).paging()
+	if *limit == 0 {
+		*limit = 100
+	}
+	return newPager(ctx, *first, func(ctx context.Context, page int) ([]T, bool, *Response, error) {
+		o := *base
+		at, _ := OP(&o).paging()
+		*at = page
+		p, err := list(ctx, &o)
+		if err != nil {
+			return nil, false, nil, err
+		}
+		items, more, resp := p.listed()
+		return items, more, resp, nil
+	})
+}
+
+func (o *ListOptions) paging() (*int, *int)             { return &o.Page, &o.Limit }
+func (o *PageOptions) paging() (*int, *int)             { return &o.Page, &o.Limit }
+func (o *InstallationListOptions) paging() (*int, *int) { return &o.Page, &o.Limit }
+func (o *ReviewListOptions) paging() (*int, *int)       { return &o.Page, &o.Limit }
+func (o *ModerationListOptions) paging() (*int, *int)   { return &o.Page, &o.Limit }
+
+func (p *PluginPage) listed() ([]PluginSummaryDoc, bool, *Response) {
+	return p.Data, pageHasNext(p.Pagination, p.Links), p.Response
+}
+func (p *InstallationPage) listed() ([]InstallationData, bool, *Response) {
+	return p.Data, pageHasNext(p.Pagination, p.Links), p.Response
+}
+func (p *ReviewPage) listed() ([]ReviewData, bool, *Response) {
+	return p.Data, pageHasNext(p.Pagination, p.Links), p.Response
+}
+func (p *ModerationPage) listed() ([]ModerationReview, bool, *Response) {
+	return p.Data, pageHasNext(p.Pagination, p.Links), p.Response
+}
+func (p *WebhookPage) listed() ([]WebhookData, bool, *Response) {
+	return p.Data, pageHasNext(p.Pagination, p.Links), p.Response
+}
+
 // pageHasNext reads a list response's pagination block (hasNextPage), else whether links name a next page.
 func pageHasNext(block *Pagination, links *Links) bool {
 	if block != nil {

@@ -108,22 +108,7 @@ func (s *PluginsService) ListContext(ctx context.Context, opts *ListOptions) (*P
 
 // ListPager walks every plugin matching opts, page after page (from opts.Page, 100 a page by default).
 func (s *PluginsService) ListPager(ctx context.Context, opts *ListOptions) *Pager[PluginSummaryDoc] {
-	base := ListOptions{}
-	if opts != nil {
-		base = *opts
-	}
-	if base.Limit == 0 {
-		base.Limit = 100
-	}
-	return newPager(ctx, base.Page, func(ctx context.Context, page int) ([]PluginSummaryDoc, bool, *Response, error) {
-		o := base
-		o.Page = page
-		p, err := s.ListContext(ctx, &o)
-		if err != nil {
-			return nil, false, nil, err
-		}
-		return p.Data, pageHasNext(p.Pagination, p.Links), p.Response, nil
-	})
+	return pagerOf[PluginSummaryDoc](ctx, opts, s.ListContext)
 }
 
 // ListAll calls fn with every plugin matching opts, page after page; an error from fn stops it.

@@ -72,22 +72,10 @@ func (s *ReviewsService) ListContext(ctx context.Context, pluginID string, opts 
 
 // ListPager walks every review of a plugin.
 func (s *ReviewsService) ListPager(ctx context.Context, pluginID string, opts *ReviewListOptions) *Pager[ReviewData] {
-	base := ReviewListOptions{}
-	if opts != nil {
-		base = *opts
+	list := func(ctx context.Context, o *ReviewListOptions) (*ReviewPage, error) {
+		return s.ListContext(ctx, pluginID, o)
 	}
-	if base.Limit == 0 {
-		base.Limit = 100
-	}
-	return newPager(ctx, base.Page, func(ctx context.Context, page int) ([]ReviewData, bool, *Response, error) {
-		o := base
-		o.Page = page
-		p, err := s.ListContext(ctx, pluginID, &o)
-		if err != nil {
-			return nil, false, nil, err
-		}
-		return p.Data, pageHasNext(p.Pagination, p.Links), p.Response, nil
-	})
+	return pagerOf[ReviewData](ctx, opts, list)
 }
 
 // ListAll calls fn with every review of a plugin.
@@ -124,22 +112,7 @@ func (s *ReviewsService) ModerationContext(ctx context.Context, opts *Moderation
 
 // ModerationPager walks every review of the moderation queue.
 func (s *ReviewsService) ModerationPager(ctx context.Context, opts *ModerationListOptions) *Pager[ModerationReview] {
-	base := ModerationListOptions{}
-	if opts != nil {
-		base = *opts
-	}
-	if base.Limit == 0 {
-		base.Limit = 100
-	}
-	return newPager(ctx, base.Page, func(ctx context.Context, page int) ([]ModerationReview, bool, *Response, error) {
-		o := base
-		o.Page = page
-		p, err := s.ModerationContext(ctx, &o)
-		if err != nil {
-			return nil, false, nil, err
-		}
-		return p.Data, pageHasNext(p.Pagination, p.Links), p.Response, nil
-	})
+	return pagerOf[ModerationReview](ctx, opts, s.ModerationContext)
 }
 
 // Create is CreateContext with context.Background().

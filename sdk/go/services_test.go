@@ -97,6 +97,29 @@ func TestPagerReportsAnErrorMidway(t *testing.T) {
 	}
 }
 
+func TestPagersAskForAHundredAtATimeFromTheGivenPageAndLeaveOptsAlone(t *testing.T) {
+	client, mux, _ := setup(t)
+	var queries []string
+	mux.HandleFunc("/api/marketplace/v1/webhooks", func(w http.ResponseWriter, r *http.Request) {
+		queries = append(queries, r.URL.RawQuery)
+		writeJSON(w, 200, map[string]interface{}{"data": []map[string]interface{}{{"id": "wh_" + r.URL.Query().Get("page")}},
+			"pagination": map[string]interface{}{"hasNextPage": r.URL.Query().Get("page") == "2"}})
+	})
+	opts := &PageOptions{Page: 2}
+	pager := client.Webhooks.ListPager(context.Background(), opts)
+	var ids []string
+	for pager.Next() {
+		ids = append(ids, pager.Value().ID)
+	}
+	want := []string{"limit=100&page=2", "limit=100&page=3"}
+	if pager.Err() != nil || fmt.Sprint(ids) != "[wh_2 wh_3]" || fmt.Sprint(queries) != fmt.Sprint(want) {
+		t.Fatalf("ids %v queries %v err %v", ids, queries, pager.Err())
+	}
+	if *opts != (PageOptions{Page: 2}) {
+		t.Fatalf("opts changed: %+v", *opts)
+	}
+}
+
 func TestWaitFollowsAnInstallationWithProgressAndLogs(t *testing.T) {
 	client, mux, waits := setup(t)
 	var polls int32

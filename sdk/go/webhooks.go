@@ -38,19 +38,7 @@ func (s *WebhooksService) ListContext(ctx context.Context, opts *PageOptions) (*
 
 // ListPager walks every subscription.
 func (s *WebhooksService) ListPager(ctx context.Context, opts *PageOptions) *Pager[WebhookData] {
-	base := PageOptions{Limit: 100}
-	if opts != nil {
-		base = *opts
-	}
-	return newPager(ctx, base.Page, func(ctx context.Context, page int) ([]WebhookData, bool, *Response, error) {
-		o := base
-		o.Page = page
-		p, err := s.ListContext(ctx, &o)
-		if err != nil {
-			return nil, false, nil, err
-		}
-		return p.Data, pageHasNext(p.Pagination, p.Links), p.Response, nil
-	})
+	return pagerOf[WebhookData](ctx, opts, s.ListContext)
 }
 
 // Get is GetContext with context.Background().
