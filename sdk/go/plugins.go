@@ -99,11 +99,7 @@ func (s *PluginsService) List(opts *ListOptions) (*PluginPage, error) {
 func (s *PluginsService) ListContext(ctx context.Context, opts *ListOptions) (*PluginPage, error) {
 	out := &PluginPage{}
 	resp, err := s.client.do(ctx, &request{method: "GET", path: "/plugins", query: opts.values()}, out)
-	out.Response = resp
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return finish(out, &out.Response, resp, err)
 }
 
 // ListPager walks every plugin matching opts, page after page (from opts.Page, 100 a page by default).

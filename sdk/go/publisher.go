@@ -207,23 +207,20 @@ func writeParts(form *multipart.Writer, parts []multipartPart) error {
 	return nil
 }
 
+// contentTypes are the types a part is sent with, by the end of its file's name (compared in lower case).
+var contentTypes = []struct{ suffix, mediaType string }{
+	{".tgz", "application/gzip"}, {".tar.gz", "application/gzip"},
+	{".zip", "application/zip"}, {".jar", "application/java-archive"},
+	{".png", "image/png"}, {".jpg", "image/jpeg"}, {".jpeg", "image/jpeg"},
+	{".gif", "image/gif"}, {".webp", "image/webp"},
+}
+
 func contentTypeOf(name string) string {
 	lower := strings.ToLower(name)
-	switch {
-	case strings.HasSuffix(lower, ".tgz"), strings.HasSuffix(lower, ".tar.gz"):
-		return "application/gzip"
-	case strings.HasSuffix(lower, ".zip"):
-		return "application/zip"
-	case strings.HasSuffix(lower, ".jar"):
-		return "application/java-archive"
-	case strings.HasSuffix(lower, ".png"):
-		return "image/png"
-	case strings.HasSuffix(lower, ".jpg"), strings.HasSuffix(lower, ".jpeg"):
-		return "image/jpeg"
-	case strings.HasSuffix(lower, ".gif"):
-		return "image/gif"
-	case strings.HasSuffix(lower, ".webp"):
-		return "image/webp"
+	for _, known := range contentTypes {
+		if strings.HasSuffix(lower, known.suffix) {
+			return known.mediaType
+		}
 	}
 	return "application/octet-stream"
 }

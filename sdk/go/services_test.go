@@ -226,3 +226,15 @@ func TestUploadVersionStreamsMultipart(t *testing.T) {
 		t.Fatalf("version %+v err %v", version, err)
 	}
 }
+
+func TestUploadPartsAreTypedByTheirFilesExtension(t *testing.T) {
+	for name, want := range map[string]string{
+		"p.tgz": "application/gzip", "P.TAR.GZ": "application/gzip", "p.zip": "application/zip", "p.jar": "application/java-archive",
+		"icon.PNG": "image/png", "a.jpg": "image/jpeg", "a.jpeg": "image/jpeg", "a.gif": "image/gif", "a.webp": "image/webp",
+		"p.gz": "application/octet-stream", "README": "application/octet-stream",
+	} {
+		if got := contentTypeOf(name); got != want {
+			t.Errorf("contentTypeOf(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
