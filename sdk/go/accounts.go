@@ -1,9 +1,6 @@
 package marketplace
 
-import (
-	"context"
-	"net/url"
-)
+import "context"
 
 // MeService is the caller's account and API keys (client.Me).
 type MeService struct{ client *Client }
@@ -55,11 +52,11 @@ type AccountsService struct{ client *Client }
 
 // AccountListOptions filter GET /admin/accounts.
 type AccountListOptions struct {
-	Page   int
-	Limit  int
-	Role   string
-	Tier   string
-	Search string
+	Page   int    `url:"page"`
+	Limit  int    `url:"limit"`
+	Role   string `url:"role"`
+	Tier   string `url:"tier"`
+	Search string `url:"search"`
 }
 
 // Create is CreateContext with context.Background().
@@ -81,16 +78,8 @@ func (s *AccountsService) List(opts *AccountListOptions) (*AccountPage, error) {
 
 // ListContext returns one page of accounts.
 func (s *AccountsService) ListContext(ctx context.Context, opts *AccountListOptions) (*AccountPage, error) {
-	v := url.Values{}
-	if opts != nil {
-		setInt(v, "page", opts.Page)
-		setInt(v, "limit", opts.Limit)
-		setString(v, "role", opts.Role)
-		setString(v, "tier", opts.Tier)
-		setString(v, "search", opts.Search)
-	}
 	out := &AccountPage{}
-	resp, err := s.client.do(ctx, &request{method: "GET", path: "/admin/accounts", query: v}, out)
+	resp, err := s.client.do(ctx, &request{method: "GET", path: "/admin/accounts", query: query(opts)}, out)
 	return finish(out, &out.Response, resp, err)
 }
 
@@ -141,7 +130,7 @@ func (s *EnvironmentsService) List(opts *PageOptions) (*EnvironmentPage, error) 
 // ListContext returns one page of environments.
 func (s *EnvironmentsService) ListContext(ctx context.Context, opts *PageOptions) (*EnvironmentPage, error) {
 	out := &EnvironmentPage{}
-	resp, err := s.client.do(ctx, &request{method: "GET", path: "/environments", query: opts.values()}, out)
+	resp, err := s.client.do(ctx, &request{method: "GET", path: "/environments", query: query(opts)}, out)
 	return finish(out, &out.Response, resp, err)
 }
 

@@ -3,7 +3,6 @@ package marketplace
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"time"
 )
 
@@ -15,28 +14,13 @@ var FinalStatuses = map[string]bool{"completed": true, "failed": true, "cancelle
 
 // InstallationListOptions filter GET /installations.
 type InstallationListOptions struct {
-	Page        int
-	Limit       int
-	Plugin      string // a plugin id or name
-	Environment string
-	Namespace   string
-	Status      string // one status, or several separated by commas
-	AccountID   string // admins only
-}
-
-func (o *InstallationListOptions) values() url.Values {
-	v := url.Values{}
-	if o == nil {
-		return v
-	}
-	setInt(v, "page", o.Page)
-	setInt(v, "limit", o.Limit)
-	setString(v, "plugin", o.Plugin)
-	setString(v, "environment", o.Environment)
-	setString(v, "namespace", o.Namespace)
-	setString(v, "status", o.Status)
-	setString(v, "accountId", o.AccountID)
-	return v
+	Page        int    `url:"page"`
+	Limit       int    `url:"limit"`
+	Plugin      string `url:"plugin"` // a plugin id or name
+	Environment string `url:"environment"`
+	Namespace   string `url:"namespace"`
+	Status      string `url:"status"`    // one status, or several separated by commas
+	AccountID   string `url:"accountId"` // admins only
 }
 
 func installationPath(id string) string { return "/installations/" + seg(id) }
@@ -61,7 +45,7 @@ func (s *InstallationsService) List(opts *InstallationListOptions) (*Installatio
 // ListContext returns one page of the caller's installations (every one for admins).
 func (s *InstallationsService) ListContext(ctx context.Context, opts *InstallationListOptions) (*InstallationPage, error) {
 	out := &InstallationPage{}
-	resp, err := s.client.do(ctx, &request{method: "GET", path: "/installations", query: opts.values()}, out)
+	resp, err := s.client.do(ctx, &request{method: "GET", path: "/installations", query: query(opts)}, out)
 	return finish(out, &out.Response, resp, err)
 }
 
@@ -77,8 +61,8 @@ func (s *InstallationsService) ListAll(ctx context.Context, opts *InstallationLi
 
 // LogOptions select log lines: those after Cursor (from the start without one), at most Limit.
 type LogOptions struct {
-	Cursor string
-	Limit  int
+	Cursor string `url:"cursor"`
+	Limit  int    `url:"limit"`
 }
 
 // Logs is LogsContext with context.Background().
@@ -89,13 +73,8 @@ func (s *InstallationsService) Logs(installationID string, opts *LogOptions) (*L
 // LogsContext returns log lines of an installation; pass Pagination.NextCursor as Cursor to get
 // only the lines written since.
 func (s *InstallationsService) LogsContext(ctx context.Context, installationID string, opts *LogOptions) (*LogPage, error) {
-	v := url.Values{}
-	if opts != nil {
-		setString(v, "cursor", opts.Cursor)
-		setInt(v, "limit", opts.Limit)
-	}
 	out := &LogPage{}
-	resp, err := s.client.do(ctx, &request{method: "GET", path: installationPath(installationID) + "/logs", query: v}, out)
+	resp, err := s.client.do(ctx, &request{method: "GET", path: installationPath(installationID) + "/logs", query: query(opts)}, out)
 	return finish(out, &out.Response, resp, err)
 }
 

@@ -11,7 +11,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 )
 
@@ -21,71 +20,23 @@ type PluginsService struct{ client *Client }
 // ListOptions are the query parameters of GET /plugins. Zero values are not sent: Verified and
 // Featured filter only when true.
 type ListOptions struct {
-	Page          int
-	Limit         int
-	Search        string
-	Category      string
-	Tags          []string // every tag must match
-	Sort          string   // name, popularity, rating, updated, created
-	Order         string   // asc, desc
-	Verified      bool
-	Featured      bool
-	MinRating     float64
-	Compatibility string // a Backstage version
-}
-
-func (o *ListOptions) values() url.Values {
-	v := url.Values{}
-	if o == nil {
-		return v
-	}
-	setInt(v, "page", o.Page)
-	setInt(v, "limit", o.Limit)
-	setString(v, "search", o.Search)
-	setString(v, "category", o.Category)
-	if len(o.Tags) > 0 {
-		v.Set("tags", strings.Join(o.Tags, ","))
-	}
-	setString(v, "sort", o.Sort)
-	setString(v, "order", o.Order)
-	if o.Verified {
-		v.Set("verified", "true")
-	}
-	if o.Featured {
-		v.Set("featured", "true")
-	}
-	if o.MinRating != 0 {
-		v.Set("minRating", strconv.FormatFloat(o.MinRating, 'f', -1, 64))
-	}
-	setString(v, "compatibility", o.Compatibility)
-	return v
+	Page          int      `url:"page"`
+	Limit         int      `url:"limit"`
+	Search        string   `url:"search"`
+	Category      string   `url:"category"`
+	Tags          []string `url:"tags"`  // every tag must match
+	Sort          string   `url:"sort"`  // name, popularity, rating, updated, created
+	Order         string   `url:"order"` // asc, desc
+	Verified      bool     `url:"verified"`
+	Featured      bool     `url:"featured"`
+	MinRating     float64  `url:"minRating"`
+	Compatibility string   `url:"compatibility"` // a Backstage version
 }
 
 // PageOptions are the page and page size of a list (zero: the server's defaults).
 type PageOptions struct {
-	Page  int
-	Limit int
-}
-
-func (o *PageOptions) values() url.Values {
-	v := url.Values{}
-	if o != nil {
-		setInt(v, "page", o.Page)
-		setInt(v, "limit", o.Limit)
-	}
-	return v
-}
-
-func setInt(v url.Values, key string, n int) {
-	if n != 0 {
-		v.Set(key, strconv.Itoa(n))
-	}
-}
-
-func setString(v url.Values, key, s string) {
-	if s != "" {
-		v.Set(key, s)
-	}
+	Page  int `url:"page"`
+	Limit int `url:"limit"`
 }
 
 func seg(s string) string { return url.PathEscape(s) }
@@ -98,7 +49,7 @@ func (s *PluginsService) List(opts *ListOptions) (*PluginPage, error) {
 // ListContext returns one page of plugins (GET /plugins); Pagination says how many there are.
 func (s *PluginsService) ListContext(ctx context.Context, opts *ListOptions) (*PluginPage, error) {
 	out := &PluginPage{}
-	resp, err := s.client.do(ctx, &request{method: "GET", path: "/plugins", query: opts.values()}, out)
+	resp, err := s.client.do(ctx, &request{method: "GET", path: "/plugins", query: query(opts)}, out)
 	return finish(out, &out.Response, resp, err)
 }
 
@@ -132,7 +83,7 @@ func (s *PluginsService) Versions(pluginID string, opts *PageOptions) (*VersionP
 // VersionsContext returns a plugin's versions, newest first (yanked ones carry their reason).
 func (s *PluginsService) VersionsContext(ctx context.Context, pluginID string, opts *PageOptions) (*VersionPage, error) {
 	out := &VersionPage{}
-	resp, err := s.client.do(ctx, &request{method: "GET", path: "/plugins/" + seg(pluginID) + "/versions", query: opts.values()}, out)
+	resp, err := s.client.do(ctx, &request{method: "GET", path: "/plugins/" + seg(pluginID) + "/versions", query: query(opts)}, out)
 	return finish(out, &out.Response, resp, err)
 }
 

@@ -1,59 +1,28 @@
 package marketplace
 
-import (
-	"context"
-	"net/url"
-)
+import "context"
 
 // ReviewsService reads, writes and moderates reviews (client.Reviews).
 type ReviewsService struct{ client *Client }
 
 // ReviewListOptions sort and filter a plugin's reviews.
 type ReviewListOptions struct {
-	Page   int
-	Limit  int
-	Sort   string // recent, helpful, rating
-	Order  string // asc, desc
-	Rating int    // only reviews with this rating
-	Mine   bool   // only the caller's own review (hidden or not); needs an API key
-}
-
-func (o *ReviewListOptions) values() url.Values {
-	v := url.Values{}
-	if o != nil {
-		setInt(v, "page", o.Page)
-		setInt(v, "limit", o.Limit)
-		setString(v, "sort", o.Sort)
-		setString(v, "order", o.Order)
-		setInt(v, "rating", o.Rating)
-		if o.Mine {
-			v.Set("mine", "true")
-		}
-	}
-	return v
+	Page   int    `url:"page"`
+	Limit  int    `url:"limit"`
+	Sort   string `url:"sort"`   // recent, helpful, rating
+	Order  string `url:"order"`  // asc, desc
+	Rating int    `url:"rating"` // only reviews with this rating
+	Mine   bool   `url:"mine"`   // only the caller's own review (hidden or not); needs an API key
 }
 
 // ModerationListOptions filter and sort the administrators' queue (GET /reviews).
 type ModerationListOptions struct {
-	Page     int
-	Limit    int
-	Status   string // reported (visible and reported at least once), hidden, visible; every review when empty
-	PluginID string // only this plugin's reviews (its id or name)
-	Sort     string // reports (the default), recent, helpful, rating
-	Order    string // asc, desc
-}
-
-func (o *ModerationListOptions) values() url.Values {
-	v := url.Values{}
-	if o != nil {
-		setInt(v, "page", o.Page)
-		setInt(v, "limit", o.Limit)
-		setString(v, "status", o.Status)
-		setString(v, "pluginId", o.PluginID)
-		setString(v, "sort", o.Sort)
-		setString(v, "order", o.Order)
-	}
-	return v
+	Page     int    `url:"page"`
+	Limit    int    `url:"limit"`
+	Status   string `url:"status"`   // reported (visible and reported at least once), hidden, visible; every review when empty
+	PluginID string `url:"pluginId"` // only this plugin's reviews (its id or name)
+	Sort     string `url:"sort"`     // reports (the default), recent, helpful, rating
+	Order    string `url:"order"`    // asc, desc
 }
 
 func reviewPath(id string) string { return "/reviews/" + seg(id) }
@@ -66,7 +35,7 @@ func (s *ReviewsService) List(pluginID string, opts *ReviewListOptions) (*Review
 // ListContext returns one page of a plugin's reviews (GET /plugins/{pluginId}/reviews).
 func (s *ReviewsService) ListContext(ctx context.Context, pluginID string, opts *ReviewListOptions) (*ReviewPage, error) {
 	out := &ReviewPage{}
-	resp, err := s.client.do(ctx, &request{method: "GET", path: "/plugins/" + seg(pluginID) + "/reviews", query: opts.values()}, out)
+	resp, err := s.client.do(ctx, &request{method: "GET", path: "/plugins/" + seg(pluginID) + "/reviews", query: query(opts)}, out)
 	return finish(out, &out.Response, resp, err)
 }
 
@@ -106,7 +75,7 @@ func (s *ReviewsService) Moderation(opts *ModerationListOptions) (*ModerationPag
 // ModerationContext returns one page of reviews across every plugin, each with its plugin (GET /reviews, admin).
 func (s *ReviewsService) ModerationContext(ctx context.Context, opts *ModerationListOptions) (*ModerationPage, error) {
 	out := &ModerationPage{}
-	resp, err := s.client.do(ctx, &request{method: "GET", path: "/reviews", query: opts.values()}, out)
+	resp, err := s.client.do(ctx, &request{method: "GET", path: "/reviews", query: query(opts)}, out)
 	return finish(out, &out.Response, resp, err)
 }
 

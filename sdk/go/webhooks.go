@@ -1,9 +1,6 @@
 package marketplace
 
-import (
-	"context"
-	"net/url"
-)
+import "context"
 
 // WebhooksService manages webhook subscriptions (client.Webhooks). To check the requests you
 // receive, see VerifyWebhook and WebhookMiddleware.
@@ -32,7 +29,7 @@ func (s *WebhooksService) List(opts *PageOptions) (*WebhookPage, error) {
 // ListContext returns one page of the caller's subscriptions (every one for admins).
 func (s *WebhooksService) ListContext(ctx context.Context, opts *PageOptions) (*WebhookPage, error) {
 	out := &WebhookPage{}
-	resp, err := s.client.do(ctx, &request{method: "GET", path: "/webhooks", query: opts.values()}, out)
+	resp, err := s.client.do(ctx, &request{method: "GET", path: "/webhooks", query: query(opts)}, out)
 	return finish(out, &out.Response, resp, err)
 }
 
@@ -105,10 +102,10 @@ func (s *WebhooksService) PingContext(ctx context.Context, webhookID string) (*D
 
 // DeliveryListOptions filter a webhook's deliveries.
 type DeliveryListOptions struct {
-	Page   int
-	Limit  int
-	Status string // pending, succeeded, failed
-	Event  string // an event type
+	Page   int    `url:"page"`
+	Limit  int    `url:"limit"`
+	Status string `url:"status"` // pending, succeeded, failed
+	Event  string `url:"event"`  // an event type
 }
 
 // Deliveries is DeliveriesContext with context.Background().
@@ -118,15 +115,8 @@ func (s *WebhooksService) Deliveries(webhookID string, opts *DeliveryListOptions
 
 // DeliveriesContext returns one page of a webhook's deliveries, newest first, each with its attempts.
 func (s *WebhooksService) DeliveriesContext(ctx context.Context, webhookID string, opts *DeliveryListOptions) (*DeliveryPage, error) {
-	v := url.Values{}
-	if opts != nil {
-		setInt(v, "page", opts.Page)
-		setInt(v, "limit", opts.Limit)
-		setString(v, "status", opts.Status)
-		setString(v, "event", opts.Event)
-	}
 	out := &DeliveryPage{}
-	resp, err := s.client.do(ctx, &request{method: "GET", path: webhookPath(webhookID) + "/deliveries", query: v}, out)
+	resp, err := s.client.do(ctx, &request{method: "GET", path: webhookPath(webhookID) + "/deliveries", query: query(opts)}, out)
 	return finish(out, &out.Response, resp, err)
 }
 
