@@ -1,5 +1,5 @@
 """Text search on PostgreSQL: weighted tsvectors and pg_trgm, plugin_search and search_postings (kept in step by
-triggers, migrations 0002 and 0004)."""
+triggers, migrations 0002 and 0004; with the listing filters since 0007)."""
 
 import functools
 import re
