@@ -102,8 +102,8 @@ def create_plugin():
                 if error.status == 409:
                     errors = {"name": error.message}
             else:
-                flash(f"Plugin {created.get('name')} created: upload its first version to publish it.")
-                return redirect(url_for("publisher.manage", name=created.get("name")), 303)
+                return _back_to_manage(created.get("name"),
+                                       f"Plugin {created.get('name')} created: upload its first version to publish it.")
     status = 400 if errors else 200
     return render_template("publisher/plugin_form.html", values=values, errors=errors), status
 
@@ -112,12 +112,23 @@ def _managed(name: str) -> dict:
     return client().plugins.get(name)
 
 
+def _manage_page(plugin: dict, errors: dict | None = None, values: dict | None = None):
+    """The plugin's publishing page; with errors (a form on it was refused) answered 400."""
+    page = render_template("publisher/manage.html", plugin=plugin, errors=errors or {}, values=values or {})
+    return (page, 400) if errors else page
+
+
+def _back_to_manage(name: str, message: str):
+    """After a change: say what happened on the publishing page (POST-redirect-GET)."""
+    flash(message)
+    return redirect(url_for("publisher.manage", name=name), 303)
+
+
 @bp.get("/plugins/<path:name>")
 @publisher_required
 def manage(name: str):
     """One plugin's publishing page: status, versions with yank, images, publish/unpublish, deprecate."""
-    plugin = _managed(name)
-    return render_template("publisher/manage.html", plugin=plugin, errors={}, values={})
+    return _manage_page(_managed(name))
 
 
 def _parse_dependencies(text: str) -> list[dict]:
@@ -176,8 +187,7 @@ def new_version(name: str):
                 if error.status == 409 and "_form" in errors:
                     errors = {"version": error.message}
             else:
-                flash(f"Version {metadata['version']} is published.")
-                return redirect(url_for("publisher.manage", name=plugin["name"]), 303)
+                return _back_to_manage(plugin["name"], f"Version {metadata['version']} is published.")
     status = 400 if errors else 200
     return render_template("publisher/version_form.html", plugin=plugin, values=values, errors=errors), status
 
@@ -203,9 +213,8 @@ def upload_images(name: str):
             if "_form" in errors:
                 errors["icon"] = errors.pop("_form")
     if errors:
-        return render_template("publisher/manage.html", plugin=plugin, errors=errors, values={}), 400
-    flash("Images uploaded.")
-    return redirect(url_for("publisher.manage", name=plugin["name"]), 303)
+        return _manage_page(plugin, errors)
+    return _back_to_manage(plugin["name"], "Images uploaded.")
 
 
 @bp.post("/plugins/<path:name>/images/<image>/delete")
@@ -213,8 +222,7 @@ def upload_images(name: str):
 def delete_image(name: str, image: str):
     plugin = _managed(name)
     client().publisher.delete_image(plugin["id"], image)
-    flash("Image removed.")
-    return redirect(url_for("publisher.manage", name=plugin["name"]), 303)
+    return _back_to_manage(plugin["name"], "Image removed.")
 
 
 @bp.post("/plugins/<path:name>/status")
@@ -225,13 +233,11 @@ def change_status(name: str):
     action = request.form.get("action")
     if action == "publish":
         client().publisher.publish(plugin["id"])
-        flash("The plugin is in the public catalog again.")
-    elif action == "unpublish":
+        return _back_to_manage(plugin["name"], "The plugin is in the public catalog again.")
+    if action == "unpublish":
         client().publisher.unpublish(plugin["id"])
-        flash("The plugin is hidden from the public catalog.")
-    else:
-        abort(400, description="Choose publish or unpublish.")
-    return redirect(url_for("publisher.manage", name=plugin["name"]), 303)
+        return _back_to_manage(plugin["name"], "The plugin is hidden from the public catalog.")
+    abort(400, description="Choose publish or unpublish.")
 
 
 @bp.post("/plugins/<path:name>/deprecate")
@@ -253,9 +259,8 @@ def deprecate(name: str):
             if "_form" in errors:
                 errors = {"replacement": errors["_form"]}
     if errors:
-        return render_template("publisher/manage.html", plugin=plugin, errors=errors, values=values), 400
-    flash("The plugin is marked deprecated.")
-    return redirect(url_for("publisher.manage", name=plugin["name"]), 303)
+        return _manage_page(plugin, errors, values)
+    return _back_to_manage(plugin["name"], "The plugin is marked deprecated.")
 
 
 @bp.post("/plugins/<path:name>/versions/<version>/yank")
@@ -265,7 +270,7 @@ def yank(name: str, version: str):
     reason = request.form.get("reason", "").strip()
     if not reason:
         errors = {f"yank-{version}": "Say why this version is yanked."}
-        return render_template("publisher/manage.html", plugin=plugin, errors=errors, values={}), 400
+        return _manage_page(plugin, errors)
     client().publisher.yank(plugin["id"], version, reason)
-    flash(f"Version {version} is yanked: it stays visible with the reason and cannot be installed.")
-    return redirect(url_for("publisher.manage", name=plugin["name"]), 303)
+    return _back_to_manage(plugin["name"],
+                           f"Version {version} is yanked: it stays visible with the reason and cannot be installed.")
