@@ -89,13 +89,18 @@ def create(name: str):
     return render_template("reviews/edit.html", plugin=plugin, review=None, values=values, errors=errors), 400
 
 
+def _review_and_plugin(api, review_id: str) -> tuple[dict, dict]:
+    """A review and the plugin it is about (two API calls: the review names its plugin)."""
+    review = api.reviews.get(review_id)
+    return review, api.plugins.get(review["pluginId"])
+
+
 @bp.route("/reviews/<review_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(review_id: str):
     """Edit one's own review (the API refuses anyone else's)."""
     api = client()
-    review = api.reviews.get(review_id)
-    plugin = api.plugins.get(review["pluginId"])
+    review, plugin = _review_and_plugin(api, review_id)
     if (review.get("user") or {}).get("id") != g.account.get("id"):
         flash("Only the author may edit a review.", "error")
         return _back(plugin["name"])
@@ -145,8 +150,7 @@ def helpful(review_id: str):
 def report(review_id: str):
     """Flag a review for the moderators, with a reason."""
     api = client()
-    review = api.reviews.get(review_id)
-    plugin = api.plugins.get(review["pluginId"])
+    review, plugin = _review_and_plugin(api, review_id)
     values = {"reason": request.form.get("reason", ""), "details": request.form.get("details", "").strip()}
     errors = {}
     if request.method == "POST":
