@@ -6,7 +6,7 @@ it replaces the fixed reviews list with one that follows the reviews written her
 
 import itertools
 
-from flask import request
+from flask import abort, make_response, request
 
 from ...fake_gateway import KEYS, PREFIX, XSS, error, plugin, summary
 
@@ -44,13 +44,13 @@ def extend(fake) -> None:
         return view
 
     def needs(role=None):
+        """The gateway's and services' role check: answers 401/403 at once (abort) when the caller falls short."""
         who = _who()
         if who is None:
-            return error(401, "UNAUTHORIZED", "Authentication required")
+            abort(make_response(*error(401, "UNAUTHORIZED", "Authentication required")))
         order = ["user", "publisher", "admin"]
         if role and order.index(who["role"]) < order.index(role):
-            return error(403, "FORBIDDEN", f"Needs the {role} role")
-        return None
+            abort(make_response(*error(403, "FORBIDDEN", f"Needs the {role} role")))
 
     # -- reviews ---------------------------------------------------------------------------------
     def list_reviews(plugin_id):
@@ -72,9 +72,7 @@ def extend(fake) -> None:
     @app.get(f"{PREFIX}/reviews")
     def moderation_queue():
         """GET /reviews (admin): status, pluginId (id or name), sort reports|recent, order, page, limit."""
-        refused = needs("admin")
-        if refused:
-            return refused
+        needs("admin")
         args = request.args
         status, ref = args.get("status"), args.get("pluginId")
         keep = {"reported": lambda r: not r["hidden"] and r["reports"] > 0, "hidden": lambda r: r["hidden"],
@@ -99,9 +97,7 @@ def extend(fake) -> None:
 
     @app.post(f"{PREFIX}/plugins/<plugin_id>/reviews")
     def create_review(plugin_id):
-        refused = needs()
-        if refused:
-            return refused
+        needs()
         body = request.get_json()
         found = plugin_of(plugin_id)
         if any(r["user"]["id"] == _who()["id"] and r["pluginId"] == found["id"] for r in fake.reviews.values()):
@@ -126,9 +122,7 @@ def extend(fake) -> None:
 
     @app.patch(f"{PREFIX}/reviews/<review_id>")
     def update_review(review_id):
-        refused = needs()
-        if refused:
-            return refused
+        needs()
         review = one_review(review_id)
         if review["user"]["id"] != _who()["id"]:
             return error(403, "FORBIDDEN", "Only the author may edit a review")
@@ -137,9 +131,7 @@ def extend(fake) -> None:
 
     @app.delete(f"{PREFIX}/reviews/<review_id>")
     def delete_review(review_id):
-        refused = needs()
-        if refused:
-            return refused
+        needs()
         review = one_review(review_id)
         if review["user"]["id"] != _who()["id"] and _who()["role"] != "admin":
             return error(403, "FORBIDDEN", "Only the author may delete a review")
@@ -148,9 +140,7 @@ def extend(fake) -> None:
 
     @app.post(f"{PREFIX}/reviews/<review_id>/helpful")
     def vote(review_id):
-        refused = needs()
-        if refused:
-            return refused
+        needs()
         review = one_review(review_id)
         if review["user"]["id"] == _who()["id"]:
             return error(403, "FORBIDDEN", "You cannot vote for your own review")
@@ -159,36 +149,28 @@ def extend(fake) -> None:
 
     @app.post(f"{PREFIX}/reviews/<review_id>/report")
     def report(review_id):
-        refused = needs()
-        if refused:
-            return refused
+        needs()
         one_review(review_id)["reports"] += 1
         fake.last_report = request.get_json()
         return {"data": {"reviewId": review_id, "reports": one_review(review_id)["reports"]}}, 201
 
     @app.post(f"{PREFIX}/reviews/<review_id>/hide")
     def hide(review_id):
-        refused = needs("admin")
-        if refused:
-            return refused
+        needs("admin")
         review = one_review(review_id)
         review.update(hidden=True, hiddenReason=(request.get_json(silent=True) or {}).get("reason"))
         return {"data": review_view(review)}
 
     @app.post(f"{PREFIX}/reviews/<review_id>/restore")
     def restore(review_id):
-        refused = needs("admin")
-        if refused:
-            return refused
+        needs("admin")
         one_review(review_id).update(hidden=False, hiddenReason=None)
         return {"data": review_view(one_review(review_id))}
 
     # -- publishing ------------------------------------------------------------------------------
     @app.get("/addons/api/plugins/")
     def my_plugins():
-        refused = needs("publisher")
-        if refused:
-            return refused
+        needs("publisher")
         mine = [p for p in fake.plugins.values() if p["ownerId"] == _who()["id"] or _who()["role"] == "admin"]
         return [{"id": index, "plugin_id": p["id"], "name": p["displayName"], "slug": p["name"],
                  "status": "published" if p["status"] == "published" else "unpublished",
@@ -196,21 +178,18 @@ def extend(fake) -> None:
                  "verified": p["verified"], "updated": p["updatedAt"]} for index, p in enumerate(mine, 1)]
 
     def owned(ref):
-        refused = needs("publisher")
-        if refused:
-            return None, refused
+        """The caller's own plugin (an admin's: any), else the API's 401/403/404 at once (abort)."""
+        needs("publisher")
         found = plugin_of(ref)
         if found is None:
-            return None, error(404, "PLUGIN_NOT_FOUND", f"Plugin '{ref}' not found")
+            abort(make_response(*error(404, "PLUGIN_NOT_FOUND", f"Plugin '{ref}' not found")))
         if found["ownerId"] != _who()["id"] and _who()["role"] != "admin":
-            return None, error(403, "FORBIDDEN", "This plugin is not yours")
-        return found, None
+            abort(make_response(*error(403, "FORBIDDEN", "This plugin is not yours")))
+        return found
 
     @app.post(f"{PREFIX}/plugins")
     def create_plugin():
-        refused = needs("publisher")
-        if refused:
-            return refused
+        needs("publisher")
         body = request.get_json()
         fake.created_plugin = body
         if body["name"] in fake.plugins:
@@ -225,9 +204,7 @@ def extend(fake) -> None:
 
     @app.patch(f"{PREFIX}/plugins/<ref>")
     def update_plugin(ref):
-        found, refused = owned(ref)
-        if refused:
-            return refused
+        found = owned(ref)
         body = request.get_json()
         if ({"verified", "featured"} & set(body)) and _who()["role"] != "admin":
             return error(403, "FORBIDDEN", "Only administrators set verified and featured")
@@ -236,9 +213,7 @@ def extend(fake) -> None:
 
     @app.post(f"{PREFIX}/plugins/<ref>/versions")
     def publish_version(ref):
-        found, refused = owned(ref)
-        if refused:
-            return refused
+        found = owned(ref)
         import json as _json
         metadata = _json.loads(request.form["metadata"])
         package = request.files.get("package")
@@ -258,9 +233,7 @@ def extend(fake) -> None:
 
     @app.post(f"{PREFIX}/plugins/<ref>/images")
     def images(ref):
-        found, refused = owned(ref)
-        if refused:
-            return refused
+        found = owned(ref)
         fake.uploaded_images = {name: [f.filename for f in request.files.getlist(name)] for name in request.files}
         if "icon" in request.files and not request.files["icon"].filename.endswith(".png"):
             return error(415, "UNSUPPORTED_MEDIA_TYPE", "Images must be PNG, JPEG, GIF or WebP",
@@ -273,9 +246,7 @@ def extend(fake) -> None:
 
     @app.delete(f"{PREFIX}/plugins/<ref>/images/<name>")
     def delete_image(ref, name):
-        found, refused = owned(ref)
-        if refused:
-            return refused
+        found = owned(ref)
         if found["icon"] and found["icon"].endswith("/" + name):
             found["icon"] = None
         found["screenshots"] = [s for s in found["screenshots"] if not s.endswith("/" + name)]
@@ -283,9 +254,7 @@ def extend(fake) -> None:
 
     @app.post(f"{PREFIX}/plugins/<ref>/<action>")
     def plugin_action(ref, action):
-        found, refused = owned(ref)
-        if refused:
-            return refused
+        found = owned(ref)
         body = request.get_json(silent=True) or {}
         if action == "publish":
             found["status"] = "published"
@@ -301,9 +270,7 @@ def extend(fake) -> None:
 
     @app.post(f"{PREFIX}/plugins/<ref>/versions/<version>/yank")
     def yank(ref, version):
-        found, refused = owned(ref)
-        if refused:
-            return refused
+        found = owned(ref)
         item = next(v for v in found["versions"] if v["version"] == version)
         item.update(yanked=True, yankReason=request.get_json()["reason"])
         return {"data": item}
@@ -317,9 +284,7 @@ def extend(fake) -> None:
 
     @app.route(f"{PREFIX}/webhooks", methods=["GET", "POST"])
     def webhooks():
-        refused = needs()
-        if refused:
-            return refused
+        needs()
         if request.method == "GET":
             items = [h for h in fake.webhooks.values() if h["ownerId"] == _who()["id"] or _who()["role"] == "admin"]
             return {"data": items, "pagination": {"page": 1, "limit": 20, "total": len(items),
@@ -336,9 +301,7 @@ def extend(fake) -> None:
 
     @app.route(f"{PREFIX}/webhooks/<ident>", methods=["GET", "PATCH", "DELETE"])
     def webhook(ident):
-        refused = needs()
-        if refused:
-            return refused
+        needs()
         hook = hook_of(ident)
         if hook is None:
             return error(404, "WEBHOOK_NOT_FOUND", f"Webhook '{ident}' not found")
@@ -391,9 +354,7 @@ def extend(fake) -> None:
     # -- accounts --------------------------------------------------------------------------------
     @app.route(f"{PREFIX}/admin/accounts", methods=["GET", "POST"])
     def accounts():
-        refused = needs("admin")
-        if refused:
-            return refused
+        needs("admin")
         if request.method == "POST":
             body = request.get_json()
             if any(a["email"] == body["email"] for a in fake.accounts.values()):
@@ -406,9 +367,7 @@ def extend(fake) -> None:
 
     @app.route(f"{PREFIX}/admin/accounts/<ident>", methods=["GET", "PATCH"])
     def account(ident):
-        refused = needs("admin")
-        if refused:
-            return refused
+        needs("admin")
         if ident not in fake.accounts:
             return error(404, "ACCOUNT_NOT_FOUND", "Account not found")
         if request.method == "PATCH":
@@ -417,9 +376,7 @@ def extend(fake) -> None:
 
     @app.route(f"{PREFIX}/admin/accounts/<ident>/api-keys", methods=["GET", "POST"])
     def account_keys(ident):
-        refused = needs("admin")
-        if refused:
-            return refused
+        needs("admin")
         if request.method == "POST":
             key_id = f"key_{next(ids)}"
             fake.keys[key_id] = {"id": key_id, "accountId": ident, "name": request.get_json().get("name"),
@@ -430,9 +387,7 @@ def extend(fake) -> None:
 
     @app.delete(f"{PREFIX}/api-keys/<key_id>")
     def revoke(key_id):
-        refused = needs()
-        if refused:
-            return refused
+        needs()
         fake.keys[key_id]["status"] = "revoked"
         return "", 204
 
