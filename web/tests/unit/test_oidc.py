@@ -200,18 +200,15 @@ def test_bad_signature_is_refused(client, provider):
     assert response.status_code == 400 and "signature is not valid" in page(response)
 
 
-def test_expired_token_is_refused(client, provider):
+@pytest.mark.parametrize("claims, message", [
+    (lambda: {"exp": int(time.time()) - 120, "iat": int(time.time()) - 3720}, "has expired"),
+    (lambda: {"aud": "some-other-app"}, "another application"),
+], ids=["expired", "another-audience"])
+def test_a_token_with_wrong_claims_is_refused(client, provider, claims, message):
     query = start(client, provider)
-    provider.overrides = {"exp": int(time.time()) - 120, "iat": int(time.time()) - 3720}
+    provider.overrides = claims()
     response = callback(client, query)
-    assert response.status_code == 400 and "has expired" in page(response)
-
-
-def test_token_for_another_audience_is_refused(client, provider):
-    query = start(client, provider)
-    provider.overrides = {"aud": "some-other-app"}
-    response = callback(client, query)
-    assert response.status_code == 400 and "another application" in page(response)
+    assert response.status_code == 400 and message in page(response)
 
 
 def test_refused_code_and_provider_error_are_readable(client, provider):
@@ -230,13 +227,19 @@ def test_a_person_without_an_account_gets_told(client, provider, monkeypatch):
     assert response.status_code == 403 and "has no account for olga@example.com" in page(response)
 
 
-def test_expired_id_token_is_refreshed(client, provider, app):
-    callback(client, start(client, provider))
+def expire_id_token(client, app):
+    """Make the signed-in session's ID token look expired; the session store and id, to look at afterwards."""
     sid = client.get_cookie("mkp_session").value
     store = app.extensions["web_sessions"]
     data = store.load(sid)
     data["oidc"]["expires_at"] = time.time() - 1
     store.save(sid, data)
+    return store, sid
+
+
+def test_expired_id_token_is_refreshed(client, provider, app):
+    callback(client, start(client, provider))
+    store, sid = expire_id_token(client, app)
     response = client.get("/installations")
     assert response.status_code == 200 and "Olga Oidc" in page(response)
     assert provider.token_requests[-1] == {"grant_type": "refresh_token", "refresh_token": "refresh-1",
@@ -247,11 +250,7 @@ def test_expired_id_token_is_refreshed(client, provider, app):
 def test_expired_id_token_without_refresh_signs_out(client, provider, app):
     callback(client, start(client, provider))
     provider.refresh_gives_id_token = False
-    sid = client.get_cookie("mkp_session").value
-    store = app.extensions["web_sessions"]
-    data = store.load(sid)
-    data["oidc"]["expires_at"] = time.time() - 1
-    store.save(sid, data)
+    store, sid = expire_id_token(client, app)
     response = client.get("/")
     assert response.status_code == 200
     assert "sign-in with the identity provider has expired" in page(response) and "Olga Oidc" not in page(response)
