@@ -24,9 +24,9 @@ from .routing import WEB, ClientAddresses
 
 log = logging.getLogger(__name__)
 
-_CHUNK = 64 * 1024
+CHUNK = 64 * 1024
 # Bodies up to this size are read whole and the connection goes straight back to the pool.
-_BUFFER_LIMIT = 256 * 1024
+BUFFER_LIMIT = 256 * 1024
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
                         "trailers", "transfer-encoding", "upgrade", "proxy-connection"})
 # Credentials end at the gateway: services trust only its signed identity token.
@@ -36,6 +36,7 @@ _SKIP_REQUEST_PREFIXES = ("x-marketplace-", "x-user", "x-account", "x-auth", "x-
                           "x-forwarded-", "remote-user", "x-consumer", "x-jwt", "x-role")
 _SKIP_REQUEST_HEADERS = HOP_BY_HOP | _CREDENTIAL_HEADERS | {"host", "forwarded", "content-length", "expect",
                                                             "x-request-id"}
+USER_AGENT = "marketplace-gateway"
 # No retries (a POST must never be sent twice), built once rather than per request.
 NO_RETRIES = Retry(total=False, redirect=False, raise_on_redirect=False)
 _RESPONSE_DROP = HOP_BY_HOP | {"server", "date", "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset",
@@ -117,6 +118,9 @@ class Forwarder:
             if lower in _SKIP_REQUEST_HEADERS or lower.startswith(_SKIP_REQUEST_PREFIXES) or lower in dropped:
                 continue
             headers[lower] = value
+        # What urllib3 would add otherwise, set here so that both ways to a service send the same request.
+        headers.setdefault("accept-encoding", "identity")
+        headers.setdefault("user-agent", USER_AGENT)
         if environ.get("CONTENT_TYPE"):
             headers["content-type"] = environ["CONTENT_TYPE"]
         remote = environ.get("REMOTE_ADDR") or "unknown"
@@ -211,9 +215,13 @@ class Forwarder:
 
 
 def _kept_headers(upstream) -> list[tuple[str, str]]:
+    return kept_headers(upstream.headers.items(), upstream.headers.get("Connection"))
+
+
+def kept_headers(pairs, connection: str | None) -> list[tuple[str, str]]:
     """The service's response headers minus hop-by-hop ones and its request id (the gateway sets its own)."""
-    dropped = connection_tokens(upstream.headers.get("Connection"))
-    return [(key, value) for key, value in upstream.headers.items()
+    dropped = connection_tokens(connection)
+    return [(key, value) for key, value in pairs
             if (lower := key.lower()) not in _RESPONSE_DROP and lower != "x-request-id" and lower not in dropped]
 
 
@@ -221,7 +229,7 @@ def _buffered_body(name: str, method: str, upstream) -> bytes | None:
     """The whole body when there is none to stream or it is small; None when it should be streamed."""
     length = upstream.headers.get("Content-Length")
     if not (method == "HEAD" or upstream.status in (204, 304)
-            or (length is not None and int(length) <= _BUFFER_LIMIT)):
+            or (length is not None and int(length) <= BUFFER_LIMIT)):
         return None
     try:
         data = upstream.read()
@@ -251,7 +259,7 @@ def read_chunks(stream, length: int | None, limit: int):
     remaining = length
     total = 0
     while remaining is None or remaining > 0:
-        chunk = stream.read(_CHUNK if remaining is None else min(_CHUNK, remaining))
+        chunk = stream.read(CHUNK if remaining is None else min(CHUNK, remaining))
         if not chunk:
             break
         total += len(chunk)
@@ -265,7 +273,7 @@ def read_chunks(stream, length: int | None, limit: int):
 def _stream(name: str, upstream):
     completed = False
     try:
-        yield from upstream.stream(_CHUNK, decode_content=False)
+        yield from upstream.stream(CHUNK, decode_content=False)
         completed = True
     except (ReadTimeoutError, ProtocolError, HTTPError, OSError) as exc:
         # The status line has gone out already: all we can do is cut the response short.
