@@ -23,7 +23,7 @@ from pathlib import Path
 
 import urllib3
 
-from marketplace_shared.testing import require_loopback
+from marketplace_shared.testing import python_loop_seconds, require_loopback
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 from proccpu import CpuMeter, gunicorn  # noqa: E402
@@ -189,6 +189,9 @@ def report(result: dict) -> str:
     if "throughput_ratio" in result:
         lines.append(f"  gateway/direct throughput {result['throughput_ratio']:.1%} (for information), p50 "
                      f"+{result['p50_overhead_ms']:.2f} ms, p99 +{result['p99_overhead_ms']:.2f} ms")
+    if "python_loop_seconds" in result:
+        before, after = result["python_loop_seconds"]
+        lines.append(f"  a 10-million-step Python loop took {before:.2f} s before and {after:.2f} s after")
     for goal, measured, met in goals(result):
         lines.append(f"  {'PASS' if met else 'MISS'}  {goal}: {measured}")
     return "\n".join(lines)
@@ -216,8 +219,11 @@ def main(argv=None) -> int:
     key = enterprise_key(args.gateway_url, args.api_key) if args.enterprise_from_admin else args.api_key
     probes = [gunicorn(pid, name) for pid, name in ((args.gateway_pid, "gateway"), (args.catalog_pid, "catalog"))
               if pid]
+    # The machine is shared: the figures are read beside how fast plain Python runs here, before and after.
+    loop_before = python_loop_seconds()
     result = run(args.gateway_url, args.catalog_url, key, args.duration, args.rounds, args.concurrency,
                  internal_secret=args.internal_secret, meter=CpuMeter(probes) if probes else None)
+    result["python_loop_seconds"] = [round(loop_before, 2), round(python_loop_seconds(), 2)]
     print(report(result))
     if args.json:
         print(json.dumps(result))
