@@ -11,6 +11,7 @@ import select
 import socket
 import threading
 import time
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from werkzeug.http import HTTP_STATUS_CODES
@@ -82,8 +83,8 @@ class FastProxy:
             start_response(f"{status} {HTTP_STATUS_CODES.get(status, 'UNKNOWN')}", headers)
             duration = time.perf_counter() - started
             labels = (self.service, method, "unmatched", str(status))
-            shared_api.REQUESTS.labels(*labels).inc()
-            shared_api.LATENCY.labels(*labels).observe(duration)
+            _child(shared_api.REQUESTS, *labels).inc()
+            _child(shared_api.LATENCY, *labels).observe(duration)
             if shared_api.log.isEnabledFor(logging.INFO):
                 shared_api.log.info("%s %s %s", method, path, status,
                                     extra={"method": method, "path": path, "status": status,
@@ -119,6 +120,12 @@ class FastProxy:
         headers = apply_to_list(headers, response_headers(gateway, environ, admission.decision))
         headers.append((REQUEST_ID_HEADER, request_id))
         return status, headers, body
+
+
+@lru_cache(maxsize=1024)
+def _child(metric, *labels):
+    """A metric's child for these labels, looked up once: labels() takes a lock and builds a key every time."""
+    return metric.labels(*labels)
 
 
 def _small_body(environ, outgoing: dict) -> bytes | None:
@@ -205,8 +212,8 @@ class Upstreams:
         try:
             connection, version, status, fields = self._send(name, method, address, request, body is None)
         finally:
-            UPSTREAM_LATENCY.labels(name).observe(time.perf_counter() - started)
-        UPSTREAM_REQUESTS.labels(name, method, str(status)).inc()
+            _child(UPSTREAM_LATENCY, name).observe(time.perf_counter() - started)
+        _child(UPSTREAM_REQUESTS, name, method, str(status)).inc()
         return (status, *self._body(name, method, connection, version, status, fields))
 
     def _send(self, name: str, method: str, address, request: bytes, may_retry: bool):
