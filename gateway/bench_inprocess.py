@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 
-from gateway import fastpath
+from gateway import upstreams
 from gateway.app import create_app
 from gateway.config import Config
 from gateway.migrate import migrate
@@ -98,7 +98,7 @@ def _run(args, tmp: str, catalog_url: str | None) -> None:
     migrate(config)
     app = create_app(config)
     if not catalog_url:
-        fastpath.Upstreams._send = lambda *_args: _canned_send()
+        upstreams.Upstreams._send = lambda *_args: _canned_send()
 
     def start_response(_status, _headers):
         pass

@@ -1,4 +1,4 @@
-"""The fast path's own HTTP/1.1 connections (fastpath.Upstreams) against a loopback service that answers as
+"""The fast path's own HTTP/1.1 connections (upstreams.Upstreams) against a loopback service that answers as
 scripted: framing, reuse, reconnection and failures."""
 
 import socket
@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from gateway.fastpath import Upstreams
+from gateway.upstreams import Upstreams
 from marketplace_shared.errors import ApiError
 
 CLOSE = object()  # close the connection without answering
