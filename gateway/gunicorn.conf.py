@@ -36,8 +36,11 @@ class LingeringThreadWorker(ThreadWorker):
         return keepalive
 
     def _next_request_soon(self, conn) -> bool:
-        if conn.parser.unreader.buf.getvalue() or self.tpool._work_queue.qsize():
-            return False  # pipelined bytes, or other connections waiting: the main thread decides
+        try:  # gthread's internals (gunicorn 22-27); another gunicorn without them gets plain gthread
+            if conn.parser.unreader.buf.getvalue() or self.tpool._work_queue.qsize():
+                return False  # pipelined bytes, or other connections waiting: the main thread decides
+        except AttributeError:
+            return False
         poller = select.poll()
         poller.register(conn.sock, select.POLLIN)
         return bool(poller.poll(KEEPALIVE_LINGER * 1000))
