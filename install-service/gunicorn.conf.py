@@ -2,9 +2,12 @@
 
 import os
 
+from marketplace_shared import gunicorn_worker
+
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8082')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-worker_class = "gthread"
+# gthread, and a thread that has just answered a kept-alive client serves its next request (KEEPALIVE_LINGER_MS).
+worker_class = gunicorn_worker.worker_class()
 threads = int(os.environ.get("WEB_THREADS", "4"))
 timeout = 60
 graceful_timeout = 10
