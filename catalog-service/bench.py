@@ -48,6 +48,7 @@ from marketplace_shared.testing import (
     free_port,
     python_loop_seconds,
     require_loopback,
+    run_clients,
     temporary_postgres_database,
     unique_name,
 )
@@ -316,13 +317,9 @@ def measure(targets: dict[int, str], api_key: str, per_query: int, rounds: int =
         threads = [threading.Thread(target=client, args=(pool,)) for pool in pools[size]]
         meter = meters.get(size) if record and plan else None
         before = meter.read() if meter else None
-        started = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        took = run_clients(threads)
         if record:
-            elapsed[size] += time.perf_counter() - started
+            elapsed[size] += took
             kind = plan[0][0] if plan else "list"
             done[size][kind] += len(plan)
             if meter:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import urllib3
 
-from marketplace_shared.testing import python_loop_seconds, require_loopback
+from marketplace_shared.testing import python_loop_seconds, require_loopback, run_clients
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 from proccpu import CpuMeter, gunicorn  # noqa: E402
@@ -94,13 +94,9 @@ def _run_round(target: Target, pools: list, seconds: float, record: bool, meter:
 
     threads = [threading.Thread(target=loop, args=(pool,)) for pool in pools]
     before = meter.read() if meter and record else None
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    took = run_clients(threads)
     if record:
-        target.elapsed += time.perf_counter() - started
+        target.elapsed += took
         target.requests += sent[0]
         if before is not None:
             for name, value in meter.delta(before).items():

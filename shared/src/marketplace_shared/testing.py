@@ -150,6 +150,16 @@ def python_loop_seconds(steps: int = 10_000_000) -> float:
     return time.perf_counter() - started
 
 
+def run_clients(threads: list) -> float:
+    """Start the benches' client threads together, wait for all of them; the seconds it took."""
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started
+
+
 def postgres_available() -> bool:
     try:
         with psycopg.connect(POSTGRES_ADMIN_URL, connect_timeout=2):
