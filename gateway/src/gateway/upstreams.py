@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 _MAX_LINE = 65536
 _MAX_FIELDS = 100
 _METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
+# Sent again once when a kept-alive connection turns out dead: a POST or PATCH (a cancel, a vote) never is.
+_SAFE_TO_REPEAT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
 
 class BadResponse(Exception):
@@ -97,7 +99,8 @@ class Upstreams:
         request = _request_bytes(method, base_path + target, host, headers, body)
         started = time.perf_counter()
         try:
-            connection, version, status, fields = self._send(name, method, address, request, body is None)
+            connection, version, status, fields = self._send(name, method, address, request,
+                                                              body is None and method in _SAFE_TO_REPEAT)
         finally:
             metric_child(UPSTREAM_LATENCY, name).observe(time.perf_counter() - started)
         metric_child(UPSTREAM_REQUESTS, name, method, str(status)).inc()
@@ -118,7 +121,7 @@ class Upstreams:
             except (OSError, EOFError, BadResponse, ValueError) as exc:
                 if connection is not None:
                     connection.close()
-                # A kept-alive connection the service had just closed: one fresh try when nothing was sent.
+                # A kept-alive connection the service had just closed: one fresh try for a request safe to repeat.
                 if not fresh and may_retry and isinstance(exc, (ConnectionError, EOFError)):
                     connection = None
                     continue
