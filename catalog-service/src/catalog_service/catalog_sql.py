@@ -28,9 +28,9 @@ def exact_names(query: str, corrected: str | None) -> list[str]:
     return sorted(texts | {re.sub(r"[^a-z0-9]+", "-", lowered).strip("-") for lowered in texts})
 
 
-def exact_rank(name, display_name, query: str, corrected: str | None):
-    """1 when the name or display name is the query (or its corrected form), else 0."""
-    names = exact_names(query, corrected)
+def exact_rank(name, display_name, names):
+    """1 when the name or display name is one of `names` (exact_names(), or an expanding bind parameter that
+    will be given them), else 0."""
     return case((or_(name.in_(names), func.lower(display_name).in_(names)), 1), else_=0)
 
 
@@ -111,3 +111,10 @@ def sort_keys(sort: str, order: str, columns=PLUGINS.c) -> list:
 
 
 OFFSET, LIMIT = bindparam("offset", type_=Integer), bindparam("limit", type_=Integer)
+# The same rendered into the SQL text at execution (one text per page size and offset). PostgreSQL plans a
+# parameter LIMIT/OFFSET as 10% of the rows, so a prepared statement's generic plan always looks dearer than a
+# custom one and each execution is planned again: half of a list page's CPU in PostgreSQL. With the values in the
+# text, a list statement (whose plan the filter values barely change) gets its generic plan after five runs.
+# Not for text searches: a word's frequency decides their plan, and a generic one was 1.5x slower.
+LITERAL_OFFSET = bindparam("offset", type_=Integer, literal_execute=True)
+LITERAL_LIMIT = bindparam("limit", type_=Integer, literal_execute=True)

@@ -3,6 +3,7 @@ triggers, migrations 0002 and 0004; with the listing filters since 0007)."""
 
 import functools
 import re
+from typing import NamedTuple
 
 from sqlalchemy import (
     BigInteger,
@@ -15,7 +16,6 @@ from sqlalchemy import (
     cast,
     column,
     func,
-    literal,
     literal_column,
     select,
     table,
@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from .catalog_sql import (
     LIMIT,
+    MAX_TERMS,
     OFFSET,
     PLUGINS,
     SUMMARY_COLUMNS,
@@ -53,30 +54,53 @@ def _postgres_close_terms(session: Session, word: str) -> dict[str, int]:
     return dict(session.execute(_CLOSE_WORDS, {"word": word}).all())
 
 
-def _postgres_tsquery(session: Session, query: str, fuzzy: bool):
-    """(tsquery, corrected): every word or its prefix; when `fuzzy`, also the catalog's words closest to each
-    one (typos), and `corrected` the query with each word's closest one."""
+class WordsQuery(NamedTuple):
+    """A query's words as a tsquery: `words` of them (the statements are built once per number of words, see
+    _tsquery), the values of its bind parameters (`params`, with `names` for exact_rank) and, for near misses,
+    the query with each word replaced by the catalog's closest one (`corrected`)."""
+
+    words: int
+    params: dict
+    corrected: str | None
+
+
+@functools.lru_cache(maxsize=MAX_TERMS)
+def _tsquery(words: int):
+    """The tsquery of `words` words over bind parameters: each word is `lexemes_<i>` (its prefix and its close
+    words, as tsquery text) or `prefix_<i>` as PostgreSQL's parser reads it; the words are ANDed."""
+    tsquery = None
+    for index in range(words):
+        lexemes = cast(bindparam(f"lexemes_{index}", type_=String), TSQUERY)
+        either = lexemes.op("||")(func.to_tsquery("simple", bindparam(f"prefix_{index}", type_=String)))
+        tsquery = either if tsquery is None else tsquery.op("&&")(either)
+    return tsquery
+
+
+def _postgres_tsquery(session: Session, query: str, fuzzy: bool) -> WordsQuery | None:
+    """Every word or its prefix; when `fuzzy`, also the catalog's words closest to each one (typos), and
+    `corrected` the query with each word's closest one. None for a query without words."""
     words = terms(query)
     if not words:
-        return None, None
-    tsquery, corrected = None, []
-    for word in words:
+        return None
+    params, corrected = {}, []
+    for index, word in enumerate(words):
         close = list(_postgres_close_terms(session, word)) if fuzzy else []
         # The word as the lexeme a document holds (quoted: taken as it is) or as PostgreSQL's parser reads it
         # alone: the parser splits some words ('425e31c0de' -> '425e31' <-> 'c0de') that it keeps whole inside a
         # hyphenated name ('sdk-425e31c0de'). Words are [a-z0-9]+, safe to quote.
-        lexemes = cast(literal(" | ".join([f"'{word}':*"] + [f"'{other}'" for other in close])), TSQUERY)
-        either = lexemes.op("||")(func.to_tsquery("simple", literal(f"{word}:*")))
-        tsquery = either if tsquery is None else tsquery.op("&&")(either)
+        params[f"lexemes_{index}"] = " | ".join([f"'{word}':*"] + [f"'{other}'" for other in close])
+        params[f"prefix_{index}"] = f"{word}:*"
         corrected.append(close[0] if close else word)
-    return tsquery, (" ".join(corrected) if fuzzy else None)
+    corrected_query = " ".join(corrected) if fuzzy else None
+    params["names"] = exact_names(query, corrected_query)
+    return WordsQuery(len(words), params, corrected_query)
 
 
-def _near_misses(session: Session, query: str):
-    """(tsquery, corrected) of the words and the catalog's words closest to them (typos); (None, None) when no
-    word has a close one: the same tsquery again would find nothing more."""
-    tsquery, corrected = _postgres_tsquery(session, query, fuzzy=True)
-    return (None, None) if corrected == " ".join(terms(query)) else (tsquery, corrected)
+def _near_misses(session: Session, query: str) -> WordsQuery | None:
+    """The words or the catalog's words closest to them (typos); None when no word has a close one: the same
+    tsquery again would find nothing more."""
+    found = _postgres_tsquery(session, query, fuzzy=True)
+    return None if found is None or found.corrected == " ".join(terms(query)) else found
 
 
 # PostgreSQL only (migration 0002): a narrow copy of the plugins' tsvector, visibility, popularity and names,
@@ -86,38 +110,51 @@ _PLUGIN_SEARCH = table("plugin_search", column("plugin_id", String), column("is_
                        column("search_vector"))
 
 
-def _postgres_total(session: Session, conditions: list, tsquery, narrow: bool, params: dict) -> int:
-    if narrow:
-        search = _PLUGIN_SEARCH.c
-        return session.scalar(select(func.count()).select_from(_PLUGIN_SEARCH).where(
-            search.is_public == true(), search.search_vector.op("@@")(tsquery))) or 0
-    return session.scalar(select(func.count()).select_from(PLUGINS).where(
-        *conditions, literal_column("plugins.search_vector").op("@@")(tsquery)), params) or 0
-
-
-def _narrow_relevance_page(session: Session, query: str, corrected: str | None, tsquery, page: int,
-                           limit: int) -> tuple[list, int]:
-    """One page by relevance from plugin_search alone, with the total counted by the same scan (the ranking
-    reads every match anyway), then those plugins' summary rows."""
+def _narrow_matches(words: int):
     search = _PLUGIN_SEARCH.c
-    matches = and_(search.is_public == true(), search.search_vector.op("@@")(tsquery))
+    return and_(search.is_public == true(), search.search_vector.op("@@")(_tsquery(words)))
+
+
+@functools.lru_cache(maxsize=256)
+def _total_statement(shape: Shape, words: int):
+    """The number of matches: from plugin_search when there is no filter, else from the plugins."""
+    if not shape.kinds():
+        return select(func.count()).select_from(_PLUGIN_SEARCH).where(_narrow_matches(words))
+    return select(func.count()).select_from(PLUGINS).where(
+        shape_conditions(shape), literal_column("plugins.search_vector").op("@@")(_tsquery(words)))
+
+
+@functools.lru_cache(maxsize=MAX_TERMS)
+def _narrow_relevance_statement(words: int):
+    search = _PLUGIN_SEARCH.c
     # Each match's sort keys are computed before the window that counts the matches, so that the window holds
     # narrow rows rather than every match's tsvector (a broad term: 34 -> 29 ms at 100,000 plugins); OFFSET 0
     # keeps PostgreSQL from folding the subquery back into one plan that carries the tsvectors through it.
     ranked = (select(search.plugin_id, search.popularity,
-                     exact_rank(search.name, search.display_name, query, corrected).label("exact"),
-                     func.ts_rank(search.search_vector, tsquery).label("rank"))
-              .where(matches).offset(0).subquery("ranked"))
-    found = session.execute(
-        select(ranked.c.plugin_id, func.count().over().label("total"))
-        .order_by(ranked.c.exact.desc(), ranked.c.rank.desc(), ranked.c.popularity.desc(), ranked.c.plugin_id.asc())
-        .offset((page - 1) * limit).limit(limit)).all()
-    if not found:
-        total = session.scalar(select(func.count()).select_from(_PLUGIN_SEARCH).where(matches)) if page > 1 else 0
+                     exact_rank(search.name, search.display_name, bindparam("names", expanding=True)).label("exact"),
+                     func.ts_rank(search.search_vector, _tsquery(words)).label("rank"))
+              .where(_narrow_matches(words)).offset(0).subquery("ranked"))
+    return (select(ranked.c.plugin_id, func.count().over().label("total"))
+            .order_by(ranked.c.exact.desc(), ranked.c.rank.desc(), ranked.c.popularity.desc(),
+                      ranked.c.plugin_id.asc())
+            .offset(OFFSET).limit(LIMIT))
+
+
+_SUMMARIES_BY_ID = select(*SUMMARY_COLUMNS).where(PLUGINS.c.id.in_(bindparam("ids", expanding=True)))
+
+
+def _narrow_relevance_page(session: Session, found: WordsQuery, page: int, limit: int) -> tuple[list, int]:
+    """One page by relevance from plugin_search alone, with the total counted by the same scan (the ranking
+    reads every match anyway), then those plugins' summary rows."""
+    params = {**found.params, "offset": (page - 1) * limit, "limit": limit}
+    ranked = session.execute(_narrow_relevance_statement(found.words), params).all()
+    if not ranked:
+        no_filters = Shape(*([False] * len(Shape._fields)))
+        total = session.scalar(_total_statement(no_filters, found.words), params) if page > 1 else 0
         return [], total or 0
-    ids = [row.plugin_id for row in found]
-    rows = {row.id: row for row in session.execute(select(*SUMMARY_COLUMNS).where(PLUGINS.c.id.in_(ids)))}
-    return [rows[plugin_id] for plugin_id in ids if plugin_id in rows], found[0].total
+    ids = [row.plugin_id for row in ranked]
+    rows = {row.id: row for row in session.execute(_SUMMARIES_BY_ID, {"ids": ids})}
+    return [rows[plugin_id] for plugin_id in ids if plugin_id in rows], ranked[0].total
 
 
 # --- one-word searches from search_postings ---------------------------------------------------------------------
@@ -241,26 +278,26 @@ def _postings_filtered_page(session: Session, word: str, shape: Shape, params: d
     return [], (session.scalar(_posted_count_statement(shape, sort), bounds) or 0) if params["offset"] else 0
 
 
-def _counted_tsvector_page(session: Session, conditions: list, tsquery, query: str, corrected: str | None,
-                           sort: str, order: str, params: dict) -> list:
-    """A page of the plugins matching the filters and the tsquery, each row carrying the number of all the
+@functools.lru_cache(maxsize=256)
+def _counted_tsvector_statement(shape: Shape, words: int, sort: str, order: str):
+    """A page of the plugins matching the filters and the words, each row carrying the number of all the
     matches (count(*) OVER (): one pass over the matches gives the page and its total, where a count and then
     the page read them twice)."""
     vector = literal_column("plugins.search_vector")
+    tsquery = _tsquery(words)
     # The matches with their sort keys and total, planned on their own (a window is never folded into the outer
     # query): from the GIN index, not by walking a sort index through the whole catalog testing every row.
-    relevance = [exact_rank(PLUGINS.c.name, PLUGINS.c.display_name, query, corrected).label("exact"),
-                 func.ts_rank(vector, tsquery).label("rank")] if sort == "relevance" else []  # only when used
+    relevance = [exact_rank(PLUGINS.c.name, PLUGINS.c.display_name, bindparam("names", expanding=True))
+                 .label("exact"), func.ts_rank(vector, tsquery).label("rank")] if sort == "relevance" else []
     matches = (select(*SUMMARY_COLUMNS, PLUGINS.c.popularity, func.count().over().label("total_count"), *relevance)
-               .where(*conditions, vector.op("@@")(tsquery)).subquery("matches"))
+               .where(shape_conditions(shape), vector.op("@@")(tsquery)).subquery("matches"))
     found = matches.c
     if sort == "relevance":  # the weighted rank: name > displayName > tags > description
         ordering = [found.exact.desc(), found.rank.desc(), found.popularity.desc(), found.id.asc()]
     else:
         ordering = sort_keys(sort, order, found)
-    statement = (select(*[found[column.name] for column in SUMMARY_COLUMNS], found.total_count)
-                 .order_by(*ordering).offset(OFFSET).limit(LIMIT))
-    return session.execute(statement, params).all()
+    return (select(*[found[column.name] for column in SUMMARY_COLUMNS], found.total_count)
+            .order_by(*ordering).offset(OFFSET).limit(LIMIT))
 
 
 def text_page(session: Session, query: str, shape: Shape, params: dict, sort: str, order: str, page: int,
@@ -269,7 +306,6 @@ def text_page(session: Session, query: str, shape: Shape, params: dict, sort: st
     alone) or the plugins' tsvector (words and filters)."""
     if not terms(query):
         return [], 0
-    conditions = [shape_conditions(shape)]
     kinds = shape.kinds()
     word = _posted_word(query)
     if not kinds and sort == "relevance" and word is not None:  # one word: from search_postings
@@ -278,34 +314,33 @@ def text_page(session: Session, query: str, shape: Shape, params: dict, sort: st
         rows, total = _postings_filtered_page(session, word, shape, params, sort, order)
         if total:
             return rows, total
-        return _tsvector_page(session, conditions, query, shape, params, sort, order, fuzzy_only=True)
+        return _tsvector_page(session, query, shape, params, sort, order, fuzzy_only=True)
     if not kinds and sort == "relevance":  # only the text: count and rank on plugin_search
-        tsquery, _corrected = _postgres_tsquery(session, query, fuzzy=False)
-        rows, total = _narrow_relevance_page(session, query, None, tsquery, page, limit)
+        rows, total = _narrow_relevance_page(session, _postgres_tsquery(session, query, fuzzy=False), page, limit)
         if total == 0:
             # Nothing matches the words or their prefixes: look for near misses (typos) by trigrams.
-            tsquery, corrected = _near_misses(session, query)
-            if tsquery is not None:
-                rows, total = _narrow_relevance_page(session, query, corrected, tsquery, page, limit)
+            near = _near_misses(session, query)
+            if near is not None:
+                rows, total = _narrow_relevance_page(session, near, page, limit)
         return rows, total
-    return _tsvector_page(session, conditions, query, shape, params, sort, order)
+    return _tsvector_page(session, query, shape, params, sort, order)
 
 
-def _tsvector_page(session: Session, conditions: list, query: str, shape: Shape, params: dict, sort: str, order: str,
+def _tsvector_page(session: Session, query: str, shape: Shape, params: dict, sort: str, order: str,
                    fuzzy_only: bool = False) -> tuple[list, int]:
     """A page and its total from the plugins' tsvector; then, when nothing matches the words or their prefixes,
     from their near misses (`fuzzy_only`: the words are known to match nothing)."""
-    kinds = shape.kinds()
     for fuzzy in (True,) if fuzzy_only else (False, True):
         # fuzzy: nothing matches the words or their prefixes, near misses (typos) by trigrams
-        tsquery, corrected = _near_misses(session, query) if fuzzy else _postgres_tsquery(session, query, False)
-        if tsquery is None:
+        found = _near_misses(session, query) if fuzzy else _postgres_tsquery(session, query, False)
+        if found is None:
             break
-        rows = _counted_tsvector_page(session, conditions, tsquery, query, corrected, sort, order, params)
+        bound = {**params, **found.params}
+        rows = session.execute(_counted_tsvector_statement(shape, found.words, sort, order), bound).all()
         if rows:
             return rows, rows[0].total_count
         # No row: nothing matches, or (a later page) the page is past the end.
-        total = _postgres_total(session, conditions, tsquery, not kinds, params) if params["offset"] else 0
+        total = session.scalar(_total_statement(shape, found.words), bound) if params["offset"] else 0
         if total:
             return [], total
     return [], 0
@@ -334,5 +369,8 @@ class PostgresTextSearch:
 
     def condition(self, session: Session, query: str, fuzzy: bool):
         """The plugins the words match, as a condition on plugins (None: the query has no words)."""
-        tsquery, _corrected = _postgres_tsquery(session, query, fuzzy=fuzzy)
-        return None if tsquery is None else literal_column("plugins.search_vector").op("@@")(tsquery)
+        found = _postgres_tsquery(session, query, fuzzy=fuzzy)
+        if found is None:
+            return None
+        words = {name: value for name, value in found.params.items() if name != "names"}
+        return literal_column("plugins.search_vector").op("@@")(_tsquery(found.words).params(words))

@@ -6,7 +6,18 @@ from sqlalchemy import Float, String, func, select, text
 from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.orm import Session
 
-from .catalog_sql import LIMIT, OFFSET, PLUGINS, SUMMARY, Shape, exact_rank, shape_conditions, sort_keys, terms
+from .catalog_sql import (
+    LIMIT,
+    OFFSET,
+    PLUGINS,
+    SUMMARY,
+    Shape,
+    exact_names,
+    exact_rank,
+    shape_conditions,
+    sort_keys,
+    terms,
+)
 from .models import Plugin
 
 
@@ -48,7 +59,7 @@ def text_page(session: Session, query: str, shape: Shape, params: dict, sort: st
     statement = SUMMARY.join(fts, fts.c.plugin_id == PLUGINS.c.id).where(*conditions)
     count = select(func.count()).select_from(PLUGINS).join(fts, fts.c.plugin_id == PLUGINS.c.id).where(*conditions)
     if sort == "relevance":
-        exact = exact_rank(PLUGINS.c.name, PLUGINS.c.display_name, query, corrected)
+        exact = exact_rank(PLUGINS.c.name, PLUGINS.c.display_name, exact_names(query, corrected))
         ordering = [exact.desc(), fts.c.score.desc(), PLUGINS.c.popularity.desc(), PLUGINS.c.id.asc()]
     else:
         ordering = sort_keys(sort, order)

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from .catalog_sql import (
     CATALOG_COUNTS,
-    LIMIT,
-    OFFSET,
+    LITERAL_LIMIT,
+    LITERAL_OFFSET,
     PLUGIN_TAGS,
     PLUGINS,
     SUMMARY,
@@ -103,7 +103,7 @@ def _page(shape: Shape, sort: str, order: str, with_total: bool, postgres: bool)
         ordering = sort_keys(sort, order)
     if with_total:
         statement = statement.add_columns(_count(shape, postgres).scalar_subquery().label("total_count"))
-    return statement.order_by(*ordering).offset(OFFSET).limit(LIMIT)
+    return statement.order_by(*ordering).offset(LITERAL_OFFSET).limit(LITERAL_LIMIT)
 
 
 def query_plugins(session: Session, *, query: str | None = None, categories: list[str] | None = None,

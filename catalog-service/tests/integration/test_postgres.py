@@ -5,6 +5,7 @@ import threading
 import pika
 import pytest
 from catalog_testkit import API, anonymous_headers, headers_for, published_plugin
+from sqlalchemy import text
 
 from catalog_service.app import create_app
 from catalog_service.config import Config
@@ -97,6 +98,27 @@ def test_search_and_list_filters_on_postgres(pg_app):
     assert [p["name"] for p in listed["data"]] == ["kubernetes"]
     counts = {c["name"]: c["count"] for c in client.get(f"{API}/categories").get_json()["data"]}
     assert counts == {"backend": 2, "monitoring": 1, "documentation": 1}
+
+
+def test_list_pages_are_planned_once_per_connection(pg_app):
+    """The page statement carries its LIMIT/OFFSET as literals, so PostgreSQL runs the prepared statement with
+    its generic plan instead of planning it again on every request (a parameter LIMIT made every generic plan
+    look dearer than a custom one)."""
+    from catalog_service import listing
+
+    _config, app, _client = pg_app
+    with app.app_context():
+        session = app.extensions["database"].read_session()
+        try:
+            for _ in range(14):  # psycopg prepares after 5 runs; PostgreSQL plans the first 5 of those anew
+                rows, total = listing.query_plugins(session, categories=["monitoring"], sort="rating", order="desc")
+                assert total == 1 and [row.name for row in rows] == ["cost-insights"]
+            plans = session.execute(text(
+                "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+                "WHERE statement LIKE '%FROM plugins%LIMIT 20%'")).all()
+        finally:
+            session.close()
+    assert plans and all(generic > 0 for generic, _custom in plans), plans
 
 
 def test_rating_event_through_the_broker_moves_the_rating(pg_app):

@@ -39,8 +39,8 @@ def tsvector_path(app, query):
     with app.app_context():
         session = app.extensions["database"].read_session()
         try:
-            tsquery, _ = fts_postgres._postgres_tsquery(session, query, fuzzy=False)
-            rows, total = fts_postgres._narrow_relevance_page(session, query, None, tsquery, 1, 100)
+            words = fts_postgres._postgres_tsquery(session, query, fuzzy=False)
+            rows, total = fts_postgres._narrow_relevance_page(session, words, 1, 100)
             return {row.name for row in rows}, total
         finally:
             session.close()

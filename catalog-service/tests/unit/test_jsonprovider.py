@@ -1,14 +1,16 @@
-"""The catalog writes its JSON with orjson: the bodies must say what the standard library's said."""
+"""The catalog writes its JSON with orjson and reads its JSON columns with it: the bodies and values must be what
+the standard library's were."""
 
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import pytest
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
-from catalog_service.jsonprovider import OrjsonProvider
+from catalog_service.jsonprovider import OrjsonProvider, read_json_column
 
 
 def providers():
@@ -53,3 +55,22 @@ def test_catalog_pages_come_through_it(client):
     assert response.status_code == 200 and response.get_data().endswith(b"\n")
     assert isinstance(client.application.json, OrjsonProvider)
     assert response.get_json()["pagination"]["total"] == 0
+
+
+@pytest.mark.parametrize("text", [
+    '["kubernetes", "ci"]', '{"type": "object", "properties": {"port": {"maximum": 65535}}}', "[]", "null",
+    '{"maximum": 123456789012345678901234567890}',  # orjson would read a float
+    '{"minimum": -9223372036854775809}', '[1e400]',  # beyond 64 bits; infinity, which orjson refuses
+    '"\\ud800"', '{"a": 1, "a": 2}', '[0.1, -0.0, 1E-7]', '"K\\u00fcbernetes \u2713"',
+])
+@pytest.mark.parametrize("kind", [bytes, str])  # psycopg hands over bytes, SQLite's JSON type a str
+def test_json_columns_read_as_the_standard_library_reads_them(text, kind):
+    data = text.encode() if kind is bytes else text
+    value = read_json_column(data)
+    assert value == json.loads(text)
+    assert json.dumps(value) == json.dumps(json.loads(text))  # same types: an int stays an int
+
+
+def test_catalog_engine_reads_json_columns_with_it(client):
+    engine = client.application.extensions["database"].engine
+    assert engine.dialect._json_deserializer is read_json_column

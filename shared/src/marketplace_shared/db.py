@@ -75,9 +75,9 @@ def _ping_idle_connections(engine: Engine) -> None:
 class Database:
     """One engine per process and the session factory bound to it."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, **engine_options):
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, **engine_options)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         # Reads that need no snapshot across statements run each statement on its own (autocommit): no
         # BEGIN and no ROLLBACK, two round trips fewer per request. SQLite's transactions cost no round trip.
