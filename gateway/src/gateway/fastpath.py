@@ -12,12 +12,12 @@ from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.sansio.utils import get_host
 
 from marketplace_shared import api as shared_api
-from marketplace_shared.api import REQUEST_ID_HEADER, new_request_id
+from marketplace_shared.api import REQUEST_ID_HEADER, metric_child, new_request_id
 from marketplace_shared.errors import ApiError, validation_error
 from marketplace_shared.logs import current_request_id
 
 from .admission import admit, apply_to_list, response_headers
-from .proxy import metric_child, raw_response, request_target
+from .proxy import raw_response, request_target
 from .routing import PUBLISHER_PREFIX, route_for
 from .upstreams import Upstreams
 

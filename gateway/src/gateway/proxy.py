@@ -7,7 +7,6 @@ which also scans the environment for proxy settings on every call.
 import logging
 import os
 import time
-from functools import lru_cache
 from urllib.parse import quote, urlsplit
 
 import urllib3
@@ -48,12 +47,6 @@ UPSTREAM_REQUESTS = Counter("gateway_upstream_requests_total", "Requests forward
 UPSTREAM_LATENCY = Histogram("gateway_upstream_duration_seconds", "Time until a service's response headers",
                              ["upstream"], buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
                                                     5, 10, 30))
-
-
-@lru_cache(maxsize=1024)
-def metric_child(metric, *labels):
-    """A metric's child for these labels, looked up once: labels() takes a lock and builds a key every time."""
-    return metric.labels(*labels)
 
 
 # -- forwarding ----------------------------------------------------------------

@@ -14,6 +14,7 @@ import threading
 import time
 from urllib.parse import urlsplit
 
+from marketplace_shared.api import metric_child
 from marketplace_shared.errors import validation_error
 
 from .proxy import (
@@ -23,7 +24,6 @@ from .proxy import (
     UPSTREAM_REQUESTS,
     connection_tokens,
     kept_headers,
-    metric_child,
     upstream_timeout,
     upstream_unavailable,
 )

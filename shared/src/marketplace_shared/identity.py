@@ -42,10 +42,26 @@ def issue_token(secret: str, identity: Identity, ttl_seconds: int = 60) -> str:
 
 
 def decode_token(secret: str, token: str) -> Identity:
+    """The identity a token vouches for; jwt.PyJWTError when it is forged, expired or malformed. The gateway
+    reuses a token for half its lifetime, so a token checked once is remembered until it expires (about 40 us
+    less per request than verifying it again)."""
+    now = time.time()
+    known = _checked_tokens.get((secret, token))
+    if known is not None and known[0] > now:
+        return known[1]
     claims = jwt.decode(token, secret, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER,
                         options={"require": ["exp", "sub", "role"]})
-    return Identity(id=claims["sub"], role=claims["role"], name=claims.get("name", ""),
-                    email=claims.get("email", ""))
+    identity = Identity(id=claims["sub"], role=claims["role"], name=claims.get("name", ""),
+                        email=claims.get("email", ""))
+    if len(_checked_tokens) >= _CHECKED_TOKENS_MAX:
+        _checked_tokens.clear()
+    # jwt.decode accepts a token while now < exp: remembered for as long, never longer.
+    _checked_tokens[(secret, token)] = (int(claims["exp"]), identity)
+    return identity
+
+
+_CHECKED_TOKENS_MAX = 4096
+_checked_tokens: dict[tuple[str, str], tuple[float, Identity]] = {}
 
 
 def gateway_identity() -> Identity | None:

@@ -35,9 +35,11 @@ def links_block(page: int, limit: int, total: int, path: str | None = None,
     base_query = dict(query if query is not None else request.args.items())
     base_query.pop("page", None)
     base_query.pop("limit", None)
+    # The other parameters encoded once for the five links (page and limit are integers: nothing to escape).
+    rest = f"&{urlencode(base_query)}" if base_query else ""
 
     def link(target_page: int) -> str:
-        return f"{path}?{urlencode({'page': target_page, 'limit': limit, **base_query})}"
+        return f"{path}?page={target_page}&limit={limit}{rest}"
 
     total_pages = math.ceil(total / limit) if total else 0
     links = {"self": link(page), "first": link(1)}

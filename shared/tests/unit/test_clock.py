@@ -6,6 +6,8 @@ from marketplace_shared.events import event_time, new_event
 
 def test_iso_writes_milliseconds_in_utc():
     assert iso(datetime(2026, 1, 31, 12, 0, 0, 123456)) == "2026-01-31T12:00:00.123Z"
+    assert iso(datetime(2026, 1, 31, 12, 0, 59, 999999)) == "2026-01-31T12:00:59.999Z"  # cut, never rounded up
+    assert iso(datetime(2026, 1, 31)) == "2026-01-31T00:00:00.000Z"
     plus_two = timezone(timedelta(hours=2))
     assert iso(datetime(2026, 1, 31, 14, 0, 0, tzinfo=plus_two)) == "2026-01-31T12:00:00.000Z"
     assert iso(None) is None
