@@ -91,8 +91,8 @@ def _count(shape: Shape, postgres: bool):
 def _page(shape: Shape, sort: str, order: str, with_total: bool, postgres: bool):
     """A page of summaries: only the columns plugin_summary shows (not the long texts and JSON of details), as
     plain rows; a first page brings its total along (one round trip)."""
-    if postgres and shape.tags > 1 and sort == "popularity":
-        return _several_tags_page(shape, order, with_total)
+    if postgres and sort == "popularity" and (shape.tags > 1 or (shape.tags and shape.kinds() != {"tags"})):
+        return _tag_rows_page(shape, order, with_total)
     if shape.tags and sort == "popularity":
         # Walk the first tag's rows in popularity order (plugin_tags.popularity is plugins.popularity) and stop
         # after the page, rather than the whole catalog's popularity order looking for a rare tag.
@@ -117,11 +117,11 @@ def _page(shape: Shape, sort: str, order: str, with_total: bool, postgres: bool)
     return statement
 
 
-def _several_tags_page(shape: Shape, order: str, with_total: bool):
-    """Several tags by popularity (PostgreSQL): the page is cut from the first tag's rows that hold the other tags
-    and pass the filters (columns plugin_tags carries), counted by the same pass, before any plugins row is read:
-    the matches are found once, not once for the page and again for the total (`github,ci` at 100,000 plugins:
-    about 7 -> 3 ms in PostgreSQL)."""
+def _tag_rows_page(shape: Shape, order: str, with_total: bool):
+    """Several tags, or a tag with other filters, by popularity (PostgreSQL): the page is cut from the first tag's
+    index entries that hold the other tags and pass the filters (columns plugin_tags carries, migrations 0008 and
+    0009), counted by the same pass, before any plugins row is read: the matches are found once, not once for the
+    page and again for the total (`github,ci` at 100,000 plugins: about 7 -> 3 ms in PostgreSQL)."""
     tagged = _TAGS_WITH_FILTERS.c
     direction = "asc" if order == "asc" else "desc"
     counted = [func.count().over().label("total_count")] if with_total else []

@@ -122,8 +122,8 @@ def test_list_pages_are_planned_once_per_connection(pg_app):
 
 
 def test_the_sort_indexes_carry_the_filter_columns(pg_app):
-    """Migration 0009: a filtered page's ids can come from its sort index alone (an index-only scan tests the
-    plugins the sort walks past in the index), and every sort still gives the right page."""
+    """Migration 0009: a filtered page's ids (a tag's rows' too) can come from its sort index alone (an index-only
+    scan tests the plugins the sort walks past in the index), and every sort still gives the right page."""
     from catalog_service import listing
     from catalog_service.catalog_sql import SORTS, Shape
 
@@ -133,19 +133,19 @@ def test_the_sort_indexes_carry_the_filter_columns(pg_app):
         session = app.extensions["database"].read_session()
         try:
             definitions = dict(session.execute(text(
-                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'plugins' "
-                "AND indexname IN ('ix_plugins_public_popularity', 'ix_plugins_public_rating', "
-                "'ix_plugins_public_updated', 'ix_plugins_public_name')")).all())
+                "SELECT indexname, indexdef FROM pg_indexes WHERE indexname IN ('ix_plugins_public_popularity', "
+                "'ix_plugins_public_rating', 'ix_plugins_public_updated', 'ix_plugins_public_name', "
+                "'ix_plugin_tags_popularity')")).all())
             shape = Shape(categories=False, tags=0, verified=True, featured=False, min_rating=True, max_price=False,
                           backstage=False, node=False)
             pages = {sort: [row.name for row in session.execute(listing._page(shape, sort, "asc", True, True), {
                 "verified": False, "min_rating": 0.0, "offset": 0, "limit": 20})] for sort in SORTS}
         finally:
             session.close()
-    assert len(definitions) == 4
+    assert len(definitions) == 5
     for definition in definitions.values():
-        included = definition.partition(" INCLUDE (")[2].rstrip(")").split(", ")
-        assert filters <= set(included) and "id" in definition, definition
+        carried = set(definition.partition(" (")[2].replace(") INCLUDE (", ", ").partition(")")[0].split(", "))
+        assert filters <= carried and ({"id", "plugin_id"} & carried), definition
     listed = {sort: [plugin["name"] for plugin in client.get(f"{API}/plugins", query_string={
         "verified": "false", "minRating": "0", "sort": sort, "order": "asc"}).get_json()["data"]] for sort in SORTS}
     assert pages == listed and pages["name"] == sorted(pages["name"]) and len(pages["name"]) == 4
