@@ -12,7 +12,7 @@ from .models import CatalogCount, Plugin, PluginTag, SearchTerm
 MAX_TERMS = 8
 
 # Reads build Core statements on the tables (not the ORM classes): their plain rows skip the ORM's loading
-# machinery, and plugin_summary reads them like plugins.
+# machinery, and plugin_summary reads them.
 PLUGINS, PLUGIN_TAGS, CATALOG_COUNTS, SEARCH_TERMS = (model.__table__ for model in (Plugin, PluginTag, CatalogCount,
                                                                                    SearchTerm))
 

@@ -141,7 +141,7 @@ def query_plugins(session: Session, *, query: str | None = None, categories: lis
                   backstage: str | None = None, node: str | None = None, sort: str = "popularity",
                   order: str = "desc", page: int = 1, limit: int = 20) -> tuple[list, int]:
     """One page of public plugins matching the filters (rows of the summary columns, which plugin_summary
-    reads like plugins), and the exact total."""
+    turns into the API's summaries), and the exact total."""
     tags = list(dict.fromkeys(tags or []))
     shape = Shape(categories=bool(categories), tags=len(tags), verified=verified is not None,
                    featured=featured is not None, min_rating=min_rating is not None, max_price=max_price is not None,

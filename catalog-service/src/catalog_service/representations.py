@@ -12,37 +12,44 @@ from .services import downloads_block, integrity, package_path
 DISTRIBUTION_KEYS = ("5", "4", "3", "2", "1")
 
 
+def _compatibility(backstage: str | None, node: str | None, platform: list | None) -> dict:
+    return {"backstage": backstage, "node": node, "platform": platform or []}
+
+
 def listed_compatibility(plugin: Plugin) -> dict:
     """What lists show a plugin compatible with: its latest version's ranges, else the plugin's default."""
-    return {"backstage": plugin.compat_backstage, "node": plugin.compat_node, "platform": plugin.compat_platform or []}
+    return _compatibility(plugin.compat_backstage, plugin.compat_node, plugin.compat_platform)
 
 
-def _pricing(plugin: Plugin) -> dict:
-    pricing = {"model": plugin.pricing_model}
-    if plugin.pricing_model != "free" or plugin.price:
-        pricing.update(price=plugin.price, currency=plugin.currency or "USD")
+def _pricing(model: str, price: float | None, currency: str | None) -> dict:
+    pricing = {"model": model}
+    if model != "free" or price:
+        pricing.update(price=price, currency=currency or "USD")
     return pricing
 
 
-def plugin_summary(plugin: Plugin) -> dict:
+def plugin_summary(row) -> dict:
+    """A plugin in a list, from a row of catalog_sql.SUMMARY_COLUMNS. Read through the row's mapping: a Row's
+    attribute costs about 1 us, a mapping key 0.15 us, and a page reads 500 of them."""
+    plugin = row._mapping
     return {
-        "id": plugin.id,
-        "name": plugin.name,
-        "displayName": plugin.display_name,
-        "description": plugin.description,
-        "version": plugin.latest_version,
-        "author": {"name": plugin.author_name, "email": plugin.author_email, "url": plugin.author_url},
-        "category": plugin.category,
-        "tags": list(plugin.tags or []),
-        "icon": plugin.icon,
-        "verified": plugin.verified,
-        "featured": plugin.featured,
-        "rating": {"average": plugin.rating_average, "count": plugin.rating_count},
-        "downloads": plugin.downloads_total,
-        "compatibility": listed_compatibility(plugin),
-        "pricing": _pricing(plugin),
-        "deprecated": plugin.deprecated,
-        "updatedAt": iso(plugin.updated_at),
+        "id": plugin["id"],
+        "name": plugin["name"],
+        "displayName": plugin["display_name"],
+        "description": plugin["description"],
+        "version": plugin["latest_version"],
+        "author": {"name": plugin["author_name"], "email": plugin["author_email"], "url": plugin["author_url"]},
+        "category": plugin["category"],
+        "tags": list(plugin["tags"] or []),
+        "icon": plugin["icon"],
+        "verified": plugin["verified"],
+        "featured": plugin["featured"],
+        "rating": {"average": plugin["rating_average"], "count": plugin["rating_count"]},
+        "downloads": plugin["downloads_total"],
+        "compatibility": _compatibility(plugin["compat_backstage"], plugin["compat_node"], plugin["compat_platform"]),
+        "pricing": _pricing(plugin["pricing_model"], plugin["price"], plugin["currency"]),
+        "deprecated": plugin["deprecated"],
+        "updatedAt": iso(plugin["updated_at"]),
     }
 
 
@@ -128,7 +135,7 @@ def plugin_detail(session: Session, plugin: Plugin) -> dict:
         "stats": {"stars": stats.get("stars", 0), "forks": stats.get("forks", 0), "issues": stats.get("issues", 0),
                   "contributors": stats.get("contributors", 0), "lastCommit": stats.get("lastCommit")},
         "compatibility": listed_compatibility(plugin),
-        "pricing": _pricing(plugin),
+        "pricing": _pricing(plugin.pricing_model, plugin.price, plugin.currency),
         "createdAt": iso(plugin.created_at),
         "updatedAt": iso(plugin.updated_at),
     }
