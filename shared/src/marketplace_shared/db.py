@@ -1,5 +1,6 @@
 """Engine and session handling: SQLite (WAL) by default, PostgreSQL when DATABASE_URL says so."""
 
+import threading
 import time
 from pathlib import Path
 
@@ -45,6 +46,11 @@ def make_engine(url: str, **kwargs) -> Engine:
     return engine
 
 
+# The read pool beside the main one (Database.read_session): kept small, PostgreSQL's connections are shared by
+# every process and replica; a worker's reads rarely overlap more than its threads.
+READ_POOL_SIZE = 3
+READ_POOL_OVERFLOW = 5
+
 # A pooled connection back in use sooner than this was alive a moment ago: it is not pinged first.
 PING_AFTER_IDLE_SECONDS = 1.0
 
@@ -77,12 +83,12 @@ class Database:
 
     def __init__(self, url: str, **engine_options):
         self.url = url
+        self.engine_options = engine_options
         self.engine = make_engine(url, **engine_options)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
-        # Reads that need no snapshot across statements run each statement on its own (autocommit): no
-        # BEGIN and no ROLLBACK, two round trips fewer per request. SQLite's transactions cost no round trip.
-        self.read_sessionmaker = self.sessionmaker if self.is_sqlite else sessionmaker(
-            self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False)
+        self.read_engine: Engine | None = None  # made by the first read_session() (only the catalog reads so)
+        self._read_sessionmaker = self.sessionmaker if self.is_sqlite else None
+        self._read_lock = threading.Lock()
 
     @property
     def is_sqlite(self) -> bool:
@@ -92,7 +98,18 @@ class Database:
         return self.sessionmaker()
 
     def read_session(self) -> Session:
-        return self.read_sessionmaker()
+        """A session whose statements each stand alone (autocommit on PostgreSQL): no BEGIN and no ROLLBACK, two
+        round trips fewer per request. Its own small pool, autocommit from the start: switching a pooled
+        connection to autocommit at each check-out and back at each return cost about 0.15 ms per request.
+        SQLite's transactions cost no round trip: there it is an ordinary session."""
+        if self._read_sessionmaker is None:
+            with self._read_lock:
+                if self._read_sessionmaker is None:
+                    options = {"pool_size": READ_POOL_SIZE, "max_overflow": READ_POOL_OVERFLOW,
+                               **self.engine_options, "isolation_level": "AUTOCOMMIT"}
+                    self.read_engine = make_engine(self.url, **options)
+                    self._read_sessionmaker = sessionmaker(self.read_engine, expire_on_commit=False)
+        return self._read_sessionmaker()
 
     def ping(self) -> None:
         with self.engine.connect() as connection:
@@ -100,6 +117,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.read_engine is not None:
+            self.read_engine.dispose()
 
     def init_app(self, app: Flask) -> None:
         """Give each request one session (`request_session()`), closed when the request ends."""

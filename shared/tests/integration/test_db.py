@@ -16,12 +16,20 @@ def test_read_sessions_hold_no_transaction_open_between_statements():
     with temporary_postgres_database() as url:
         database = Database(url)
         try:
-            with database.read_session() as session:
-                assert session.scalar(text("SELECT 1")) == 1
-                assert _status(session) == TransactionStatus.IDLE  # no BEGIN was sent, none to roll back
             with database.session() as session:
                 session.scalar(text("SELECT 1"))
                 assert _status(session) == TransactionStatus.INTRANS  # writes keep their transaction
+            assert database.read_engine is None  # a service that never reads so opens no second pool
+            for _ in range(3):
+                with database.read_session() as session:
+                    assert session.scalar(text("SELECT 1")) == 1
+                    assert _status(session) == TransactionStatus.IDLE  # no BEGIN was sent, none to roll back
+                    assert session.connection().connection.driver_connection.autocommit
+            # Reads have their own pool of connections that stay autocommit; writes' pool is left as it was.
+            assert database.read_engine.pool.checkedin() == 1 and database.engine.pool.checkedin() == 1
+            with database.session() as session:
+                session.execute(text("CREATE TEMPORARY TABLE t (x int)"))
+                assert _status(session) == TransactionStatus.INTRANS
         finally:
             database.dispose()
 
