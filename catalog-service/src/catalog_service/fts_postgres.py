@@ -64,16 +64,27 @@ class WordsQuery(NamedTuple):
     corrected: str | None
 
 
-@functools.lru_cache(maxsize=MAX_TERMS)
-def _tsquery(words: int):
+def _tsquery_of(words: int, values: dict | None = None):
     """The tsquery of `words` words over bind parameters: each word is `lexemes_<i>` (its prefix and its close
-    words, as tsquery text) or `prefix_<i>` as PostgreSQL's parser reads it; the words are ANDed."""
+    words, as tsquery text) or `prefix_<i>` as PostgreSQL's parser reads it; the words are ANDed. With `values`
+    the parameters carry them (a statement built for one request, as facets are)."""
+    def parameter(name: str):
+        if values is None:
+            return bindparam(name, type_=String)
+        return bindparam(name, values[name], type_=String, unique=True)
+
     tsquery = None
     for index in range(words):
-        lexemes = cast(bindparam(f"lexemes_{index}", type_=String), TSQUERY)
-        either = lexemes.op("||")(func.to_tsquery("simple", bindparam(f"prefix_{index}", type_=String)))
+        lexemes = cast(parameter(f"lexemes_{index}"), TSQUERY)
+        either = lexemes.op("||")(func.to_tsquery("simple", parameter(f"prefix_{index}")))
         tsquery = either if tsquery is None else tsquery.op("&&")(either)
     return tsquery
+
+
+@functools.lru_cache(maxsize=MAX_TERMS)
+def _tsquery(words: int):
+    """_tsquery_of() for statements built once: the values are given at execution."""
+    return _tsquery_of(words)
 
 
 def _postgres_tsquery(session: Session, query: str, fuzzy: bool) -> WordsQuery | None:
@@ -372,5 +383,4 @@ class PostgresTextSearch:
         found = _postgres_tsquery(session, query, fuzzy=fuzzy)
         if found is None:
             return None
-        words = {name: value for name, value in found.params.items() if name != "names"}
-        return literal_column("plugins.search_vector").op("@@")(_tsquery(found.words).params(words))
+        return literal_column("plugins.search_vector").op("@@")(_tsquery_of(found.words, found.params))

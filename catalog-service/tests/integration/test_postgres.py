@@ -100,6 +100,20 @@ def test_search_and_list_filters_on_postgres(pg_app):
     assert counts == {"backend": 2, "monitoring": 1, "documentation": 1}
 
 
+def test_facets_of_words_and_of_their_typos_on_postgres(pg_app):
+    """Facets filter by the words' tsquery (built once per number of words, its values bound per request), and
+    by the words' near misses when the words themselves match nothing."""
+    config, _app, client = pg_app
+    for query in ("kubernetes", "kubernets", "kubernetes workloads"):
+        body = search(client, config, {"query": query, "facets": True, "pagination": {"limit": 100}})
+        categories = {item["value"]: item["count"] for item in body["facets"]["category"]}
+        found = [plugin["category"] for plugin in body["data"]]
+        assert categories == {category: found.count(category) for category in set(found)}, query
+        assert sum(categories.values()) == body["pagination"]["total"] > 0, query
+    nothing = search(client, config, {"query": "zzzqqq", "facets": True})
+    assert nothing["pagination"]["total"] == 0 and nothing["facets"]["category"] == []
+
+
 def test_list_pages_are_planned_once_per_connection(pg_app):
     """The page statement carries its LIMIT/OFFSET as literals, so PostgreSQL runs the prepared statement with
     its generic plan instead of planning it again on every request (a parameter LIMIT made every generic plan
