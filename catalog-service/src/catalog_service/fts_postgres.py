@@ -12,6 +12,7 @@ from sqlalchemy import (
     Integer,
     String,
     and_,
+    any_,
     bindparam,
     cast,
     column,
@@ -22,7 +23,7 @@ from sqlalchemy import (
     text,
     true,
 )
-from sqlalchemy.dialects.postgresql import TSQUERY, insert
+from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY, insert
 from sqlalchemy.orm import Session
 
 from .catalog_sql import (
@@ -251,21 +252,23 @@ _POSTINGS = table("search_postings", column("term", String), column("plugin_id",
 POSTED_SORTS = ("popularity", "rating")
 
 
-def _posted_matches(shape: Shape, sort: str):
-    """Each public plugin holding a word from :low (included) to :high (excluded) and passing the filters, once,
-    with its sort keys."""
+def _posted_matches(shape: Shape, sort: str, several: bool):
+    """Each public plugin holding the word :word (or, `several`, one of the :words) and passing the filters, once,
+    with its sort keys. A plugin has one posting per word, so only several words need DISTINCT: hashing every
+    match took a third of the statement's time for a common word (`github` at 100,000 plugins: 5,400 matches)."""
     posting = _POSTINGS.c
     keys = [posting[name] for name in ("popularity",) if sort == "popularity"] + (
         [posting.rating_average, posting.rating_count] if sort == "rating" else [])
-    return (select(posting.plugin_id.label("id"), *keys).distinct()
-            .where(posting.is_public == true(), posting.term.op("~>=~")(bindparam("low")),
-                   posting.term.op("~<~")(bindparam("high")), *filter_conditions(shape, posting, posting.plugin_id)))
+    held = posting.term == (any_(bindparam("words", type_=ARRAY(String))) if several else bindparam("word"))
+    matches = select(posting.plugin_id.label("id"), *keys).where(
+        posting.is_public == true(), held, *filter_conditions(shape, posting, posting.plugin_id))
+    return matches.distinct() if several else matches
 
 
 @functools.lru_cache(maxsize=256)
-def _posted_page_statement(shape: Shape, sort: str, order: str):
+def _posted_page_statement(shape: Shape, sort: str, order: str, several: bool):
     """The page's summary rows, each with the number of all the matches (one statement, one round trip)."""
-    matches = _posted_matches(shape, sort).subquery("matches")
+    matches = _posted_matches(shape, sort, several).subquery("matches")
     page = (select(*matches.c, func.count().over().label("total_count"))
             .order_by(*sort_keys(sort, order, matches.c)).offset(OFFSET).limit(LIMIT).subquery("page"))
     return (select(*SUMMARY_COLUMNS, page.c.total_count).select_from(page.join(PLUGINS, PLUGINS.c.id == page.c.id))
@@ -273,20 +276,24 @@ def _posted_page_statement(shape: Shape, sort: str, order: str):
 
 
 @functools.lru_cache(maxsize=256)
-def _posted_count_statement(shape: Shape, sort: str):
-    return select(func.count()).select_from(_posted_matches(shape, sort).subquery("matches"))
+def _posted_count_statement(shape: Shape, sort: str, several: bool):
+    return select(func.count()).select_from(_posted_matches(shape, sort, several).subquery("matches"))
 
 
 def _postings_filtered_page(session: Session, word: str, shape: Shape, params: dict, sort: str,
                             order: str) -> tuple[list, int]:
     """A page of a one-word search with filters by popularity or rating, and its exact total; (_, 0) when
     nothing matches (the caller then looks for near misses)."""
-    # The word and every word it is a prefix of (what `word:*` matches): a range in byte order ([a-z0-9] words).
-    bounds = {**params, "low": word, "high": word[:-1] + chr(ord(word[-1]) + 1)}
-    rows = session.execute(_posted_page_statement(shape, sort, order), bounds).all()
+    # The word and every word of the catalog it is a prefix of (what `word:*` matches).
+    words = [term for term, _plugins in session.execute(_PREFIXED_WORDS, {"prefix": word + "%"})]
+    if not words:
+        return [], 0
+    several = len(words) > 1
+    bound = {**params, **({"words": words} if several else {"word": words[0]})}
+    rows = session.execute(_posted_page_statement(shape, sort, order, several), bound).all()
     if rows:
         return rows, rows[0].total_count
-    return [], (session.scalar(_posted_count_statement(shape, sort), bounds) or 0) if params["offset"] else 0
+    return [], (session.scalar(_posted_count_statement(shape, sort, several), bound) or 0) if params["offset"] else 0
 
 
 @functools.lru_cache(maxsize=256)

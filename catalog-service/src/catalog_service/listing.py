@@ -121,7 +121,8 @@ def _tag_rows_page(shape: Shape, order: str, with_total: bool):
     """Several tags, or a tag with other filters, by popularity (PostgreSQL): the page is cut from the first tag's
     index entries that hold the other tags and pass the filters (columns plugin_tags carries, migrations 0008 and
     0009), counted by the same pass, before any plugins row is read: the matches are found once, not once for the
-    page and again for the total (`github,ci` at 100,000 plugins: about 7 -> 3 ms in PostgreSQL)."""
+    page and again for the total (`github,ci` at 100,000 plugins: about 7 -> 3 ms in PostgreSQL). With `verified`
+    the entries are the tag's verified (or unverified) range alone (migration 0010)."""
     tagged = _TAGS_WITH_FILTERS.c
     direction = "asc" if order == "asc" else "desc"
     counted = [func.count().over().label("total_count")] if with_total else []
