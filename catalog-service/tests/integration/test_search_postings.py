@@ -75,6 +75,27 @@ def test_one_word_searches_find_what_the_tsvector_finds(catalog):
     assert search(client, config, "zzzqqq") == ([], 0)
 
 
+def test_a_prefix_counts_each_plugin_once_by_probes_and_by_hashing(catalog, monkeypatch):
+    """A prefix's words (`kube`: kubernetes, kubecost, kubectl) are counted once per plugin whichever way the rarer
+    words' postings are checked against the commoner ones."""
+    _config, app, _client, _publisher, _plugins = catalog
+    with app.app_context():
+        session = app.extensions["database"].read_session()
+        try:
+            words = {}
+            for prefix in ("kube", "cost", "doc"):
+                words[prefix] = counts = dict(session.execute(fts_postgres._PREFIXED_WORDS, {"prefix": prefix + "%"}).all())
+                distinct = session.scalar(text("SELECT count(DISTINCT plugin_id) FROM search_postings "
+                                               "WHERE term = ANY(:words) AND is_public"), {"words": list(counts)})
+                for probe_cost in (0, 10**6):  # every time by probes, every time by hashing
+                    monkeypatch.setattr(fts_postgres, "PROBE_COST_IN_HASHED_POSTINGS", probe_cost)
+                    assert next(iter(counts.values())) + fts_postgres._rarer_words_counted_once(
+                        session, counts) == distinct, (prefix, probe_cost)
+        finally:
+            session.close()
+    assert list(words["kube"]) == ["kubernetes", "kubecost", "kubectl"]  # the most common first
+
+
 def test_relevance_puts_the_exact_name_first_then_names_before_descriptions(catalog):
     config, _app, client, _publisher, _plugins = catalog
     names, _total = search(client, config, "kubecost")
