@@ -84,7 +84,8 @@ def test_a_prefix_counts_each_plugin_once_by_probes_and_by_hashing(catalog, monk
         try:
             words = {}
             for prefix in ("kube", "cost", "doc"):
-                words[prefix] = counts = dict(session.execute(fts_postgres._PREFIXED_WORDS, {"prefix": prefix + "%"}).all())
+                prefixed = session.execute(fts_postgres._PREFIXED_WORDS, {"prefix": prefix + "%"})
+                words[prefix] = counts = dict(prefixed.all())
                 distinct = session.scalar(text("SELECT count(DISTINCT plugin_id) FROM search_postings "
                                                "WHERE term = ANY(:words) AND is_public"), {"words": list(counts)})
                 for probe_cost in (0, 10**6):  # every time by probes, every time by hashing

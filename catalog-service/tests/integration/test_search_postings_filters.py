@@ -84,6 +84,25 @@ def test_filtered_words_find_what_the_tsvector_finds(catalog, monkeypatch):
                   limit=10) == (["grafanalytics", "grafana-alerts"], 2)
 
 
+def test_a_word_has_its_postings_in_each_sort_order(catalog):
+    """Migration 0011: a word's public postings in popularity and in rating order, each index with every filter
+    and sort column, so that a one-word page stops after its page (the total counts the same range)."""
+    _config, app, _client, _publisher, _plugins = catalog
+    with app.app_context():
+        session = app.extensions["database"].read_session()
+        try:
+            definitions = dict(session.execute(text(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'search_postings'")).all())
+        finally:
+            session.close()
+    carried = "category, verified, featured, price, compat_backstage, compat_node) WHERE is_public"
+    assert definitions["ix_search_postings_popularity"].endswith(
+        f"(term, popularity, plugin_id) INCLUDE (rating_average, rating_count, {carried}")
+    assert definitions["ix_search_postings_rating"].endswith(
+        f"(term, rating_average, rating_count, plugin_id) INCLUDE (popularity, {carried}")
+    assert "ix_search_postings_filters" not in definitions  # 0007's index, which both replace
+
+
 def test_filter_columns_follow_the_plugins(catalog, monkeypatch):
     config, app, client, publisher, plugins = catalog
     write(app, "UPDATE plugins SET rating_average = 1.0, category = 'security', verified = true, featured = true, "
