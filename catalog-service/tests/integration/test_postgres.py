@@ -114,6 +114,42 @@ def test_facets_of_words_and_of_their_typos_on_postgres(pg_app):
     assert nothing["pagination"]["total"] == 0 and nothing["facets"]["category"] == []
 
 
+def test_words_matched_exactly_find_what_their_prefixes_find(pg_app, monkeypatch):
+    """Several words are matched by the catalog's words each one is a prefix of (GIN intersects exact entries
+    cheaply): the same plugins, order and totals as by their prefixes, with and without filters, for typos, for
+    words with digits, for a prefix standing for too many words, and for a word no plugin holds."""
+    from catalog_service import fts_postgres
+
+    config, app, client = pg_app
+    queries = ["kube work", "kubernetes clust", "argo sync", "cost kube", "kubernets workloads", "zzzq kube",
+               "k8s kube", "cloud costs", "docu code"]
+    bodies = [{"query": query, **extra} for query in queries for extra in (
+        {}, {"filters": {"categories": ["backend", "monitoring"]}}, {"sort": {"field": "name", "order": "asc"}})]
+
+    def found(body):
+        result = search(client, config, {**body, "pagination": {"limit": 100}})
+        return [plugin["name"] for plugin in result["data"]], result["pagination"]["total"]
+
+    exactly = [found(body) for body in bodies]
+    with monkeypatch.context() as patched:
+        patched.setattr(fts_postgres, "_words_of_prefixes", lambda _session, _words: {})  # prefixes alone
+        by_prefixes = [found(body) for body in bodies]
+    with monkeypatch.context() as patched:
+        patched.setattr(fts_postgres, "EXACT_WORDS", 0)  # every prefix of the catalog stands for too many words
+        too_many = [found(body) for body in bodies]
+    assert exactly == by_prefixes == too_many
+    assert exactly[0] == (["kubernetes"], 1)  # "kube work", no filter
+    assert sum(total for _names, total in exactly) > 10
+    with app.app_context():
+        session = app.extensions["database"].read_session()
+        try:
+            words = fts_postgres._postgres_tsquery(session, "kube zzzq k8s", fuzzy=False)
+        finally:
+            session.close()
+    assert words.exact == (True, True, False) and not words.matchable  # no word of the catalog starts with zzzq
+    assert words.params["exact_0"] == "'kubernetes'"
+
+
 def test_list_pages_are_planned_once_per_connection(pg_app):
     """The page statement carries its LIMIT/OFFSET as literals, so PostgreSQL runs the prepared statement with
     its generic plan instead of planning it again on every request (a parameter LIMIT made every generic plan
