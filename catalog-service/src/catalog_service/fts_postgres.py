@@ -108,7 +108,7 @@ def _match_tsquery(exact: tuple[bool, ...]):
 # The catalog's words each query word is a prefix of (itself included) and public plugins hold. search_terms keeps
 # every lexeme of a public plugin's tsvector that has 3-100 characters, a letter and no hyphen; a hyphenated
 # compound's first part is a lexeme of the same plugin, so for a query word of 3-100 letters these words match
-# exactly what its prefix matches.
+# what its prefix matches (but for a word of more than 100 characters, which search_terms leaves out).
 # At most EXACT_WORDS + 1 per word: a prefix standing for more stays a prefix (an OR of many entries costs more).
 _WORDS_OF_PREFIXES = text(
     "SELECT w.position, t.term FROM unnest(CAST(:lows AS text[]), CAST(:highs AS text[])) WITH ORDINALITY "
