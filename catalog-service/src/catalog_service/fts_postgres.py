@@ -16,6 +16,7 @@ from sqlalchemy import (
     bindparam,
     cast,
     column,
+    false,
     func,
     literal_column,
     select,
@@ -471,4 +472,7 @@ class PostgresTextSearch:
         found = _postgres_tsquery(session, query, fuzzy=fuzzy)
         if found is None:
             return None
-        return literal_column("plugins.search_vector").op("@@")(_tsquery_of(found.words, found.params))
+        if not found.matchable:
+            return false()  # a word stands for no word of the catalog
+        return literal_column("plugins.search_vector").op("@@")(
+            _tsquery_of(found.words, found.params, exact=found.exact))

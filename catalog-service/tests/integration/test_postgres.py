@@ -116,7 +116,7 @@ def test_facets_of_words_and_of_their_typos_on_postgres(pg_app):
 
 def test_words_matched_exactly_find_what_their_prefixes_find(pg_app, monkeypatch):
     """Several words are matched by the catalog's words each one is a prefix of (GIN intersects exact entries
-    cheaply): the same plugins, order and totals as by their prefixes, with and without filters, for typos, for
+    cheaply): the same plugins, order, totals and facets as by their prefixes, with and without filters, for typos, for
     words with digits, for a prefix standing for too many words, and for a word no plugin holds."""
     from catalog_service import fts_postgres
 
@@ -127,8 +127,8 @@ def test_words_matched_exactly_find_what_their_prefixes_find(pg_app, monkeypatch
         {}, {"filters": {"categories": ["backend", "monitoring"]}}, {"sort": {"field": "name", "order": "asc"}})]
 
     def found(body):
-        result = search(client, config, {**body, "pagination": {"limit": 100}})
-        return [plugin["name"] for plugin in result["data"]], result["pagination"]["total"]
+        result = search(client, config, {**body, "facets": True, "pagination": {"limit": 100}})
+        return [plugin["name"] for plugin in result["data"]], result["pagination"]["total"], result["facets"]
 
     exactly = [found(body) for body in bodies]
     with monkeypatch.context() as patched:
@@ -138,8 +138,8 @@ def test_words_matched_exactly_find_what_their_prefixes_find(pg_app, monkeypatch
         patched.setattr(fts_postgres, "EXACT_WORDS", 0)  # every prefix of the catalog stands for too many words
         too_many = [found(body) for body in bodies]
     assert exactly == by_prefixes == too_many
-    assert exactly[0] == (["kubernetes"], 1)  # "kube work", no filter
-    assert sum(total for _names, total in exactly) > 10
+    assert exactly[0][:2] == (["kubernetes"], 1)  # "kube work", no filter
+    assert sum(total for _names, total, _facets in exactly) > 10
     with app.app_context():
         session = app.extensions["database"].read_session()
         try:
