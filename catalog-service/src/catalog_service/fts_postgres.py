@@ -242,7 +242,7 @@ _COUNTED_ONCE = text(
     "AND array_position(CAST(:words AS text[]), q.term) < array_position(CAST(:words AS text[]), p.term))")
 # The same check as one index probe per posting of a rarer word (its plugin among each commoner word's postings):
 # cheaper when the rarer words are few beside the commoner ones (`kube`: 686 postings of kubecost against 16,955 of
-# kubernetes, about 3.4 -> 1.5 ms at 100,000 plugins), dearer otherwise; PostgreSQL turns NOT EXISTS into a hash
+# kubernetes, about 3.9 -> 1.7 ms at 100,000 plugins), dearer otherwise; PostgreSQL turns NOT EXISTS into a hash
 # of every commoner posting whatever their number, and OFFSET 0 keeps it a probe.
 _COUNTED_ONCE_BY_PROBES = text(
     "SELECT count(*) FROM search_postings p WHERE p.term = ANY(CAST(:rarer AS text[])) AND p.is_public "
